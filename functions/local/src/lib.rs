@@ -1,0 +1,58 @@
+//! The local server: every area of the core's router on one hyper listener, plus the sweeper that
+//! keeps blobs and metadata consistent. The `imgcloud` binary and the integration tests both start
+//! it through [`serve`].
+
+use std::{net::SocketAddr, sync::Arc};
+
+use imgcloud_core::{app::StartError, gc, http::all_routes, App, Config};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+/// Opens the stores, creates the first admin if the store has none (printing a generated
+/// password once), and serves on `listener` until [`Server::stop`].
+pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
+    let app = App::open_embedded(config)?;
+    if let Some((email, password)) = app.bootstrap_admin().await? {
+        println!("imgcloud: created the first admin {email} with password {password}");
+        println!("imgcloud: this password is shown once; sign in and change it");
+    }
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::DataDir {
+            path: "listener".into(),
+            source,
+        })?;
+    let (stop, stopped) = oneshot::channel();
+    let router = all_routes(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async { stopped.await.unwrap_or(()) })
+            .await
+    });
+    let sweeper = gc::spawn_sweeper(app.clone());
+    Ok(Server {
+        addr,
+        app,
+        stop,
+        task,
+        sweeper,
+    })
+}
+
+impl Server {
+    /// Stops accepting, lets requests in flight finish, and returns once the listener is closed.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.sweeper.abort();
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}

@@ -1,0 +1,111 @@
+//! The application: configuration plus the storage ports, built once at start and shared by every
+//! handler.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::{
+    clock::now_ms,
+    config::Config,
+    domain::{password, Role},
+    secrets::random_token,
+    store::{
+        fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
+        UserRecord,
+    },
+};
+
+pub struct App {
+    pub config: Config,
+    pub blobs: Arc<dyn BlobStore>,
+    pub meta: Arc<dyn MetaStore>,
+    /// Bounds concurrent decodes, so that a burst of uploads cannot exhaust memory.
+    pub decode_permits: Semaphore,
+    /// A hash checked when a login names no user, so that both failures take the same time.
+    pub dummy_password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration error: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the data dir {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl App {
+    /// Reads the configuration from the environment and opens its stores: what every entry point
+    /// does first.
+    pub fn from_env() -> Result<Arc<Self>, StartError> {
+        Self::open_embedded(Config::from_env()?)
+    }
+
+    /// Opens the embedded stores under the configured data dir.
+    pub fn open_embedded(config: Config) -> Result<Arc<Self>, StartError> {
+        let dir = config.data_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let blobs = FileBlobStore::open(dir.join("blobs"))?;
+        let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
+        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta)))
+    }
+
+    pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>) -> Arc<Self> {
+        let decode_permits =
+            Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Arc::new(Self {
+            config,
+            blobs,
+            meta,
+            decode_permits,
+            dummy_password_hash: password::hash(&random_token(16)),
+        })
+    }
+
+    /// Creates the first admin when the store has no user (SPEC §2). Returns the generated password
+    /// when none was configured, for the caller to print once.
+    pub async fn bootstrap_admin(&self) -> Result<Option<(String, String)>, StoreError> {
+        if self.meta.has_users().await? {
+            return Ok(None);
+        }
+        let email = self
+            .config
+            .admin_email
+            .clone()
+            .unwrap_or_else(|| "admin@localhost".to_owned());
+        let (password, generated) = match &self.config.admin_password {
+            Some(p) => (p.clone(), false),
+            None => (random_token(18), true),
+        };
+        let hash = {
+            let password = password.clone();
+            tokio::task::spawn_blocking(move || password::hash(&password))
+                .await
+                .expect("hashing does not panic")
+        };
+        let user = UserRecord {
+            id: new_user_id(),
+            email: email.clone(),
+            name: Some("Administrator".into()),
+            role: Role::Admin,
+            disabled: false,
+            password_hash: hash,
+            created_at: now_ms(),
+        };
+        // Another process may have bootstrapped the same store meanwhile; theirs stands.
+        let created = self.meta.create_user(&user).await? == Created::Created;
+        Ok((created && generated).then_some((email, password)))
+    }
+}
+
+pub fn new_user_id() -> String {
+    format!("usr_{}", crate::secrets::random_hex(8))
+}

@@ -1,0 +1,211 @@
+//! Typed configuration from the environment (SPEC §2), validated once at start. A bad value stops
+//! the program with one line naming the variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub public_url: PublicUrl,
+    pub data_dir: PathBuf,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    pub max_frames: u32,
+    pub cache_max_age: u32,
+}
+
+/// The base of every URL the API returns, and the one origin trusted for cookie-authenticated
+/// writes (CSRF, SPEC §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    /// `https://img.example.com` or `https://example.com/img` (no trailing slash).
+    pub base: String,
+    /// `scheme://host[:port]`
+    pub origin: String,
+    pub secure: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim_end_matches('/');
+        let (secure, rest) = if let Some(rest) = raw.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = raw.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err("must start with http:// or https://".into());
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        {
+            return Err("must name a host, like https://img.example.com".into());
+        }
+        if raw.contains(['?', '#', ' ']) {
+            return Err("must not carry a query, a fragment or spaces".into());
+        }
+        let scheme = if secure { "https" } else { "http" };
+        Ok(Self {
+            base: raw.to_owned(),
+            origin: format!("{scheme}://{}", host.to_ascii_lowercase()),
+            secure,
+        })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &'static str| lookup(var).filter(|v| !v.is_empty());
+        let err = |var: &'static str, reason: &str| ConfigError {
+            var,
+            reason: reason.to_owned(),
+        };
+
+        let addr: SocketAddr = match get("IMGCLOUD_ADDR") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| err("IMGCLOUD_ADDR", "must be an address like 127.0.0.1:8080"))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let public_url = match get("IMGCLOUD_PUBLIC_URL") {
+            Some(v) => PublicUrl::parse(&v).map_err(|r| err("IMGCLOUD_PUBLIC_URL", &r))?,
+            None => {
+                PublicUrl::parse(&format!("http://{addr}")).map_err(|r| err("IMGCLOUD_ADDR", &r))?
+            }
+        };
+        match get("IMGCLOUD_BACKEND").as_deref() {
+            None | Some("embedded") => {}
+            Some("aws") => {
+                return Err(err(
+                    "IMGCLOUD_BACKEND",
+                    "the aws backend is not part of this build yet; use embedded",
+                ))
+            }
+            Some(_) => return Err(err("IMGCLOUD_BACKEND", "must be embedded or aws")),
+        }
+        let admin_email = get("IMGCLOUD_ADMIN_EMAIL")
+            .map(|e| {
+                crate::domain::Email::parse(&e)
+                    .map(|e| e.0)
+                    .map_err(|_| err("IMGCLOUD_ADMIN_EMAIL", "is not an email address"))
+            })
+            .transpose()?;
+        let admin_password = get("IMGCLOUD_ADMIN_PASSWORD");
+        if let Some(p) = &admin_password {
+            crate::domain::password::check_policy(p)
+                .map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r))?;
+        }
+        Ok(Self {
+            addr,
+            public_url,
+            data_dir: get("IMGCLOUD_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("./data")),
+            admin_email,
+            admin_password,
+            max_upload_bytes: number(
+                &get,
+                "IMGCLOUD_MAX_UPLOAD_BYTES",
+                25 * 1024 * 1024,
+                1,
+                1 << 40,
+            )?,
+            max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", 50_000_000, 1, 1 << 40)?,
+            max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", 500, 1, 100_000)? as u32,
+            cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    match raw.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            reason: format!("must be a whole number from {min} to {max}, got {raw:?}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url.base, "http://127.0.0.1:8080");
+        assert_eq!(c.max_upload_bytes, 26_214_400);
+        assert_eq!(c.max_pixels, 50_000_000);
+        assert_eq!(c.cache_max_age, 86_400);
+        assert!(!c.public_url.secure);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(
+            config(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "lots")])
+                .unwrap_err()
+                .var,
+            "IMGCLOUD_MAX_UPLOAD_BYTES"
+        );
+        assert_eq!(
+            config(&[("IMGCLOUD_PUBLIC_URL", "ftp://x")])
+                .unwrap_err()
+                .var,
+            "IMGCLOUD_PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[("IMGCLOUD_BACKEND", "mongo")]).unwrap_err().var,
+            "IMGCLOUD_BACKEND"
+        );
+        assert_eq!(
+            config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")])
+                .unwrap_err()
+                .var,
+            "IMGCLOUD_ADMIN_PASSWORD"
+        );
+    }
+
+    #[test]
+    fn https_public_url_turns_on_secure_cookies_and_sets_the_origin() {
+        let c = config(&[("IMGCLOUD_PUBLIC_URL", "https://Img.Example.com/base/")]).unwrap();
+        assert!(c.public_url.secure);
+        assert_eq!(c.public_url.base, "https://Img.Example.com/base");
+        assert_eq!(c.public_url.origin, "https://img.example.com");
+    }
+}

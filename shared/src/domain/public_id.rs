@@ -1,0 +1,238 @@
+//! `public_id` and `folder` (SPEC §3): the names assets are delivered under.
+
+use crate::secrets::random_hex;
+
+/// Keys of the transform grammar (SPEC §6). A path segment that starts with one of them and `_`
+/// is *transform-shaped*: a public_id may not start with one, or delivery URLs would be ambiguous.
+pub const TRANSFORM_KEYS: [&str; 10] = ["w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg"];
+
+const MAX_LEN: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PublicId(String);
+
+/// A folder: `""` (the root) or a path shaped like a public_id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Folder(String);
+
+pub fn is_transform_shaped(segment: &str) -> bool {
+    segment
+        .split_once('_')
+        .is_some_and(|(key, _)| TRANSFORM_KEYS.contains(&key))
+}
+
+/// Checks the shared rules of public_ids and folders, naming the first rule broken.
+fn check_path(s: &str, what: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > MAX_LEN {
+        return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
+    {
+        return Err(format!(
+            "{what} may only contain A-Z, a-z, 0-9, _ . - and /, not {c:?}"
+        ));
+    }
+    if s.starts_with('/') || s.ends_with('/') {
+        return Err(format!("{what} must not start or end with /"));
+    }
+    for segment in s.split('/') {
+        if segment.is_empty() {
+            return Err(format!("{what} must not contain an empty segment (//)"));
+        }
+        if segment.starts_with('.') {
+            return Err(format!(
+                "{what} segments must not start with . (no ., .. or hidden names)"
+            ));
+        }
+    }
+    let first = s.split('/').next().unwrap_or_default();
+    if is_transform_shaped(first) {
+        return Err(format!(
+            "{what} must not start with a transform-shaped segment like {first:?}"
+        ));
+    }
+    Ok(())
+}
+
+impl PublicId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        check_path(s, "public_id")?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// `<folder/>` + slug of the file name's stem + `-` + 12 lowercase hex.
+    pub fn generate(folder: &Folder, original_filename: Option<&str>) -> Result<Self, String> {
+        let stem = original_filename
+            .map(|name| name.rsplit(['/', '\\']).next().unwrap_or(name))
+            .map(|name| name.rsplit_once('.').map_or(name, |(stem, _)| stem))
+            .unwrap_or_default();
+        let mut slug = slugify(stem);
+        if slug.is_empty() {
+            slug = "image".into();
+        }
+        let room = MAX_LEN
+            - 13
+            - if folder.is_root() {
+                0
+            } else {
+                folder.as_str().len() + 1
+            };
+        slug.truncate(room.max(1));
+        let slug = slug.trim_end_matches('-');
+        let slug = if slug.is_empty() { "image" } else { slug };
+        let name = format!("{slug}-{}", random_hex(6));
+        Self::parse(&folder.join(&name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The directory part: `marketing` for `marketing/hero`, the root for `hero`.
+    pub fn directory(&self) -> Folder {
+        Folder(
+            self.0
+                .rsplit_once('/')
+                .map(|(dir, _)| dir.to_owned())
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl Folder {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Ok(Self::default());
+        }
+        check_path(s, "folder")?;
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn join(&self, name: &str) -> String {
+        if self.is_root() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.0)
+        }
+    }
+}
+
+/// Lowercase ASCII letters and digits; every other run of characters becomes one `-`.
+fn slugify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_spec_examples() {
+        for ok in [
+            "photo-3a7f9c81b2e4",
+            "marketing/hero",
+            "private/contract-001",
+            "my_photo/x",
+            "foo_1/x",
+            "a.b",
+            "wx_1",
+        ] {
+            assert!(PublicId::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_every_broken_rule() {
+        let long = "a".repeat(256);
+        for bad in [
+            "",
+            "../x",
+            "x/..",
+            "./x",
+            "a//b",
+            "/abs",
+            "abs/",
+            ".hidden",
+            "a/.b",
+            "a\\b",
+            "a\0b",
+            "a b",
+            "é",
+            "w_400/x",
+            "c_fill",
+            "dpr_2/x",
+            "bg_fff",
+            long.as_str(),
+            "%2e%2e%2f",
+            "a\nb",
+        ] {
+            assert!(PublicId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(PublicId::parse(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn generates_slug_and_twelve_hex_under_the_folder() {
+        let id = PublicId::generate(&Folder::default(), Some("My Photo (1).JPG")).unwrap();
+        let (slug, hex) = id.as_str().rsplit_once('-').unwrap();
+        assert_eq!(slug, "my-photo-1");
+        assert!(
+            hex.len() == 12
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+
+        let folder = Folder::parse("marketing").unwrap();
+        assert!(PublicId::generate(&folder, Some("hero.jpg"))
+            .unwrap()
+            .as_str()
+            .starts_with("marketing/hero-"));
+        assert!(PublicId::generate(&folder, Some("../../.jpg"))
+            .unwrap()
+            .as_str()
+            .starts_with("marketing/image-"));
+        assert!(PublicId::generate(&folder, None)
+            .unwrap()
+            .as_str()
+            .starts_with("marketing/image-"));
+        let long_name = format!("{}.png", "x".repeat(400));
+        assert!(
+            PublicId::generate(&folder, Some(&long_name))
+                .unwrap()
+                .as_str()
+                .len()
+                <= 255
+        );
+    }
+
+    #[test]
+    fn directory_is_the_folder_part() {
+        assert_eq!(
+            PublicId::parse("marketing/2026/hero")
+                .unwrap()
+                .directory()
+                .as_str(),
+            "marketing/2026"
+        );
+        assert!(PublicId::parse("hero").unwrap().directory().is_root());
+    }
+}

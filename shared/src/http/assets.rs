@@ -1,0 +1,198 @@
+//! `/v1/assets`: list with filters and cursor pages; read, change and delete one asset.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    Json,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    body::{parse_query, JsonBody},
+    views,
+};
+use crate::{
+    app::App,
+    auth::{AnyAuth, Principal},
+    clock::now_ms,
+    domain::{Folder, PublicId, TagsInput, Visibility},
+    error::{AppError, AppResult},
+    gc,
+    store::{AssetCursor, AssetQuery, AssetRecord, Swapped},
+};
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 100;
+
+/// Reads an asset the caller may manage: 400 bad id, 404 unknown, 403 not theirs.
+pub(super) async fn managed_asset(
+    app: &App,
+    principal: &Principal,
+    public_id: &str,
+) -> AppResult<AssetRecord> {
+    let id =
+        PublicId::parse(public_id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
+    let asset = app
+        .meta
+        .asset(id.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("no such asset"))?;
+    if !principal.may_manage(&asset.owner_id) {
+        return Err(AppError::forbidden("this asset is not yours"));
+    }
+    Ok(asset)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    folder: Option<String>,
+    tag: Option<String>,
+    visibility: Option<String>,
+    q: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(c: &AssetCursor) -> String {
+    URL_SAFE_NO_PAD.encode(json!([c.created_at, c.public_id]).to_string())
+}
+
+fn decode_cursor(s: &str) -> AppResult<AssetCursor> {
+    let invalid = || AppError::bad_request("invalid_cursor", "cursor is not one this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
+    let (created_at, public_id): (i64, String) =
+        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    Ok(AssetCursor {
+        created_at,
+        public_id,
+    })
+}
+
+pub async fn list(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    RawQuery(query): RawQuery,
+) -> AppResult<Json<Value>> {
+    let p: ListParams = parse_query(query.as_deref())?;
+    let given = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let limit = match given(p.limit) {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                )
+            })?,
+    };
+    let query = AssetQuery {
+        owner_id: (!principal.is_admin()).then(|| principal.user.id.clone()),
+        folder: given(p.folder)
+            .map(|f| {
+                Folder::parse(&f)
+                    .map(|f| f.as_str().to_owned())
+                    .map_err(|m| AppError::bad_request("invalid_folder", m))
+            })
+            .transpose()?,
+        tag: given(p.tag),
+        visibility: given(p.visibility)
+            .map(|v| {
+                Visibility::parse(&v).map_err(|m| AppError::bad_request("invalid_visibility", m))
+            })
+            .transpose()?,
+        prefix: given(p.q),
+        limit,
+        after: given(p.cursor).map(|c| decode_cursor(&c)).transpose()?,
+    };
+    let page = app.meta.list_assets(&query).await?;
+    let assets: Vec<Value> = page
+        .assets
+        .iter()
+        .map(|a| views::asset(&app.config, a))
+        .collect();
+    Ok(Json(
+        json!({ "assets": assets, "next_cursor": page.next.as_ref().map(encode_cursor) }),
+    ))
+}
+
+pub async fn get(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    Path(public_id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let asset = managed_asset(&app, &principal, &public_id).await?;
+    Ok(Json(json!({ "asset": views::asset(&app.config, &asset) })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPatch {
+    #[serde(default)]
+    tags: Option<TagsInput>,
+    #[serde(default)]
+    folder: Option<String>,
+    #[serde(default)]
+    visibility: Option<String>,
+}
+
+pub async fn update(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    Path(public_id): Path<String>,
+    JsonBody(patch): JsonBody<AssetPatch>,
+) -> AppResult<Json<Value>> {
+    let mut asset = managed_asset(&app, &principal, &public_id).await?;
+    if let Some(tags) = patch.tags {
+        asset.tags = tags
+            .parse()
+            .map_err(|m| AppError::bad_request("invalid_tags", m))?
+            .0;
+    }
+    if let Some(folder) = patch.folder {
+        asset.folder = Folder::parse(&folder)
+            .map_err(|m| AppError::bad_request("invalid_folder", m))?
+            .as_str()
+            .to_owned();
+    }
+    if let Some(visibility) = patch.visibility {
+        asset.visibility = Visibility::parse(&visibility)
+            .map_err(|m| AppError::bad_request("invalid_visibility", m))?;
+    }
+    asset.updated_at = now_ms();
+    let stored = app
+        .meta
+        .update_asset_meta(&asset)
+        .await?
+        .ok_or_else(|| AppError::not_found("no such asset"))?;
+    Ok(Json(json!({ "asset": views::asset(&app.config, &stored) })))
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    Path(public_id): Path<String>,
+) -> AppResult<StatusCode> {
+    let asset = managed_asset(&app, &principal, &public_id).await?;
+    match app
+        .meta
+        .delete_asset(&asset.public_id, asset.version, &asset.blob_id, now_ms())
+        .await?
+    {
+        Swapped::Swapped => {
+            gc::collect(&app, &asset.blob_id).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Swapped::Stale => Err(AppError::conflict(
+            "asset_changed",
+            "the asset changed while it was being deleted; retry",
+        )),
+    }
+}

@@ -1,0 +1,143 @@
+//! `/v1/auth/*`: sign in and out with a server-side session, who am I, change my password.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{body::JsonBody, views};
+use crate::{
+    app::App,
+    auth::{self, check_csrf, session_cookie, AnyAuth, SessionAuth, Via, SESSION_MAX_MS},
+    clock::now_ms,
+    domain::{password, Email},
+    error::{AppError, AppResult},
+    secrets::{random_token, sha256_hex},
+    store::SessionRecord,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+fn login_failed() -> AppError {
+    AppError::new(
+        crate::error::Kind::Unauthorized,
+        "invalid_credentials",
+        "invalid email or password",
+    )
+}
+
+/// Hashes off the async runtime: argon2id is slow on purpose.
+pub(super) async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || password::verify(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
+pub(super) async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(AppError::internal)
+}
+
+pub async fn login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Login>,
+) -> AppResult<Response> {
+    check_csrf(&app.config, &Method::POST, &headers)?;
+    let user = match Email::parse(&body.email) {
+        Ok(email) => app.meta.user_by_email(&email.0).await?,
+        Err(_) => None,
+    };
+    // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
+    let phc = user.as_ref().map_or_else(
+        || app.dummy_password_hash.clone(),
+        |u| u.password_hash.clone(),
+    );
+    let password_ok = verify_password(body.password, phc).await;
+    let user = user
+        .filter(|u| password_ok && !u.disabled)
+        .ok_or_else(login_failed)?;
+
+    // A fresh token at every login; a session the client already had ends (no fixation).
+    if let Some(old) = auth::session_token(&app.config, &headers) {
+        app.meta.delete_session(&sha256_hex(old.as_bytes())).await?;
+    }
+    let token = random_token(32);
+    let now = now_ms();
+    app.meta
+        .create_session(&SessionRecord {
+            token_hash: sha256_hex(token.as_bytes()),
+            user_id: user.id.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + SESSION_MAX_MS,
+        })
+        .await?;
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&app.config, &token))],
+        Json(json!({"user": views::user(&user)})),
+    )
+        .into_response())
+}
+
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    SessionAuth(principal): SessionAuth,
+) -> AppResult<Response> {
+    if let Via::Session { token_hash } = &principal.via {
+        app.meta.delete_session(token_hash).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, auth::clear_session_cookie(&app.config))],
+    )
+        .into_response())
+}
+
+pub async fn me(AnyAuth(principal): AnyAuth) -> Json<serde_json::Value> {
+    Json(json!({"user": views::user(&principal.user), "auth": principal.auth_kind()}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(app): State<Arc<App>>,
+    SessionAuth(principal): SessionAuth,
+    JsonBody(body): JsonBody<ChangePassword>,
+) -> AppResult<StatusCode> {
+    if !verify_password(body.current_password, principal.user.password_hash.clone()).await {
+        return Err(AppError::new(
+            crate::error::Kind::Unauthorized,
+            "invalid_credentials",
+            "current password is wrong",
+        ));
+    }
+    password::check_policy(&body.new_password)
+        .map_err(|m| AppError::bad_request("invalid_password", m))?;
+    let mut user = principal.user.clone();
+    user.password_hash = hash_password(body.new_password).await?;
+    let this_session = match &principal.via {
+        Via::Session { token_hash } => Some(token_hash.as_str()),
+        Via::ApiKey { .. } => None,
+    };
+    // Every other session of the user ends in the same write.
+    app.meta.update_user(&user, this_session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,107 @@
+//! The one router. Each area returns its routes ([`api_routes`], [`upload_routes`],
+//! [`delivery_routes`]); a Lambda function mounts its own area, the local server all of them.
+//! Handlers take a request and return a response; they do not know which shape they run in.
+
+mod api_keys;
+mod assets;
+mod auth;
+mod body;
+mod delivery;
+mod openapi;
+mod upload;
+mod users;
+mod views;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderValue},
+    routing::{get, patch, post},
+    Json, Router,
+};
+use serde_json::json;
+
+use crate::{app::App, error::AppError, error::Kind};
+
+/// Auth, users, API keys, asset metadata, the OpenAPI document and `/healthz`.
+pub fn api_routes(app: Arc<App>) -> Router {
+    finish(api(app))
+}
+
+/// `POST /v1/upload`.
+pub fn upload_routes(app: Arc<App>) -> Router {
+    finish(upload(app))
+}
+
+/// `GET|HEAD /v1/image/...`.
+pub fn delivery_routes(app: Arc<App>) -> Router {
+    finish(delivery(app))
+}
+
+/// Every area in one router: what the local `imgcloud` server mounts.
+pub fn all_routes(app: Arc<App>) -> Router {
+    finish(
+        api(app.clone())
+            .merge(upload(app.clone()))
+            .merge(delivery(app)),
+    )
+}
+
+fn api(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/me", get(auth::me))
+        .route("/v1/auth/change-password", post(auth::change_password))
+        .route("/v1/users", get(users::list).post(users::create))
+        .route("/v1/users/{id}", patch(users::update).delete(users::delete))
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{key_id}/revoke", post(api_keys::revoke))
+        .route("/v1/assets", get(assets::list))
+        .route(
+            "/v1/assets/{*public_id}",
+            get(assets::get)
+                .patch(assets::update)
+                .delete(assets::delete),
+        )
+        .with_state(app)
+}
+
+/// Upload streams its own body with its own limits, so the default body cap is off.
+fn upload(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/upload", post(upload::upload))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(app)
+}
+
+fn delivery(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/image/{*path}", get(delivery::deliver))
+        .with_state(app)
+}
+
+/// JSON for unknown routes (404) and wrong methods (405), and `nosniff` on every response.
+fn finish(router: Router) -> Router {
+    router
+        .fallback(|| async { AppError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                Kind::MethodNotAllowed,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
+        })
+        .layer(axum::middleware::map_response(
+            |mut response: axum::response::Response| async move {
+                response.headers_mut().insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                response
+            },
+        ))
+}

@@ -1,0 +1,357 @@
+//! `POST /v1/upload`: a streamed multipart form, checked as it arrives (413 the moment the file
+//! passes the cap), identified by its bytes, fully decoded once, stored durably, then committed.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Request, State},
+    http::{header, StatusCode},
+    Json,
+};
+use bytes::{Bytes, BytesMut};
+use multer::{Constraints, Multipart, SizeLimit};
+use serde_json::{json, Value};
+
+use super::views;
+use crate::{
+    app::App,
+    auth::{AnyAuth, Principal},
+    clock::now_ms,
+    domain::{Folder, PublicId, Tags, Visibility},
+    error::{AppError, AppResult},
+    gc,
+    media::{self, ImageInfo, InspectError},
+    secrets::random_hex,
+    store::{original_key, AssetRecord, Created, Swapped},
+};
+
+/// Room for the form's text fields and part headers beside the file.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+const MAX_TEXT_FIELD: usize = 4096;
+const MAX_PARTS: usize = 16;
+/// Overwrites that race each other retry this often before giving up with 409.
+const COMMIT_ATTEMPTS: usize = 3;
+
+#[derive(Default)]
+struct Form {
+    file: Option<(Bytes, Option<String>)>,
+    public_id: Option<String>,
+    folder: Option<String>,
+    tags: Option<String>,
+    visibility: Option<String>,
+    overwrite: Option<String>,
+}
+
+fn malformed(detail: impl std::fmt::Display) -> AppError {
+    AppError::bad_request(
+        "invalid_multipart",
+        format!("malformed multipart body: {detail}"),
+    )
+}
+
+fn too_large(max: u64) -> AppError {
+    AppError::too_large(
+        "file_too_large",
+        format!("the file is larger than the {max}-byte upload limit"),
+    )
+}
+
+fn multipart_error(e: multer::Error, max: u64) -> AppError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            too_large(max)
+        }
+        other => malformed(other),
+    }
+}
+
+/// Reads the form, stopping at the first part that breaks a rule.
+async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    if !mime.eq_ignore_ascii_case("multipart/form-data") {
+        return Err(AppError::unsupported(
+            "upload with Content-Type: multipart/form-data and a file field",
+        ));
+    }
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| malformed("no boundary in Content-Type"))?;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_file + FORM_OVERHEAD) {
+        return Err(too_large(max_file));
+    }
+    let constraints =
+        Constraints::new().size_limit(SizeLimit::new().whole_stream(max_file + FORM_OVERHEAD));
+    let mut multipart =
+        Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
+
+    let mut form = Form::default();
+    let mut parts = 0;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, max_file))?
+    {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(malformed(format!("more than {MAX_PARTS} parts")));
+        }
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if form.file.is_some() {
+                return Err(malformed("the file field is sent twice"));
+            }
+            let file_name = field.file_name().map(str::to_owned);
+            let mut data = BytesMut::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(e, max_file))?
+            {
+                if (data.len() + chunk.len()) as u64 > max_file {
+                    return Err(too_large(max_file));
+                }
+                data.extend_from_slice(&chunk);
+            }
+            form.file = Some((data.freeze(), file_name));
+            continue;
+        }
+        let slot = match name.as_str() {
+            "public_id" => &mut form.public_id,
+            "folder" => &mut form.folder,
+            "tags" => &mut form.tags,
+            "visibility" => &mut form.visibility,
+            "overwrite" => &mut form.overwrite,
+            other => return Err(malformed(format!("unknown field {other:?}"))),
+        };
+        if slot.is_some() {
+            return Err(malformed(format!("the {name} field is sent twice")));
+        }
+        let mut value = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| multipart_error(e, max_file))?
+        {
+            value.extend_from_slice(&chunk);
+            if value.len() > MAX_TEXT_FIELD {
+                return Err(malformed(format!(
+                    "the {name} field is longer than {MAX_TEXT_FIELD} bytes"
+                )));
+            }
+        }
+        *slot = Some(
+            String::from_utf8(value)
+                .map_err(|_| malformed(format!("the {name} field is not UTF-8")))?,
+        );
+    }
+    Ok(form)
+}
+
+/// The upload's metadata, validated before any image work.
+struct Target {
+    public_id: PublicId,
+    /// `None` keeps the existing value on overwrite (and means the default on create).
+    folder: Option<Folder>,
+    tags: Option<Tags>,
+    visibility: Option<Visibility>,
+    overwrite: bool,
+}
+
+fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
+    let bad = |code| move |m: String| AppError::bad_request(code, m);
+    let folder = form
+        .folder
+        .as_deref()
+        .map(Folder::parse)
+        .transpose()
+        .map_err(bad("invalid_folder"))?;
+    let public_id = match form.public_id.as_deref() {
+        Some(id) => PublicId::parse(id).map_err(bad("invalid_public_id"))?,
+        None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name)
+            .map_err(bad("invalid_folder"))?,
+    };
+    let overwrite = match form.overwrite.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(AppError::bad_request(
+                "invalid_overwrite",
+                format!("overwrite must be true or false, not {other:?}"),
+            ))
+        }
+    };
+    Ok(Target {
+        folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
+        public_id,
+        tags: form
+            .tags
+            .as_deref()
+            .map(Tags::parse_csv)
+            .transpose()
+            .map_err(bad("invalid_tags"))?,
+        visibility: form
+            .visibility
+            .as_deref()
+            .map(Visibility::parse)
+            .transpose()
+            .map_err(bad("invalid_visibility"))?,
+        overwrite,
+    })
+}
+
+fn check_file_name(name: Option<&str>) -> AppResult<()> {
+    match name {
+        Some(n) if n.len() > 255 || n.chars().any(char::is_control) => Err(AppError::bad_request(
+            "invalid_file_name",
+            "the file name must be at most 255 bytes, without control characters",
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn inspect(app: &App, bytes: Bytes) -> AppResult<ImageInfo> {
+    let limits = media::Limits {
+        max_pixels: app.config.max_pixels,
+        max_frames: app.config.max_frames,
+    };
+    let _permit = app
+        .decode_permits
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
+    let inspected = tokio::task::spawn_blocking(move || media::inspect(&bytes, &limits))
+        .await
+        .map_err(AppError::internal)?;
+    inspected.map_err(|e| match e {
+        InspectError::Unsupported(m) => AppError::unsupported(m),
+        InspectError::Corrupt(m) => AppError::bad_request("invalid_image", m),
+        InspectError::TooLarge(m) => AppError::too_large("image_too_large", m),
+    })
+}
+
+fn conflict() -> AppError {
+    AppError::conflict(
+        "already_exists",
+        "an asset with this public_id exists; send overwrite=true to replace it",
+    )
+}
+
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    req: Request,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let form = read_form(req, app.config.max_upload_bytes).await?;
+    let (bytes, file_name) = form
+        .file
+        .clone()
+        .ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
+    if bytes.is_empty() {
+        return Err(AppError::bad_request("empty_file", "the file is empty"));
+    }
+    check_file_name(file_name.as_deref())?;
+    let target = target(&form, file_name.as_deref())?;
+    let existing = app.meta.asset(target.public_id.as_str()).await?;
+    check_replaceable(&principal, existing.as_ref(), target.overwrite)?;
+    let info = inspect(&app, bytes.clone()).await?;
+
+    // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
+    let blob_id = random_hex(16);
+    let now = now_ms();
+    app.meta
+        .add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS)
+        .await?;
+    if let Err(e) = app.blobs.put(&original_key(&blob_id), bytes.clone()).await {
+        gc::collect(&app, &blob_id).await;
+        return Err(e.into());
+    }
+    let new_asset = |existing: Option<&AssetRecord>| AssetRecord {
+        public_id: target.public_id.as_str().to_owned(),
+        owner_id: existing.map_or_else(|| principal.user.id.clone(), |e| e.owner_id.clone()),
+        folder: target
+            .folder
+            .as_ref()
+            .map(|f| f.as_str().to_owned())
+            .or_else(|| existing.map(|e| e.folder.clone()))
+            .unwrap_or_default(),
+        tags: target
+            .tags
+            .clone()
+            .map(|t| t.0)
+            .or_else(|| existing.map(|e| e.tags.clone()))
+            .unwrap_or_default(),
+        visibility: target
+            .visibility
+            .or(existing.map(|e| e.visibility))
+            .unwrap_or_default(),
+        format: info.format.name().to_owned(),
+        width: info.width,
+        height: info.height,
+        bytes: bytes.len() as u64,
+        original_filename: file_name.clone(),
+        created_at: existing.map_or(now, |e| e.created_at),
+        updated_at: now,
+        version: existing.map_or(1, |e| e.version + 1),
+        blob_id: blob_id.clone(),
+    };
+
+    let mut existing = existing;
+    for _ in 0..COMMIT_ATTEMPTS {
+        let committed = match &existing {
+            None => {
+                let asset = new_asset(None);
+                (app.meta.create_asset(&asset).await? == Created::Created)
+                    .then_some((StatusCode::CREATED, asset))
+            }
+            Some(old) => {
+                let asset = new_asset(Some(old));
+                let swapped = app
+                    .meta
+                    .replace_asset(&asset, old.version, &old.blob_id)
+                    .await?
+                    == Swapped::Swapped;
+                if swapped {
+                    gc::collect(&app, &old.blob_id).await;
+                }
+                swapped.then_some((StatusCode::OK, asset))
+            }
+        };
+        if let Some((status, asset)) = committed {
+            return Ok((
+                status,
+                Json(json!({ "asset": views::asset(&app.config, &asset) })),
+            ));
+        }
+        // Someone else created, replaced or deleted this public_id meanwhile: decide again.
+        existing = app.meta.asset(target.public_id.as_str()).await?;
+        if let Err(e) = check_replaceable(&principal, existing.as_ref(), target.overwrite) {
+            gc::collect(&app, &blob_id).await;
+            return Err(e);
+        }
+    }
+    gc::collect(&app, &blob_id).await;
+    Err(conflict())
+}
+
+/// An existing public_id may be replaced only with `overwrite=true`, by its owner or an admin.
+fn check_replaceable(
+    principal: &Principal,
+    existing: Option<&AssetRecord>,
+    overwrite: bool,
+) -> AppResult<()> {
+    match existing {
+        Some(_) if !overwrite => Err(conflict()),
+        Some(e) if !principal.may_manage(&e.owner_id) => {
+            Err(AppError::forbidden("this asset is not yours to replace"))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,331 @@
+//! Full inspection of an uploaded original: the header is read first and the pixel and frame caps
+//! are checked before anything large is allocated; then every frame is decoded, so that a truncated
+//! or corrupt file is refused at upload rather than at its first delivery.
+
+use std::io::Cursor;
+
+use super::{sniff, Format};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Decoded width × height, all frames counted.
+    pub max_pixels: u64,
+    pub max_frames: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub format: Format,
+    /// As displayed: after the EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InspectError {
+    /// Not one of the accepted formats (415).
+    Unsupported(String),
+    /// Truncated, corrupt or inconsistent (400).
+    Corrupt(String),
+    /// Over the pixel or frame cap (413).
+    TooLarge(String),
+}
+
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError> {
+    let format = sniff(bytes).ok_or_else(|| {
+        InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF or AVIF image".into())
+    })?;
+    let (width, height, frames) = match format {
+        Format::Jpeg => jpeg(bytes, limits)?,
+        Format::Png => png(bytes, limits)?,
+        Format::Gif => gif(bytes, limits)?,
+        Format::WebP => webp(bytes, limits)?,
+        Format::Avif => {
+            return Err(InspectError::Unsupported(
+                "AVIF originals are not accepted by this build yet".into(),
+            ))
+        }
+    };
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+        frames,
+    })
+}
+
+fn corrupt(format: Format) -> impl Fn(String) -> InspectError {
+    move |detail| {
+        InspectError::Corrupt(format!(
+            "{} file is truncated or corrupt ({detail})",
+            format.name()
+        ))
+    }
+}
+
+/// Refuses a canvas and frame count over the caps, before any pixel buffer is allocated.
+fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(), InspectError> {
+    if width == 0 || height == 0 {
+        return Err(InspectError::Corrupt(
+            "image has a zero width or height".into(),
+        ));
+    }
+    if frames > limits.max_frames {
+        return Err(InspectError::TooLarge(format!(
+            "image has {frames} frames; the limit is {}",
+            limits.max_frames
+        )));
+    }
+    let pixels = u64::from(width) * u64::from(height) * u64::from(frames.max(1));
+    if pixels > limits.max_pixels {
+        return Err(InspectError::TooLarge(format!(
+            "image decodes to {pixels} pixels ({width}x{height}, {frames} frame(s)); the limit is {}",
+            limits.max_pixels
+        )));
+    }
+    Ok(())
+}
+
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+    use zune_core::{bytestream::ZCursor, options::DecoderOptions};
+    let corrupt = corrupt(Format::Jpeg);
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(1 << 16)
+        .set_max_height(1 << 16);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder
+        .decode_headers()
+        .map_err(|e| corrupt(format!("{e:?}")))?;
+    let (width, height) = decoder
+        .dimensions()
+        .map(|(w, h)| (w as u32, h as u32))
+        .ok_or_else(|| corrupt("no frame header".into()))?;
+    check_caps(width, height, 1, limits)?;
+    let swaps_sides = decoder
+        .exif()
+        .and_then(|exif| orientation(exif))
+        .is_some_and(|o| (5..=8).contains(&o));
+    decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
+    Ok(if swaps_sides {
+        (height, width, 1)
+    } else {
+        (width, height, 1)
+    })
+}
+
+/// The EXIF orientation (1–8), read from the TIFF structure and nothing else.
+fn orientation(exif: &[u8]) -> Option<u8> {
+    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+    image::metadata::Orientation::from_exif_chunk(tiff).map(|o| o.to_exif())
+}
+
+fn png(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+    let corrupt = corrupt(Format::Png);
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    // Text chunks can be compressed: never inflate what we would throw away (SPEC §4).
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
+    decoder.set_limits(png::Limits { bytes: usize::MAX });
+    let header = decoder
+        .read_header_info()
+        .map_err(|e| corrupt(e.to_string()))?;
+    let (width, height) = (header.width, header.height);
+    check_caps(width, height, 1, limits)?;
+    let mut reader = decoder.read_info().map_err(|e| corrupt(e.to_string()))?;
+    let frames = reader
+        .info()
+        .animation_control
+        .map_or(1, |a| a.num_frames.max(1));
+    check_caps(width, height, frames, limits)?;
+    let mut buf = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .ok_or_else(|| corrupt("frame too large".into()))?
+    ];
+    for _ in 0..frames {
+        reader
+            .next_frame(&mut buf)
+            .map_err(|e| corrupt(e.to_string()))?;
+    }
+    reader.finish().map_err(|e| corrupt(e.to_string()))?;
+    Ok((width, height, frames))
+}
+
+fn gif(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+    let corrupt = corrupt(Format::Gif);
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::Indexed);
+    // Frames must lie inside the logical screen: one larger than it is refused below.
+    options.check_frame_consistency(false);
+    let mut decoder = options
+        .read_info(Cursor::new(bytes))
+        .map_err(|e| corrupt(e.to_string()))?;
+    let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
+    check_caps(width, height, 1, limits)?;
+    let mut frames = 0u32;
+    while let Some(frame) = decoder
+        .read_next_frame()
+        .map_err(|e| corrupt(e.to_string()))?
+    {
+        frames += 1;
+        let right = u32::from(frame.left) + u32::from(frame.width);
+        let bottom = u32::from(frame.top) + u32::from(frame.height);
+        if right > width || bottom > height {
+            return Err(InspectError::TooLarge(format!(
+                "frame {frames} ({right}x{bottom} with its offset) is larger than the {width}x{height} screen"
+            )));
+        }
+        check_caps(width, height, frames, limits)?;
+    }
+    if frames == 0 {
+        return Err(corrupt("no frames".into()));
+    }
+    Ok((width, height, frames))
+}
+
+fn webp(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+    let corrupt = corrupt(Format::WebP);
+    let mut decoder =
+        image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    let frames = if decoder.is_animated() {
+        decoder.num_frames()
+    } else {
+        1
+    };
+    check_caps(width, height, frames, limits)?;
+    let mut buf = vec![
+        0;
+        decoder
+            .output_buffer_size()
+            .ok_or_else(|| corrupt("frame too large".into()))?
+    ];
+    if decoder.is_animated() {
+        for _ in 0..frames {
+            decoder
+                .read_frame(&mut buf)
+                .map_err(|e| corrupt(e.to_string()))?;
+        }
+    } else {
+        decoder
+            .read_image(&mut buf)
+            .map_err(|e| corrupt(e.to_string()))?;
+    }
+    Ok((width, height, frames))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_pixels: 50_000_000,
+        max_frames: 500,
+    };
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+
+    fn corpus(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{CORPUS}/{name}")).expect("the corpus is beside the project")
+    }
+
+    #[test]
+    fn reads_every_corpus_format_with_its_size() {
+        let cases = [
+            ("photo_1000x667.jpg", Format::Jpeg, 1000, 667, 1),
+            ("photo_2000x1333.png", Format::Png, 2000, 1333, 1),
+            ("alpha_1024x1024.png", Format::Png, 1024, 1024, 1),
+            // Named for its source; the file itself is 2560x1600.
+            ("photo_1920x1200.webp", Format::WebP, 2560, 1600, 1),
+            ("anim_245x245_42f.gif", Format::Gif, 245, 245, 42),
+        ];
+        for (name, format, width, height, frames) in cases {
+            assert_eq!(
+                inspect(&corpus(name), &LIMITS),
+                Ok(ImageInfo {
+                    format,
+                    width,
+                    height,
+                    frames
+                }),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_files_are_corrupt() {
+        for name in [
+            "photo_1000x667.jpg",
+            "photo_2000x1333.png",
+            "photo_1920x1200.webp",
+            "anim_245x245_42f.gif",
+        ] {
+            let bytes = corpus(name);
+            let result = inspect(&bytes[..bytes.len() / 2], &LIMITS);
+            assert!(
+                matches!(result, Err(InspectError::Corrupt(_))),
+                "{name}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn caps_are_checked_before_decoding() {
+        let tight = Limits {
+            max_pixels: 1000 * 667 - 1,
+            max_frames: 500,
+        };
+        assert!(matches!(
+            inspect(&corpus("photo_1000x667.jpg"), &tight),
+            Err(InspectError::TooLarge(_))
+        ));
+        let few_frames = Limits {
+            max_pixels: 50_000_000,
+            max_frames: 41,
+        };
+        assert!(matches!(
+            inspect(&corpus("anim_245x245_42f.gif"), &few_frames),
+            Err(InspectError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_tiny_png_declaring_huge_dimensions_is_too_large() {
+        let png = huge_png_header(100_000, 100_000);
+        assert!(matches!(
+            inspect(&png, &LIMITS),
+            Err(InspectError::TooLarge(_))
+        ));
+    }
+
+    /// The PNG signature and a valid IHDR chunk, with no pixel data.
+    pub(crate) fn huge_png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        png
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+}

@@ -1,0 +1,142 @@
+//! The storage ports. A [`BlobStore`] keeps bytes (originals, later variants); a [`MetaStore`]
+//! keeps records (users, sessions, API keys, assets, blob garbage). Each has an embedded twin
+//! ([`fs::FileBlobStore`], [`sqlite::SqliteMetaStore`]); the contracts are written so that S3 and
+//! DynamoDB fit them unchanged: conditional creates, version-checked swaps, cursor pages, records
+//! with an expiry a TTL can enforce.
+//!
+//! Expected outcomes are values (`Option`, [`Created`], [`Swapped`]); `Err` is a real failure.
+
+pub mod fs;
+mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{backend}: {message}")]
+pub struct StoreError {
+    pub backend: &'static str,
+    pub message: String,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Bytes under `/`-separated keys of `[a-z0-9._-]` segments.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, replacing what was there; durable once it returns.
+    async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()>;
+    /// The bytes under `key`, or `None` when there are none.
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>>;
+    /// Removes `key` and every key below `key/` (an asset's original and all its variants live
+    /// below `assets/<blob_id>/`); absent keys are not an error.
+    async fn delete_tree(&self, key: &str) -> StoreResult<()>;
+}
+
+/// What a conditional create did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Created,
+    AlreadyExists,
+}
+
+/// What a version-checked replace did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swapped {
+    Swapped,
+    /// The record is gone or has another version: nothing was changed.
+    Stale,
+}
+
+/// What a user change did; the store refuses any change that would leave no enabled admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    Done,
+    NotFound,
+    LastAdmin,
+}
+
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    // ---- users ----
+    /// Creates the user unless its email is taken.
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<Created>;
+    async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    /// Every user, oldest first.
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    async fn has_users(&self) -> StoreResult<bool>;
+    /// Replaces the user's name, role, disabled flag and password hash. When the user ends up
+    /// disabled, or gets a new password hash, their sessions (but `keep_session`, a token hash)
+    /// end in the same write.
+    async fn update_user(
+        &self,
+        user: &UserRecord,
+        keep_session: Option<&str>,
+    ) -> StoreResult<UserChange>;
+    /// Deletes the user with their sessions and API keys (their assets stay, still theirs).
+    async fn delete_user(&self, id: &str) -> StoreResult<UserChange>;
+
+    // ---- sessions (keyed by the token's hash; `expires_at` is the absolute end a TTL may enforce) ----
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // ---- API keys ----
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<Created>;
+    async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// The owner's keys, newest first.
+    async fn api_keys_of(&self, owner_id: &str) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Sets `revoked_at` unless already set; returns the key as stored afterwards.
+    async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()>;
+
+    // ---- assets ----
+    async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>>;
+    /// Creates the asset unless its public_id exists and, in the same write, takes its blob off
+    /// the garbage list (the blob was listed before it was written; see [`crate::gc`]).
+    async fn create_asset(&self, asset: &AssetRecord) -> StoreResult<Created>;
+    /// Replaces the asset if it still has `expected_version`: takes the new blob off the garbage
+    /// list and puts the old one on it (due now), all in one write.
+    async fn replace_asset(
+        &self,
+        asset: &AssetRecord,
+        expected_version: i64,
+        old_blob_id: &str,
+    ) -> StoreResult<Swapped>;
+    /// Sets tags, folder, visibility and `updated_at` (from `asset`) on the stored asset, leaving
+    /// its content fields alone; returns the stored asset afterwards.
+    async fn update_asset_meta(&self, asset: &AssetRecord) -> StoreResult<Option<AssetRecord>>;
+    /// Deletes the asset if it still has `expected_version` and puts its blob on the garbage list.
+    async fn delete_asset(
+        &self,
+        public_id: &str,
+        expected_version: i64,
+        blob_id: &str,
+        now: i64,
+    ) -> StoreResult<Swapped>;
+    /// One page, newest first (`created_at`, then `public_id`, descending).
+    async fn list_assets(&self, query: &AssetQuery) -> StoreResult<AssetPage>;
+
+    // ---- blob garbage (see `crate::gc`) ----
+    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()>;
+    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
+    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
+
+    /// Drops records past their expiry (sessions). Backends with a native TTL may do nothing.
+    async fn purge_expired(&self, now: i64) -> StoreResult<()>;
+}
+
+/// Where an asset's original lives in the blob store.
+pub fn original_key(blob_id: &str) -> String {
+    format!("{}/original", asset_tree(blob_id))
+}
+
+/// The folder of everything stored for one version of an asset (original, variants).
+pub fn asset_tree(blob_id: &str) -> String {
+    format!("assets/{blob_id}")
+}

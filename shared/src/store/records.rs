@@ -1,0 +1,84 @@
+//! The records the metadata store keeps. Times are unix milliseconds.
+
+use crate::domain::{Role, Visibility};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub disabled: bool,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The absolute end of the session.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRecord {
+    pub public_id: String,
+    pub owner_id: String,
+    pub folder: String,
+    pub tags: Vec<String>,
+    pub visibility: Visibility,
+    /// `jpg`, `png`, `webp`, `gif` or `avif`.
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub original_filename: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// 1 at the first upload, +1 at every overwrite.
+    pub version: i64,
+    /// Names the stored original (`assets/<blob_id>/original`) and everything derived from it.
+    pub blob_id: String,
+}
+
+/// Filters of an asset listing; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetQuery {
+    pub owner_id: Option<String>,
+    pub folder: Option<String>,
+    pub tag: Option<String>,
+    pub visibility: Option<Visibility>,
+    /// A public_id prefix.
+    pub prefix: Option<String>,
+    pub limit: usize,
+    /// Continue after this position (exclusive).
+    pub after: Option<AssetCursor>,
+}
+
+/// A position in the newest-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetCursor {
+    pub created_at: i64,
+    pub public_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetPage {
+    pub assets: Vec<AssetRecord>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<AssetCursor>,
+}

@@ -1,0 +1,661 @@
+//! The metadata store on SQLite (bundled) in WAL mode: one writer connection, a few readers, every
+//! call on the blocking pool. Multi-record changes are one transaction each.
+
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use async_trait::async_trait;
+use rusqlite::{
+    params, params_from_iter, types::Value, Connection, OpenFlags, OptionalExtension, Row,
+    TransactionBehavior,
+};
+
+use super::*;
+use crate::domain::{Role, Visibility};
+
+const READERS: usize = 4;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT,
+    role TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_owner ON api_keys (owner_id, created_at);
+CREATE TABLE IF NOT EXISTS assets (
+    public_id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    original_filename TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    blob_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assets_newest ON assets (created_at DESC, public_id DESC);
+CREATE INDEX IF NOT EXISTS assets_by_owner_newest ON assets (owner_id, created_at DESC, public_id DESC);
+CREATE TABLE IF NOT EXISTS blob_garbage (
+    blob_id TEXT PRIMARY KEY,
+    due_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blob_garbage_due ON blob_garbage (due_at);
+";
+
+struct Pool {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+pub struct SqliteMetaStore {
+    pool: Arc<Pool>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError {
+        backend: "sqlite",
+        message: e.to_string(),
+    }
+}
+
+fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // FULL: a committed upload survives a power cut, not only a crash of the process.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteMetaStore {
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let writer = open(path, OpenFlags::default()).map_err(err)?;
+        writer.execute_batch(SCHEMA).map_err(err)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                open(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map(Mutex::new)
+            })
+            .collect::<rusqlite::Result<_>>()
+            .map_err(err)?;
+        Ok(Self {
+            pool: Arc::new(Pool {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
+            let conn = pool.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(err)?
+        .map_err(err)
+    }
+
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(err)?
+        .map_err(err)
+    }
+}
+
+fn user_from_row(row: &Row) -> rusqlite::Result<UserRecord> {
+    let role: String = row.get("role")?;
+    Ok(UserRecord {
+        id: row.get("id")?,
+        email: row.get("email")?,
+        name: row.get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::User),
+        disabled: row.get("disabled")?,
+        password_hash: row.get("password_hash")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+fn session_from_row(row: &Row) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        token_hash: row.get("token_hash")?,
+        user_id: row.get("user_id")?,
+        created_at: row.get("created_at")?,
+        last_seen_at: row.get("last_seen_at")?,
+        expires_at: row.get("expires_at")?,
+    })
+}
+
+fn api_key_from_row(row: &Row) -> rusqlite::Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        key_id: row.get("key_id")?,
+        owner_id: row.get("owner_id")?,
+        name: row.get("name")?,
+        secret_hash: row.get("secret_hash")?,
+        created_at: row.get("created_at")?,
+        last_used_at: row.get("last_used_at")?,
+        revoked_at: row.get("revoked_at")?,
+    })
+}
+
+fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
+    let tags: String = row.get("tags")?;
+    let visibility: String = row.get("visibility")?;
+    Ok(AssetRecord {
+        public_id: row.get("public_id")?,
+        owner_id: row.get("owner_id")?,
+        folder: row.get("folder")?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+        format: row.get("format")?,
+        width: row.get("width")?,
+        height: row.get("height")?,
+        bytes: row.get::<_, i64>("bytes")? as u64,
+        original_filename: row.get("original_filename")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        version: row.get("version")?,
+        blob_id: row.get("blob_id")?,
+    })
+}
+
+fn enabled_admins(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
+        [],
+        |r| r.get(0),
+    )
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
+    match result {
+        Ok(_) => Ok(Created::Created),
+        Err(e) if is_unique_violation(&e) => Ok(Created::AlreadyExists),
+        Err(e) => Err(e),
+    }
+}
+
+const INSERT_ASSET: &str = "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, bytes,
+    original_filename, created_at, updated_at, version, blob_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+
+fn asset_params(a: &AssetRecord) -> [Value; 14] {
+    [
+        a.public_id.clone().into(),
+        a.owner_id.clone().into(),
+        a.folder.clone().into(),
+        serde_json::to_string(&a.tags)
+            .unwrap_or_else(|_| "[]".into())
+            .into(),
+        a.visibility.as_str().to_owned().into(),
+        a.format.clone().into(),
+        i64::from(a.width).into(),
+        i64::from(a.height).into(),
+        (a.bytes as i64).into(),
+        a.original_filename.clone().map_or(Value::Null, Value::Text),
+        a.created_at.into(),
+        a.updated_at.into(),
+        a.version.into(),
+        a.blob_id.clone().into(),
+    ]
+}
+
+#[async_trait]
+impl MetaStore for SqliteMetaStore {
+    async fn create_user(&self, u: &UserRecord) -> StoreResult<Created> {
+        let u = u.clone();
+        self.write(move |c| {
+            created(c.execute(
+                "INSERT INTO users (id, email, name, role, disabled, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![u.id, u.email, u.name, u.role.as_str(), u.disabled, u.password_hash, u.created_at],
+            ))
+        })
+        .await
+    }
+
+    async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let email = email.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT * FROM users WHERE email = ?1",
+                [email],
+                user_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT * FROM users ORDER BY created_at, id")?;
+            let rows = stmt.query_map([], user_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn has_users(&self) -> StoreResult<bool> {
+        self.read(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0)))
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        u: &UserRecord,
+        keep_session: Option<&str>,
+    ) -> StoreResult<UserChange> {
+        let (u, keep) = (u.clone(), keep_session.unwrap_or_default().to_owned());
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let old_hash: Option<String> =
+                tx.query_row("SELECT password_hash FROM users WHERE id = ?1", [&u.id], |r| r.get(0)).optional()?;
+            let Some(old_hash) = old_hash else { return Ok(UserChange::NotFound) };
+            tx.execute(
+                "UPDATE users SET name = ?2, role = ?3, disabled = ?4, password_hash = ?5 WHERE id = ?1",
+                params![u.id, u.name, u.role.as_str(), u.disabled, u.password_hash],
+            )?;
+            if enabled_admins(&tx)? == 0 {
+                return Ok(UserChange::LastAdmin); // dropping `tx` rolls back
+            }
+            if u.disabled || old_hash != u.password_hash {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2", params![u.id, keep])?;
+            }
+            tx.commit()?;
+            Ok(UserChange::Done)
+        })
+        .await
+    }
+
+    async fn delete_user(&self, id: &str) -> StoreResult<UserChange> {
+        let id = id.to_owned();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if tx.execute("DELETE FROM users WHERE id = ?1", [&id])? == 0 {
+                return Ok(UserChange::NotFound);
+            }
+            if enabled_admins(&tx)? == 0 {
+                return Ok(UserChange::LastAdmin);
+            }
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?;
+            tx.execute("DELETE FROM api_keys WHERE owner_id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(UserChange::Done)
+        })
+        .await
+    }
+
+    async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        let s = s.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT * FROM sessions WHERE token_hash = ?1",
+                [token_hash],
+                session_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+                params![token_hash, last_seen_at],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
+        let k = k.clone();
+        self.write(move |c| {
+            created(c.execute(
+                "INSERT INTO api_keys (key_id, owner_id, name, secret_hash, created_at, last_used_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![k.key_id, k.owner_id, k.name, k.secret_hash, k.created_at, k.last_used_at, k.revoked_at],
+            ))
+        })
+        .await
+    }
+
+    async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let key_id = key_id.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT * FROM api_keys WHERE key_id = ?1",
+                [key_id],
+                api_key_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn api_keys_of(&self, owner_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
+        let owner_id = owner_id.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT * FROM api_keys WHERE owner_id = ?1 ORDER BY created_at DESC, key_id DESC",
+            )?;
+            let rows = stmt.query_map([owner_id], api_key_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
+        let key_id = key_id.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL",
+                params![key_id, at],
+            )?;
+            c.query_row(
+                "SELECT * FROM api_keys WHERE key_id = ?1",
+                [key_id],
+                api_key_from_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()> {
+        let key_id = key_id.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE api_keys SET last_used_at = ?2 WHERE key_id = ?1",
+                params![key_id, last_used_at],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>> {
+        let public_id = public_id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT * FROM assets WHERE public_id = ?1")?
+                .query_row([public_id], asset_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn create_asset(&self, a: &AssetRecord) -> StoreResult<Created> {
+        let a = a.clone();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = created(tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a))))?;
+            if outcome == Created::Created {
+                tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
+                tx.commit()?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn replace_asset(
+        &self,
+        a: &AssetRecord,
+        expected_version: i64,
+        old_blob_id: &str,
+    ) -> StoreResult<Swapped> {
+        let (a, old_blob_id) = (a.clone(), old_blob_id.to_owned());
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.execute(
+                "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
+                params![a.public_id, expected_version],
+            )?;
+            if changed == 0 {
+                return Ok(Swapped::Stale);
+            }
+            tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a)))?;
+            tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
+                params![old_blob_id, a.updated_at],
+            )?;
+            tx.commit()?;
+            Ok(Swapped::Swapped)
+        })
+        .await
+    }
+
+    async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
+        let a = a.clone();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE assets SET tags = ?2, folder = ?3, visibility = ?4, updated_at = ?5 WHERE public_id = ?1",
+                params![
+                    a.public_id,
+                    serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()),
+                    a.folder,
+                    a.visibility.as_str(),
+                    a.updated_at
+                ],
+            )?;
+            let stored = tx.query_row("SELECT * FROM assets WHERE public_id = ?1", [&a.public_id], asset_from_row).optional()?;
+            tx.commit()?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn delete_asset(
+        &self,
+        public_id: &str,
+        expected_version: i64,
+        blob_id: &str,
+        now: i64,
+    ) -> StoreResult<Swapped> {
+        let (public_id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if tx.execute(
+                "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
+                params![public_id, expected_version],
+            )? == 0
+            {
+                return Ok(Swapped::Stale);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
+                params![blob_id, now],
+            )?;
+            tx.commit()?;
+            Ok(Swapped::Swapped)
+        })
+        .await
+    }
+
+    async fn list_assets(&self, q: &AssetQuery) -> StoreResult<AssetPage> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut sql = String::from("SELECT * FROM assets WHERE 1 = 1");
+            let mut args: Vec<Value> = Vec::new();
+            let mut filter = |clause: &str, value: Value| {
+                args.push(value);
+                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(owner) = &q.owner_id {
+                filter(" AND owner_id = ?", owner.clone().into());
+            }
+            if let Some(folder) = &q.folder {
+                filter(" AND folder = ?", folder.clone().into());
+            }
+            if let Some(visibility) = q.visibility {
+                filter(" AND visibility = ?", visibility.as_str().to_owned().into());
+            }
+            if let Some(tag) = &q.tag {
+                filter(
+                    " AND EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE value = ?)",
+                    tag.clone().into(),
+                );
+            }
+            if let Some(prefix) = &q.prefix {
+                filter(
+                    &format!(" AND substr(public_id, 1, {}) = ?", prefix.len()),
+                    prefix.clone().into(),
+                );
+            }
+            if let Some(after) = &q.after {
+                filter(" AND (created_at < ?", after.created_at.into());
+                filter(" OR (created_at = ?", after.created_at.into());
+                filter(" AND public_id < ?))", after.public_id.clone().into());
+            }
+            sql.push_str(&format!(
+                " ORDER BY created_at DESC, public_id DESC LIMIT {}",
+                q.limit + 1
+            ));
+            let mut stmt = c.prepare(&sql)?;
+            let mut assets = stmt
+                .query_map(params_from_iter(args), asset_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let next = if assets.len() > q.limit {
+                assets.truncate(q.limit);
+                assets.last().map(|a| AssetCursor {
+                    created_at: a.created_at,
+                    public_id: a.public_id.clone(),
+                })
+            } else {
+                None
+            };
+            Ok(AssetPage { assets, next })
+        })
+        .await
+    }
+
+    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
+        let blob_id = blob_id.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
+                params![blob_id, due_at],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
+        let blob_id = blob_id.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id])
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+                .map(drop)
+        })
+        .await
+    }
+}
