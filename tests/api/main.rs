@@ -1,0 +1,13 @@
+//! Integration tests: the real `imgcloud` server on a free port with a temp data dir, driven over
+//! HTTP. One binary, one `spawn_app()` (see `support`).
+
+mod api_keys;
+mod assets;
+mod auth;
+mod delivery;
+mod durability;
+mod openapi;
+mod routing;
+mod support;
+mod upload;
+mod users;

@@ -1,0 +1,256 @@
+//! `spawn_app()`: the real server on a free port with a temp data dir, and the few helpers every
+//! test uses to talk to it over HTTP.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use imgcloud_core::Config;
+use imgcloud_local::Server;
+use reqwest::{multipart, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const USER_PASSWORD: &str = "user-password-for-tests";
+
+pub fn corpus(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn photo() -> Vec<u8> {
+    corpus("photo_1000x667.jpg")
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Cred {
+    None,
+    /// The session cookie's `name=value`.
+    Cookie(String),
+    /// The whole `Authorization` value.
+    Key(String),
+}
+
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub base: String,
+    pub dir: TempDir,
+    pub client: reqwest::Client,
+    vars: HashMap<String, String>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all: HashMap<String, String> = [
+        ("IMGCLOUD_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    start(dir, all).await
+}
+
+async fn start(dir: TempDir, mut vars: HashMap<String, String>) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    vars.insert("IMGCLOUD_ADDR".into(), addr.to_string());
+    vars.insert("IMGCLOUD_DATA_DIR".into(), dir.path().display().to_string());
+    let config =
+        Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid");
+    let base = config.public_url.base.clone();
+    let server = imgcloud_local::serve(config, listener)
+        .await
+        .expect("server starts");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        server: Some(server),
+        base,
+        dir,
+        client,
+        vars,
+    }
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one on the same data dir (and a new port).
+    pub async fn restart(mut self) -> TestApp {
+        self.server.take().unwrap().stop().await.unwrap();
+        start(self.dir, self.vars).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn req(&self, method: Method, path: &str, cred: &Cred) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match cred {
+            Cred::None => builder,
+            Cred::Cookie(c) => builder.header("cookie", c),
+            Cred::Key(k) => builder.header("authorization", k),
+        }
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        cred: &Cred,
+        body: Value,
+    ) -> Response {
+        self.req(method, path, cred)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, cred: &Cred) -> Response {
+        self.req(Method::GET, path, cred).send().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Cred {
+        let response = self
+            .send_json(
+                Method::POST,
+                "/v1/auth/login",
+                &Cred::None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        Cred::Cookie(session_cookie(&response).expect("login sets the session cookie"))
+    }
+
+    pub async fn admin(&self) -> Cred {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user (as the admin) and signs them in.
+    pub async fn user(&self, email: &str) -> (Value, Cred) {
+        let admin = self.admin().await;
+        let response = self
+            .send_json(
+                Method::POST,
+                "/v1/users",
+                &admin,
+                json!({"email": email, "password": USER_PASSWORD, "role": "user"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let user = response.json::<Value>().await.unwrap()["user"].clone();
+        (user, self.login(email, USER_PASSWORD).await)
+    }
+
+    /// Mints an API key from a session; returns the `Authorization` credential.
+    pub async fn key(&self, session: &Cred) -> Cred {
+        let response = self
+            .send_json(
+                Method::POST,
+                "/v1/api-keys",
+                session,
+                json!({"name": "test"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        Cred::Key(format!(
+            "ApiKey {}:{}",
+            body["key_id"].as_str().unwrap(),
+            body["key_secret"].as_str().unwrap()
+        ))
+    }
+
+    pub async fn upload(
+        &self,
+        cred: &Cred,
+        file: Option<(Vec<u8>, &str)>,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let mut form = multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some((bytes, name)) = file {
+            form = form.part(
+                "file",
+                multipart::Part::bytes(bytes).file_name(name.to_string()),
+            );
+        }
+        self.req(Method::POST, "/v1/upload", cred)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads the standard photo and returns the asset.
+    pub async fn upload_photo(&self, cred: &Cred, fields: &[(&str, &str)]) -> Value {
+        let response = self
+            .upload(cred, Some((photo(), "photo.jpg")), fields)
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {body}"
+        );
+        body["asset"].clone()
+    }
+
+    /// Every file in the blob store (temp files included).
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.path().join("blobs"), &mut out);
+        out
+    }
+}
+
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("imgcloud_session="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .filter(|c| c != "imgcloud_session=")
+}
+
+/// Asserts the status and the SPEC §8 error shape; returns the `code`.
+pub async fn assert_error(response: Response, status: StatusCode) -> String {
+    let actual = response.status();
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(actual, status, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    body["code"].as_str().expect("error has a code").to_owned()
+}
