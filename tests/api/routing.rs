@@ -59,3 +59,29 @@ async fn every_response_says_nosniff() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_a_strict_csp() {
+    let app = spawn_app().await;
+    let page = app.get("/dashboard/", &Cred::None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let redirect = app.get("/dashboard", &Cred::None).await;
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(redirect.headers()["location"], "/dashboard/");
+    assert_error(
+        app.get("/dashboard/no-such-file.js", &Cred::None).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

@@ -1,6 +1,8 @@
-//! The local server: every area of the core's router on one hyper listener, plus the sweeper that
+//! The local server: every area of the core's router and the dashboard on one hyper listener, plus the sweeper that
 //! keeps blobs and metadata consistent. The `imgcloud` binary and the integration tests both start
 //! it through [`serve`].
+
+mod dashboard;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -30,7 +32,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
             source,
         })?;
     let (stop, stopped) = oneshot::channel();
-    let router = all_routes(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let router = all_routes(app.clone(), dashboard::routes())
+        .into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async { stopped.await.unwrap_or(()) })

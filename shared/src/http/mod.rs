@@ -39,12 +39,13 @@ pub fn delivery_routes(app: Arc<App>) -> Router {
     finish(delivery(app))
 }
 
-/// Every area in one router: what the local `imgcloud` server mounts.
-pub fn all_routes(app: Arc<App>) -> Router {
+/// Every area in one router, plus the shape's own `extra` routes (the local server's dashboard).
+pub fn all_routes(app: Arc<App>, extra: Router) -> Router {
     finish(
         api(app.clone())
             .merge(upload(app.clone()))
-            .merge(delivery(app)),
+            .merge(delivery(app))
+            .merge(extra),
     )
 }
 
