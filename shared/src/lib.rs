@@ -15,6 +15,7 @@ pub mod http;
 pub mod media;
 pub mod secrets;
 pub mod store;
+pub mod transform;
 
 pub use app::App;
 pub use config::Config;

@@ -1,0 +1,134 @@
+//! Output geometry: from the source size and a transform to the size to resize to and the canvas
+//! (SPEC §6's crop-mode table), with `dpr` and the output-side cap applied.
+
+use super::{Crop, Transform};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The resized image is the canvas.
+    Whole,
+    /// The resized image covers the canvas; crop it around the centre.
+    CropCentre,
+    /// The resized image covers the canvas; crop it around its most salient region.
+    CropSalient,
+    /// The resized image lies inside the canvas, centred on the background.
+    Pad,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// The size the (oriented) source is resized to.
+    pub scaled: (u32, u32),
+    /// The output size before rotation.
+    pub canvas: (u32, u32),
+    pub placement: Placement,
+}
+
+fn side(x: f64) -> u32 {
+    (x.round() as u32).max(1)
+}
+
+/// Scales `(w, h)` down, keeping its aspect, so that no side exceeds `max_side`.
+fn capped(w: f64, h: f64, max_side: u32) -> (f64, f64) {
+    let longest = w.max(h);
+    if longest > f64::from(max_side) {
+        let f = f64::from(max_side) / longest;
+        (w * f, h * f)
+    } else {
+        (w, h)
+    }
+}
+
+pub fn plan(source: (u32, u32), t: &Transform, max_side: u32) -> Plan {
+    let (sw, sh) = (f64::from(source.0.max(1)), f64::from(source.1.max(1)));
+    let dpr = f64::from(t.dpr.unwrap_or(100)) / 100.0;
+    let (bw, bh) = match (t.width, t.height) {
+        (None, None) => {
+            let (w, h) = capped(sw, sh, max_side);
+            let size = (side(w), side(h));
+            return Plan { scaled: size, canvas: size, placement: Placement::Whole };
+        }
+        (Some(w), Some(h)) => (f64::from(w), f64::from(h)),
+        (Some(w), None) => (f64::from(w), f64::from(w) * sh / sw),
+        (None, Some(h)) => (f64::from(h) * sw / sh, f64::from(h)),
+    };
+    let (bw, bh) = capped(bw * dpr, bh * dpr, max_side);
+    let (fit, cover) = ((bw / sw).min(bh / sh), (bw / sw).max(bh / sh));
+    let whole = |scale: f64| {
+        let (w, h) = capped(sw * scale, sh * scale, max_side);
+        let size = (side(w), side(h));
+        Plan { scaled: size, canvas: size, placement: Placement::Whole }
+    };
+    let canvas = (side(bw), side(bh));
+    match t.crop.unwrap_or_default() {
+        Crop::Fit => whole(fit),
+        Crop::Inside => whole(fit.min(1.0)),
+        Crop::Outside => whole(cover),
+        Crop::Fill | Crop::Cover | Crop::Thumb => Plan {
+            scaled: (side(sw * cover).max(canvas.0), side(sh * cover).max(canvas.1)),
+            canvas,
+            placement: if t.crop == Some(Crop::Thumb) { Placement::CropSalient } else { Placement::CropCentre },
+        },
+        Crop::Contain => Plan {
+            scaled: (side(sw * fit).min(canvas.0), side(sh * fit).min(canvas.1)),
+            canvas,
+            placement: Placement::Pad,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(source: (u32, u32), transform: &str) -> (u32, u32) {
+        plan(source, &Transform::parse(transform).unwrap(), 4000).canvas
+    }
+
+    #[test]
+    fn follows_the_spec_table_for_a_1000x500_source() {
+        for (c, size) in [
+            ("fit", (400, 200)),
+            ("inside", (400, 200)),
+            ("outside", (800, 400)),
+            ("fill", (400, 400)),
+            ("cover", (400, 400)),
+            ("thumb", (400, 400)),
+            ("contain", (400, 400)),
+        ] {
+            assert_eq!(out((1000, 500), &format!("w_400,h_400,c_{c}")), size, "{c}");
+        }
+    }
+
+    #[test]
+    fn enlarges_a_smaller_source_except_inside() {
+        assert_eq!(out((200, 100), "w_400,h_400,c_fit"), (400, 200));
+        assert_eq!(out((200, 100), "w_400,h_400,c_inside"), (200, 100));
+        assert_eq!(out((200, 100), "w_400,h_400,c_fill"), (400, 400));
+        assert_eq!(out((200, 100), "w_400,h_400,c_outside"), (800, 400));
+    }
+
+    #[test]
+    fn one_side_follows_the_aspect_ratio() {
+        assert_eq!(out((1000, 500), "w_400"), (400, 200));
+        assert_eq!(out((1000, 500), "h_100"), (200, 100));
+        assert_eq!(out((4000, 3000), "w_800"), (800, 600));
+    }
+
+    #[test]
+    fn dpr_multiplies_and_the_cap_scales_both_sides_down() {
+        assert_eq!(out((1000, 500), "w_400,h_400,c_fill,dpr_2"), (800, 800));
+        assert_eq!(out((8000, 4000), "w_3000,h_1000,c_fill,dpr_2"), (4000, 1333));
+        assert_eq!(out((1000, 500), "w_3000,h_3000,c_outside"), (4000, 2000));
+        assert_eq!(plan((6000, 4000), &Transform::default(), 4000).canvas, (4000, 2667));
+        assert_eq!(plan((600, 400), &Transform::default(), 4000).canvas, (600, 400));
+    }
+
+    #[test]
+    fn fill_scales_to_cover_and_contain_to_fit_inside_the_canvas() {
+        let p = plan((1000, 500), &Transform::parse("w_400,h_400,c_fill").unwrap(), 4000);
+        assert_eq!((p.scaled, p.placement), ((800, 400), Placement::CropCentre));
+        let p = plan((1000, 500), &Transform::parse("w_400,h_400,c_contain").unwrap(), 4000);
+        assert_eq!((p.scaled, p.placement), ((400, 200), Placement::Pad));
+    }
+}
