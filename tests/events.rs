@@ -28,16 +28,12 @@ async fn app(dir: &tempfile::TempDir) -> Arc<App> {
 /// Replays `events/<name>` through `router`; returns the status, the headers and the JSON body.
 async fn replay(router: Router, name: &str) -> (u16, axum::http::HeaderMap, Value) {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let request = lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap())
-        .expect("a valid API Gateway event");
+    let request =
+        lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap()).expect("a valid API Gateway event");
     let response = router.oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    (
-        parts.status.as_u16(),
-        parts.headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (parts.status.as_u16(), parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -51,20 +47,10 @@ async fn the_api_function_answers_its_events() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["email"], "admin@example.com");
     let cookie = headers["set-cookie"].to_str().unwrap();
-    assert!(
-        cookie.starts_with("__Host-imgcloud_session=") && cookie.contains("Secure"),
-        "{cookie}"
-    );
+    assert!(cookie.starts_with("__Host-imgcloud_session=") && cookie.contains("Secure"), "{cookie}");
 
-    let (status, _, body) = replay(
-        http::api_routes(app.clone()),
-        "api-login-wrong-password.json",
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("invalid_credentials"))
-    );
+    let (status, _, body) = replay(http::api_routes(app.clone()), "api-login-wrong-password.json").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")));
 
     let (status, _, _) = replay(http::api_routes(app), "api-assets-list-anonymous.json").await;
     assert_eq!(status, 401);
@@ -76,8 +62,7 @@ async fn the_upload_and_delivery_functions_answer_their_events() {
     let app = app(&dir).await;
     let (status, _, body) = replay(http::upload_routes(app.clone()), "upload-anonymous.json").await;
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
-    let (status, headers, _) =
-        replay(http::delivery_routes(app.clone()), "delivery-missing.json").await;
+    let (status, headers, _) = replay(http::delivery_routes(app.clone()), "delivery-missing.json").await;
     assert_eq!(status, 404);
     assert_eq!(headers["x-content-type-options"], "nosniff");
     // A function answers only its own routes.

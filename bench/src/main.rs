@@ -20,10 +20,7 @@ const ADMIN: (&str, &str) = ("bench@example.com", "bench-password-123");
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -38,10 +35,7 @@ async fn main() {
     .unwrap();
     let server = imgcloud_local::serve(config, listener).await.unwrap();
     let base = format!("http://{addr}");
-    let client = Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = Client::builder().pool_max_idle_per_host(256).build().unwrap();
     let key = api_key(&client, &base).await;
     let jpeg = one_megabyte_jpeg();
 
@@ -49,9 +43,7 @@ async fn main() {
         "imgcloud-bench: {} cores, {seconds} s per phase",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let asset = upload(&client, &base, &key, &jpeg)
-        .await
-        .expect("first upload");
+    let asset = upload(&client, &base, &key, &jpeg).await.expect("first upload");
     let id = asset["public_id"].as_str().unwrap().to_owned();
 
     let url = format!("{base}/v1/assets/{id}");
@@ -60,14 +52,8 @@ async fn main() {
         move || {
             let (client, key, url) = (client.clone(), key.clone(), url.clone());
             async move {
-                let response = client
-                    .get(&url)
-                    .header("authorization", &key)
-                    .send()
-                    .await
-                    .ok()?;
-                (response.status() == StatusCode::OK && response.bytes().await.is_ok())
-                    .then_some(())
+                let response = client.get(&url).header("authorization", &key).send().await.ok()?;
+                (response.status() == StatusCode::OK && response.bytes().await.is_ok()).then_some(())
             }
         }
     })
@@ -77,16 +63,12 @@ async fn main() {
     let uploads = run(4, seconds, {
         let (client, key, base, jpeg) = (client.clone(), key.clone(), base.clone(), jpeg.clone());
         move || {
-            let (client, key, base, jpeg) =
-                (client.clone(), key.clone(), base.clone(), jpeg.clone());
+            let (client, key, base, jpeg) = (client.clone(), key.clone(), base.clone(), jpeg.clone());
             async move { upload(&client, &base, &key, &jpeg).await.map(drop) }
         }
     })
     .await;
-    uploads.print(
-        &format!("POST /v1/upload ({} bytes JPEG), 4 clients", jpeg.len()),
-        Some(jpeg.len()),
-    );
+    uploads.print(&format!("POST /v1/upload ({} bytes JPEG), 4 clients", jpeg.len()), Some(jpeg.len()));
 
     server.stop().await.unwrap();
 }
@@ -98,13 +80,7 @@ async fn api_key(client: &Client, base: &str) -> String {
         .send()
         .await
         .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let key: Value = client
         .post(format!("{base}/v1/api-keys"))
         .header("cookie", cookie)
@@ -115,47 +91,26 @@ async fn api_key(client: &Client, base: &str) -> String {
         .json()
         .await
         .unwrap();
-    format!(
-        "ApiKey {}:{}",
-        key["key_id"].as_str().unwrap(),
-        key["key_secret"].as_str().unwrap()
-    )
+    format!("ApiKey {}:{}", key["key_id"].as_str().unwrap(), key["key_secret"].as_str().unwrap())
 }
 
 async fn upload(client: &Client, base: &str, key: &str, jpeg: &[u8]) -> Option<Value> {
-    let form = multipart::Form::new().part(
-        "file",
-        multipart::Part::bytes(jpeg.to_vec()).file_name("bench.jpg"),
-    );
-    let response = client
-        .post(format!("{base}/v1/upload"))
-        .header("authorization", key)
-        .multipart(form)
-        .send()
-        .await
-        .ok()?;
+    let form = multipart::Form::new().part("file", multipart::Part::bytes(jpeg.to_vec()).file_name("bench.jpg"));
+    let response =
+        client.post(format!("{base}/v1/upload")).header("authorization", key).multipart(form).send().await.ok()?;
     if response.status() != StatusCode::CREATED {
         return None;
     }
-    response
-        .json::<Value>()
-        .await
-        .ok()
-        .map(|v| v["asset"].clone())
+    response.json::<Value>().await.ok().map(|v| v["asset"].clone())
 }
 
 /// The 12 MP corpus photo scaled to 2400×1800 and encoded at quality 90: about 1 MB.
 fn one_megabyte_jpeg() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/photo_12mp_4000x3000.jpg"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/photo_12mp_4000x3000.jpg");
     let image = image::open(path).expect("the corpus is beside the project");
     let image = image.resize_exact(2400, 1800, image::imageops::FilterType::Triangle);
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&image)
-        .unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&image).unwrap();
     out
 }
 
@@ -172,14 +127,9 @@ impl Outcome {
         let mut sorted = self.latencies_us.clone();
         sorted.sort_unstable();
         let pct = |p: f64| {
-            sorted
-                .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(0)
+            sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(0)
         };
-        let throughput = bytes_each
-            .map(|b| format!(", {:.1} MB/s", rate * b as f64 / 1e6))
-            .unwrap_or_default();
+        let throughput = bytes_each.map(|b| format!(", {:.1} MB/s", rate * b as f64 / 1e6)).unwrap_or_default();
         println!(
             "{what}: {rate:.0}/s{throughput} ({} ok, {} failed, p50 {:.2} ms, p99 {:.2} ms)",
             self.ok,

@@ -10,18 +10,18 @@ use crate::{
     config::Config,
     domain::{password, Role},
     secrets::random_token,
-    store::{
-        fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
-        UserRecord,
-    },
+    single_flight::KeyedLocks,
+    store::{fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError, UserRecord},
 };
 
 pub struct App {
     pub config: Config,
     pub blobs: Arc<dyn BlobStore>,
     pub meta: Arc<dyn MetaStore>,
-    /// Bounds concurrent decodes, so that a burst of uploads cannot exhaust memory.
+    /// Bounds concurrent decodes (uploads and renders), so that a burst cannot exhaust memory.
     pub decode_permits: Semaphore,
+    /// One render per variant at a time.
+    pub render_locks: KeyedLocks,
     /// A hash checked when a login names no user, so that both failures take the same time.
     pub dummy_password_hash: String,
 }
@@ -31,10 +31,7 @@ pub enum StartError {
     #[error("configuration error: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot open the data dir {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,23 +46,21 @@ impl App {
     /// Opens the embedded stores under the configured data dir.
     pub fn open_embedded(config: Config) -> Result<Arc<Self>, StartError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| StartError::DataDir { path: dir.display().to_string(), source })?;
         let blobs = FileBlobStore::open(dir.join("blobs"))?;
         let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
         Ok(Self::new(config, Arc::new(blobs), Arc::new(meta)))
     }
 
     pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>) -> Arc<Self> {
-        let decode_permits =
-            Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let decode_permits = Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
         Arc::new(Self {
             config,
             blobs,
             meta,
             decode_permits,
+            render_locks: KeyedLocks::default(),
             dummy_password_hash: password::hash(&random_token(16)),
         })
     }
@@ -76,20 +71,14 @@ impl App {
         if self.meta.has_users().await? {
             return Ok(None);
         }
-        let email = self
-            .config
-            .admin_email
-            .clone()
-            .unwrap_or_else(|| "admin@localhost".to_owned());
+        let email = self.config.admin_email.clone().unwrap_or_else(|| "admin@localhost".to_owned());
         let (password, generated) = match &self.config.admin_password {
             Some(p) => (p.clone(), false),
             None => (random_token(18), true),
         };
         let hash = {
             let password = password.clone();
-            tokio::task::spawn_blocking(move || password::hash(&password))
-                .await
-                .expect("hashing does not panic")
+            tokio::task::spawn_blocking(move || password::hash(&password)).await.expect("hashing does not panic")
         };
         let user = UserRecord {
             id: new_user_id(),

@@ -64,11 +64,7 @@ pub fn cookie_name(config: &Config) -> &'static str {
 }
 
 pub fn session_cookie(config: &Config, token: &str) -> String {
-    let secure = if config.public_url.secure {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if config.public_url.secure { "; Secure" } else { "" };
     format!(
         "{}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         cookie_name(config),
@@ -77,15 +73,8 @@ pub fn session_cookie(config: &Config, token: &str) -> String {
 }
 
 pub fn clear_session_cookie(config: &Config) -> String {
-    let secure = if config.public_url.secure {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}",
-        cookie_name(config)
-    )
+    let secure = if config.public_url.secure { "; Secure" } else { "" };
+    format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", cookie_name(config))
 }
 
 pub fn session_token<'h>(config: &Config, headers: &'h HeaderMap) -> Option<&'h str> {
@@ -119,69 +108,40 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> AppResult<Option<Pr
 }
 
 async fn api_key_principal(app: &App, header_value: &str) -> AppResult<Principal> {
-    let (scheme, credentials) = header_value
-        .split_once(' ')
-        .ok_or_else(invalid_credentials)?;
+    let (scheme, credentials) = header_value.split_once(' ').ok_or_else(invalid_credentials)?;
     if !scheme.eq_ignore_ascii_case("ApiKey") {
-        return Err(AppError::unauthorized(
-            "use Authorization: ApiKey <key_id>:<key_secret>",
-        ));
+        return Err(AppError::unauthorized("use Authorization: ApiKey <key_id>:<key_secret>"));
     }
-    let (key_id, secret) = credentials
-        .trim()
-        .split_once(':')
-        .ok_or_else(invalid_credentials)?;
+    let (key_id, secret) = credentials.trim().split_once(':').ok_or_else(invalid_credentials)?;
     let presented = sha256_hex(secret.as_bytes());
     let key = app.meta.api_key(key_id).await?;
     // Compare even when the key is unknown, so that both failures take the same time.
-    let stored = key
-        .as_ref()
-        .map_or(UNKNOWN_KEY_HASH, |k| k.secret_hash.as_str());
+    let stored = key.as_ref().map_or(UNKNOWN_KEY_HASH, |k| k.secret_hash.as_str());
     let matches = constant_time_eq(presented.as_bytes(), stored.as_bytes());
     let key = key
         .filter(|k| matches && k.revoked_at.is_none() && secret.starts_with("cs_"))
         .ok_or_else(invalid_credentials)?;
-    let user = app
-        .meta
-        .user(&key.owner_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(invalid_credentials)?;
+    let user = app.meta.user(&key.owner_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_credentials)?;
     let now = now_ms();
     if key.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY_MS) {
         app.meta.touch_api_key(&key.key_id, now).await?;
     }
-    Ok(Principal {
-        user,
-        via: Via::ApiKey { key_id: key.key_id },
-    })
+    Ok(Principal { user, via: Via::ApiKey { key_id: key.key_id } })
 }
 
 async fn session_principal(app: &App, token: &str) -> AppResult<Principal> {
     let token_hash = sha256_hex(token.as_bytes());
-    let session = app
-        .meta
-        .session(&token_hash)
-        .await?
-        .ok_or_else(invalid_credentials)?;
+    let session = app.meta.session(&token_hash).await?.ok_or_else(invalid_credentials)?;
     let now = now_ms();
     if now >= session.expires_at || now - session.last_seen_at >= SESSION_IDLE_MS {
         app.meta.delete_session(&token_hash).await?;
         return Err(AppError::unauthorized("session expired; sign in again"));
     }
-    let user = app
-        .meta
-        .user(&session.user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(invalid_credentials)?;
+    let user = app.meta.user(&session.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_credentials)?;
     if now - session.last_seen_at >= TOUCH_EVERY_MS {
         app.meta.touch_session(&token_hash, now).await?;
     }
-    Ok(Principal {
-        user,
-        via: Via::Session { token_hash },
-    })
+    Ok(Principal { user, via: Via::Session { token_hash } })
 }
 
 /// SPEC §9: a cookie-authenticated request that changes state is refused when it comes from
@@ -190,13 +150,7 @@ pub fn check_csrf(config: &Config, method: &Method, headers: &HeaderMap) -> AppR
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let refused = || {
-        AppError::new(
-            crate::error::Kind::Forbidden,
-            "csrf_rejected",
-            "cross-site request refused",
-        )
-    };
+    let refused = || AppError::new(crate::error::Kind::Forbidden, "csrf_rejected", "cross-site request refused");
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site") == Some("cross-site") {
         return Err(refused());
@@ -228,9 +182,8 @@ pub struct SessionAuth(pub Principal);
 pub struct AdminAuth(pub Principal);
 
 async fn require(parts: &Parts, app: &App) -> AppResult<Principal> {
-    let principal = authenticate(app, &parts.headers)
-        .await?
-        .ok_or_else(|| AppError::unauthorized("sign in or send an API key"))?;
+    let principal =
+        authenticate(app, &parts.headers).await?.ok_or_else(|| AppError::unauthorized("sign in or send an API key"))?;
     if matches!(principal.via, Via::Session { .. }) {
         check_csrf(&app.config, &parts.method, &parts.headers)?;
     }
@@ -250,9 +203,9 @@ impl FromRequestParts<Arc<App>> for SessionAuth {
         let principal = require(parts, app).await?;
         match principal.via {
             Via::Session { .. } => Ok(Self(principal)),
-            Via::ApiKey { .. } => Err(AppError::forbidden(
-                "this endpoint needs a dashboard session; API keys cannot use it",
-            )),
+            Via::ApiKey { .. } => {
+                Err(AppError::forbidden("this endpoint needs a dashboard session; API keys cannot use it"))
+            }
         }
     }
 }
@@ -278,10 +231,7 @@ mod tests {
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (header::HeaderName::from_static(k), v.parse().unwrap()))
-            .collect()
+        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), v.parse().unwrap())).collect()
     }
 
     #[test]
@@ -290,33 +240,13 @@ mod tests {
         let post = Method::POST;
         assert!(check_csrf(&c, &post, &headers(&[])).is_ok());
         assert!(check_csrf(&c, &post, &headers(&[("origin", "http://127.0.0.1:8080")])).is_ok());
-        assert!(check_csrf(
-            &c,
-            &post,
-            &headers(&[("referer", "http://127.0.0.1:8080/dashboard/keys")])
-        )
-        .is_ok());
+        assert!(check_csrf(&c, &post, &headers(&[("referer", "http://127.0.0.1:8080/dashboard/keys")])).is_ok());
         assert!(check_csrf(&c, &post, &headers(&[("origin", "https://evil.example")])).is_err());
-        assert!(check_csrf(
-            &c,
-            &post,
-            &headers(&[("origin", "http://127.0.0.1:8080.evil.example")])
-        )
-        .is_err());
+        assert!(check_csrf(&c, &post, &headers(&[("origin", "http://127.0.0.1:8080.evil.example")])).is_err());
         assert!(check_csrf(&c, &post, &headers(&[("origin", "null")])).is_err());
-        assert!(check_csrf(
-            &c,
-            &post,
-            &headers(&[("referer", "https://evil.example/x")])
-        )
-        .is_err());
+        assert!(check_csrf(&c, &post, &headers(&[("referer", "https://evil.example/x")])).is_err());
         assert!(check_csrf(&c, &post, &headers(&[("sec-fetch-site", "cross-site")])).is_err());
-        assert!(check_csrf(
-            &c,
-            &Method::GET,
-            &headers(&[("origin", "https://evil.example")])
-        )
-        .is_ok());
+        assert!(check_csrf(&c, &Method::GET, &headers(&[("origin", "https://evil.example")])).is_ok());
     }
 
     #[test]
@@ -324,9 +254,6 @@ mod tests {
         let c = config();
         let h = headers(&[("cookie", "other=1; imgcloud_session=abc; x=y")]);
         assert_eq!(session_token(&c, &h), Some("abc"));
-        assert_eq!(
-            session_token(&c, &headers(&[("cookie", "imgcloud_sessionx=abc")])),
-            None
-        );
+        assert_eq!(session_token(&c, &headers(&[("cookie", "imgcloud_sessionx=abc")])), None);
     }
 }

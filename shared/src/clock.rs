@@ -11,11 +11,8 @@ pub fn now_ms() -> Millis {
 
 /// `2026-11-29T01:34:41.123Z`: fixed width, so that the strings sort like the instants.
 pub fn rfc3339(ms: Millis) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let t = t
-        .replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000)
-        .unwrap_or(t);
+    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let t = t.replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000).unwrap_or(t);
     let mut s = t.format(&Rfc3339).unwrap_or_default();
     // `time` omits a zero fraction and prints nanoseconds otherwise; normalise to milliseconds.
     if let Some(dot) = s.find('.') {

@@ -13,6 +13,7 @@ pub struct Config {
     pub max_upload_bytes: u64,
     pub max_pixels: u64,
     pub max_frames: u32,
+    pub max_output_side: u32,
     pub cache_max_age: u32,
 }
 
@@ -45,22 +46,14 @@ impl PublicUrl {
             return Err("must start with http:// or https://".into());
         };
         let host = rest.split('/').next().unwrap_or_default();
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-        {
+        if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)) {
             return Err("must name a host, like https://img.example.com".into());
         }
         if raw.contains(['?', '#', ' ']) {
             return Err("must not carry a query, a fragment or spaces".into());
         }
         let scheme = if secure { "https" } else { "http" };
-        Ok(Self {
-            base: raw.to_owned(),
-            origin: format!("{scheme}://{}", host.to_ascii_lowercase()),
-            secure,
-        })
+        Ok(Self { base: raw.to_owned(), origin: format!("{scheme}://{}", host.to_ascii_lowercase()), secure })
     }
 }
 
@@ -72,30 +65,20 @@ impl Config {
     /// Reads the configuration through `lookup`, so that tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |var: &'static str| lookup(var).filter(|v| !v.is_empty());
-        let err = |var: &'static str, reason: &str| ConfigError {
-            var,
-            reason: reason.to_owned(),
-        };
+        let err = |var: &'static str, reason: &str| ConfigError { var, reason: reason.to_owned() };
 
         let addr: SocketAddr = match get("IMGCLOUD_ADDR") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| err("IMGCLOUD_ADDR", "must be an address like 127.0.0.1:8080"))?,
+            Some(v) => v.parse().map_err(|_| err("IMGCLOUD_ADDR", "must be an address like 127.0.0.1:8080"))?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
         let public_url = match get("IMGCLOUD_PUBLIC_URL") {
             Some(v) => PublicUrl::parse(&v).map_err(|r| err("IMGCLOUD_PUBLIC_URL", &r))?,
-            None => {
-                PublicUrl::parse(&format!("http://{addr}")).map_err(|r| err("IMGCLOUD_ADDR", &r))?
-            }
+            None => PublicUrl::parse(&format!("http://{addr}")).map_err(|r| err("IMGCLOUD_ADDR", &r))?,
         };
         match get("IMGCLOUD_BACKEND").as_deref() {
             None | Some("embedded") => {}
             Some("aws") => {
-                return Err(err(
-                    "IMGCLOUD_BACKEND",
-                    "the aws backend is not part of this build yet; use embedded",
-                ))
+                return Err(err("IMGCLOUD_BACKEND", "the aws backend is not part of this build yet; use embedded"))
             }
             Some(_) => return Err(err("IMGCLOUD_BACKEND", "must be embedded or aws")),
         }
@@ -108,26 +91,18 @@ impl Config {
             .transpose()?;
         let admin_password = get("IMGCLOUD_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
-            crate::domain::password::check_policy(p)
-                .map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r))?;
+            crate::domain::password::check_policy(p).map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r))?;
         }
         Ok(Self {
             addr,
             public_url,
-            data_dir: get("IMGCLOUD_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir: get("IMGCLOUD_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")),
             admin_email,
             admin_password,
-            max_upload_bytes: number(
-                &get,
-                "IMGCLOUD_MAX_UPLOAD_BYTES",
-                25 * 1024 * 1024,
-                1,
-                1 << 40,
-            )?,
+            max_upload_bytes: number(&get, "IMGCLOUD_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1, 1 << 40)?,
             max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", 50_000_000, 1, 1 << 40)?,
             max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", 500, 1, 100_000)? as u32,
+            max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
         })
     }
@@ -145,10 +120,7 @@ fn number(
     };
     match raw.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ConfigError {
-            var,
-            reason: format!("must be a whole number from {min} to {max}, got {raw:?}"),
-        }),
+        _ => Err(ConfigError { var, reason: format!("must be a whole number from {min} to {max}, got {raw:?}") }),
     }
 }
 
@@ -157,11 +129,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -177,28 +145,10 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        assert_eq!(
-            config(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "lots")])
-                .unwrap_err()
-                .var,
-            "IMGCLOUD_MAX_UPLOAD_BYTES"
-        );
-        assert_eq!(
-            config(&[("IMGCLOUD_PUBLIC_URL", "ftp://x")])
-                .unwrap_err()
-                .var,
-            "IMGCLOUD_PUBLIC_URL"
-        );
-        assert_eq!(
-            config(&[("IMGCLOUD_BACKEND", "mongo")]).unwrap_err().var,
-            "IMGCLOUD_BACKEND"
-        );
-        assert_eq!(
-            config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")])
-                .unwrap_err()
-                .var,
-            "IMGCLOUD_ADMIN_PASSWORD"
-        );
+        assert_eq!(config(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "lots")]).unwrap_err().var, "IMGCLOUD_MAX_UPLOAD_BYTES");
+        assert_eq!(config(&[("IMGCLOUD_PUBLIC_URL", "ftp://x")]).unwrap_err().var, "IMGCLOUD_PUBLIC_URL");
+        assert_eq!(config(&[("IMGCLOUD_BACKEND", "mongo")]).unwrap_err().var, "IMGCLOUD_BACKEND");
+        assert_eq!(config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")]).unwrap_err().var, "IMGCLOUD_ADMIN_PASSWORD");
     }
 
     #[test]

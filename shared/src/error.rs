@@ -33,11 +33,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            code,
-            message: message.into(),
-        }
+        Self { kind, code, message: message.into() }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(Kind::BadRequest, code, message)
@@ -58,11 +54,7 @@ impl AppError {
         Self::new(Kind::PayloadTooLarge, code, message)
     }
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Self::new(
-            Kind::UnsupportedMediaType,
-            "unsupported_media_type",
-            message,
-        )
+        Self::new(Kind::UnsupportedMediaType, "unsupported_media_type", message)
     }
     /// A failure that is ours, not the client's: logged with its cause, answered generically.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -95,16 +87,9 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (
-            status,
-            Json(json!({"error": self.message, "code": self.code})),
-        )
-            .into_response();
+        let mut response = (status, Json(json!({"error": self.message, "code": self.code}))).into_response();
         if let Kind::TooManyRequests { retry_after_secs } = self.kind {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
         response
     }

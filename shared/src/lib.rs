@@ -13,7 +13,9 @@ pub mod error;
 pub mod gc;
 pub mod http;
 pub mod media;
+pub mod render;
 pub mod secrets;
+pub mod single_flight;
 pub mod store;
 pub mod transform;
 

@@ -8,16 +8,9 @@ async fn the_owner_reads_changes_and_deletes_an_asset() {
     let app = spawn_app().await;
     let (_, ann) = app.user("ann@example.com").await;
     let key = app.key(&ann).await;
-    let asset = app
-        .upload_photo(&key, &[("public_id", "marketing/hero")])
-        .await;
+    let asset = app.upload_photo(&key, &[("public_id", "marketing/hero")]).await;
 
-    let got: Value = app
-        .get("/v1/assets/marketing/hero", &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.get("/v1/assets/marketing/hero", &key).await.json().await.unwrap();
     assert_eq!(got["asset"], asset);
 
     let patched = app
@@ -33,47 +26,19 @@ async fn the_owner_reads_changes_and_deletes_an_asset() {
     assert_eq!(patched["tags"], json!(["a", "b"]));
     assert_eq!(patched["folder"], "archive");
     assert_eq!(patched["visibility"], "private");
-    assert_eq!(
-        patched["version"], 1,
-        "metadata changes keep the content version"
-    );
+    assert_eq!(patched["version"], 1, "metadata changes keep the content version");
     assert_eq!(patched["public_id"], "marketing/hero");
-    let csv = app
-        .send_json(
-            Method::PATCH,
-            "/v1/assets/marketing/hero",
-            &key,
-            json!({"tags": "archived,old"}),
-        )
-        .await;
-    assert_eq!(
-        csv.json::<Value>().await.unwrap()["asset"]["tags"],
-        json!(["archived", "old"])
-    );
+    let csv = app.send_json(Method::PATCH, "/v1/assets/marketing/hero", &key, json!({"tags": "archived,old"})).await;
+    assert_eq!(csv.json::<Value>().await.unwrap()["asset"]["tags"], json!(["archived", "old"]));
 
     assert_eq!(
-        app.req(Method::DELETE, "/v1/assets/marketing/hero", &key)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.req(Method::DELETE, "/v1/assets/marketing/hero", &key).send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
+    assert_error(app.get("/v1/assets/marketing/hero", &key).await, StatusCode::NOT_FOUND).await;
+    assert_error(app.get("/v1/image/marketing/hero", &Cred::None).await, StatusCode::NOT_FOUND).await;
     assert_error(
-        app.get("/v1/assets/marketing/hero", &key).await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    assert_error(
-        app.get("/v1/image/marketing/hero", &Cred::None).await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    assert_error(
-        app.req(Method::DELETE, "/v1/assets/marketing/hero", &key)
-            .send()
-            .await
-            .unwrap(),
+        app.req(Method::DELETE, "/v1/assets/marketing/hero", &key).send().await.unwrap(),
         StatusCode::NOT_FOUND,
     )
     .await;
@@ -92,12 +57,8 @@ async fn patch_bodies_are_validated() {
         json!({"folder": "/abs"}),
         json!({"public_id": "renamed"}),
     ] {
-        assert_error(
-            app.send_json(Method::PATCH, "/v1/assets/p", &admin, body.clone())
-                .await,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        assert_error(app.send_json(Method::PATCH, "/v1/assets/p", &admin, body.clone()).await, StatusCode::BAD_REQUEST)
+            .await;
     }
     let unchanged: Value = app.get("/v1/assets/p", &admin).await.json().await.unwrap();
     assert_eq!(unchanged["asset"]["tags"], json!([]));
@@ -109,64 +70,26 @@ async fn another_user_gets_403_on_every_asset_verb_and_the_asset_is_unchanged() 
     let (_, ann) = app.user("ann@example.com").await;
     let (_, bob) = app.user("bob@example.com").await;
     let bob_key = app.key(&bob).await;
-    let asset = app
-        .upload_photo(
-            &ann,
-            &[("public_id", "anns-photo"), ("visibility", "private")],
-        )
-        .await;
+    let asset = app.upload_photo(&ann, &[("public_id", "anns-photo"), ("visibility", "private")]).await;
     for cred in [&bob, &bob_key] {
+        assert_error(app.get("/v1/assets/anns-photo", cred).await, StatusCode::FORBIDDEN).await;
         assert_error(
-            app.get("/v1/assets/anns-photo", cred).await,
+            app.send_json(Method::PATCH, "/v1/assets/anns-photo", cred, json!({"visibility": "public"})).await,
             StatusCode::FORBIDDEN,
         )
         .await;
         assert_error(
-            app.send_json(
-                Method::PATCH,
-                "/v1/assets/anns-photo",
-                cred,
-                json!({"visibility": "public"}),
-            )
-            .await,
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-        assert_error(
-            app.req(Method::DELETE, "/v1/assets/anns-photo", cred)
-                .send()
-                .await
-                .unwrap(),
+            app.req(Method::DELETE, "/v1/assets/anns-photo", cred).send().await.unwrap(),
             StatusCode::FORBIDDEN,
         )
         .await;
     }
     let admin = app.admin().await;
-    let stored: Value = app
-        .get("/v1/assets/anns-photo", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        stored["asset"], asset,
-        "admins read every asset, and nothing changed"
-    );
-    assert_error(
-        app.get("/v1/assets/anns-photo", &Cred::None).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    assert_error(
-        app.get("/v1/assets/nothing-here", &admin).await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    assert_error(
-        app.get("/v1/assets/..%2f..%2fetc%2fpasswd", &admin).await,
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let stored: Value = app.get("/v1/assets/anns-photo", &admin).await.json().await.unwrap();
+    assert_eq!(stored["asset"], asset, "admins read every asset, and nothing changed");
+    assert_error(app.get("/v1/assets/anns-photo", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
+    assert_error(app.get("/v1/assets/nothing-here", &admin).await, StatusCode::NOT_FOUND).await;
+    assert_error(app.get("/v1/assets/..%2f..%2fetc%2fpasswd", &admin).await, StatusCode::BAD_REQUEST).await;
 }
 
 #[tokio::test]
@@ -181,64 +104,26 @@ async fn the_list_is_newest_first_scoped_filtered_and_paged() {
         ("gallery-2/d", "gallery-2", "", "public"),
         ("e", "", "", "private"),
     ] {
-        app.upload_photo(
-            &ann,
-            &[
-                ("public_id", id),
-                ("folder", folder),
-                ("tags", tags),
-                ("visibility", visibility),
-            ],
-        )
-        .await;
+        app.upload_photo(&ann, &[("public_id", id), ("folder", folder), ("tags", tags), ("visibility", visibility)])
+            .await;
     }
     app.upload_photo(&bob, &[("public_id", "bobs")]).await;
 
     let ids = |v: &Value| {
-        v["assets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["public_id"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
+        v["assets"].as_array().unwrap().iter().map(|a| a["public_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
     let list = |query: &'static str, cred: &Cred| {
         let (app, cred) = (&app, cred.clone());
-        async move {
-            app.get(&format!("/v1/assets{query}"), &cred)
-                .await
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        async move { app.get(&format!("/v1/assets{query}"), &cred).await.json::<Value>().await.unwrap() }
     };
-    assert_eq!(
-        ids(&list("", &ann).await),
-        ["e", "gallery-2/d", "c", "gallery/b", "gallery/a"]
-    );
+    assert_eq!(ids(&list("", &ann).await), ["e", "gallery-2/d", "c", "gallery/b", "gallery/a"]);
     assert_eq!(ids(&list("", &bob).await), ["bobs"]);
-    assert_eq!(
-        ids(&list("", &app.admin().await).await).len(),
-        6,
-        "admins see everyone's"
-    );
-    assert_eq!(
-        ids(&list("?folder=gallery", &ann).await),
-        ["gallery/b", "gallery/a"]
-    );
+    assert_eq!(ids(&list("", &app.admin().await).await).len(), 6, "admins see everyone's");
+    assert_eq!(ids(&list("?folder=gallery", &ann).await), ["gallery/b", "gallery/a"]);
     assert_eq!(ids(&list("?tag=night", &ann).await), ["c", "gallery/b"]);
-    assert_eq!(
-        ids(&list("?visibility=private", &ann).await),
-        ["e", "gallery/b"]
-    );
-    assert_eq!(
-        ids(&list("?q=gallery", &ann).await),
-        ["gallery-2/d", "gallery/b", "gallery/a"]
-    );
-    assert_eq!(
-        ids(&list("?q=gallery/&tag=hero&visibility=public", &ann).await),
-        ["gallery/a"]
-    );
+    assert_eq!(ids(&list("?visibility=private", &ann).await), ["e", "gallery/b"]);
+    assert_eq!(ids(&list("?q=gallery", &ann).await), ["gallery-2/d", "gallery/b", "gallery/a"]);
+    assert_eq!(ids(&list("?q=gallery/&tag=hero&visibility=public", &ann).await), ["gallery/a"]);
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -255,11 +140,7 @@ async fn the_list_is_newest_first_scoped_filtered_and_paged() {
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        ["e", "gallery-2/d", "c", "gallery/b", "gallery/a"],
-        "pages neither skip nor repeat"
-    );
+    assert_eq!(seen, ["e", "gallery-2/d", "c", "gallery/b", "gallery/a"], "pages neither skip nor repeat");
 
     for bad in [
         "?limit=0",
@@ -270,15 +151,7 @@ async fn the_list_is_newest_first_scoped_filtered_and_paged() {
         "?colour=red",
         "?folder=../x",
     ] {
-        assert_error(
-            app.get(&format!("/v1/assets{bad}"), &ann).await,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        assert_error(app.get(&format!("/v1/assets{bad}"), &ann).await, StatusCode::BAD_REQUEST).await;
     }
-    assert_error(
-        app.get("/v1/assets", &Cred::None).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    assert_error(app.get("/v1/assets", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
 }

@@ -15,21 +15,12 @@ async fn login_sets_an_httponly_samesite_cookie_and_returns_the_user() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("imgcloud_session="));
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(
-        !cookie.contains("Secure"),
-        "plain-http local runs have no Secure flag"
-    );
+    assert!(!cookie.contains("Secure"), "plain-http local runs have no Secure flag");
     let body: Value = response.json().await.unwrap();
     let user = &body["user"];
     assert_eq!(user["email"], ADMIN_EMAIL);
@@ -37,10 +28,7 @@ async fn login_sets_an_httponly_samesite_cookie_and_returns_the_user() {
     assert_eq!(user["disabled"], false);
     let mut keys: Vec<_> = user.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(
-        keys,
-        ["created_at", "disabled", "email", "id", "name", "role"]
-    );
+    assert_eq!(keys, ["created_at", "disabled", "email", "id", "name", "role"]);
 }
 
 #[tokio::test]
@@ -48,41 +36,21 @@ async fn https_public_url_names_the_cookie_host_prefixed_and_secure() {
     let app = spawn_app_with(&[("IMGCLOUD_PUBLIC_URL", "https://img.example.com")]).await;
     // The public URL names a proxy in front; talk to the server itself.
     let url = format!("http://{}/v1/auth/login", app.server.as_ref().unwrap().addr);
-    let response = app
-        .client
-        .post(url)
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    assert!(
-        cookie.starts_with("__Host-imgcloud_session=") && cookie.contains("; Secure"),
-        "{cookie}"
-    );
+    let response =
+        app.client.post(url).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).send().await.unwrap();
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("__Host-imgcloud_session=") && cookie.contains("; Secure"), "{cookie}");
 }
 
 #[tokio::test]
 async fn login_failure_is_one_generic_401_for_unknown_email_and_wrong_password() {
     let app = spawn_app().await;
     let mut bodies = Vec::new();
-    for (email, password) in [
-        (ADMIN_EMAIL, "wrong-password-123"),
-        ("nobody@example.com", ADMIN_PASSWORD),
-        ("not-an-email", "x"),
-    ] {
+    for (email, password) in
+        [(ADMIN_EMAIL, "wrong-password-123"), ("nobody@example.com", ADMIN_PASSWORD), ("not-an-email", "x")]
+    {
         let response = app
-            .send_json(
-                Method::POST,
-                "/v1/auth/login",
-                &Cred::None,
-                json!({"email": email, "password": password}),
-            )
+            .send_json(Method::POST, "/v1/auth/login", &Cred::None, json!({"email": email, "password": password}))
             .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().get("set-cookie").is_none());
@@ -94,12 +62,8 @@ async fn login_failure_is_one_generic_401_for_unknown_email_and_wrong_password()
 #[tokio::test]
 async fn login_bodies_are_checked() {
     let app = spawn_app().await;
-    let not_json = app
-        .req(Method::POST, "/v1/auth/login", &Cred::None)
-        .body("email=a&password=b")
-        .send()
-        .await
-        .unwrap();
+    let not_json =
+        app.req(Method::POST, "/v1/auth/login", &Cred::None).body("email=a&password=b").send().await.unwrap();
     assert_error(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     let broken = app
         .req(Method::POST, "/v1/auth/login", &Cred::None)
@@ -108,18 +72,8 @@ async fn login_bodies_are_checked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        assert_error(broken, StatusCode::BAD_REQUEST).await,
-        "invalid_body"
-    );
-    let missing = app
-        .send_json(
-            Method::POST,
-            "/v1/auth/login",
-            &Cred::None,
-            json!({"email": ADMIN_EMAIL}),
-        )
-        .await;
+    assert_eq!(assert_error(broken, StatusCode::BAD_REQUEST).await, "invalid_body");
+    let missing = app.send_json(Method::POST, "/v1/auth/login", &Cred::None, json!({"email": ADMIN_EMAIL})).await;
     assert_error(missing, StatusCode::BAD_REQUEST).await;
     let extra = app
         .send_json(
@@ -142,63 +96,31 @@ async fn me_reports_the_user_and_how_they_authenticated() {
         assert_eq!(body["auth"], kind);
         assert_eq!(body["user"]["email"], ADMIN_EMAIL);
     }
-    assert_error(
-        app.get("/v1/auth/me", &Cred::None).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    assert_error(app.get("/v1/auth/me", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test]
 async fn logout_ends_the_session_server_side_and_clears_the_cookie() {
     let app = spawn_app().await;
     let session = app.admin().await;
-    let response = app
-        .req(Method::POST, "/v1/auth/logout", &session)
-        .send()
-        .await
-        .unwrap();
+    let response = app.req(Method::POST, "/v1/auth/logout", &session).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let cleared = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    assert!(
-        cleared.starts_with("imgcloud_session=;") && cleared.contains("Max-Age=0"),
-        "{cleared}"
-    );
-    assert_error(
-        app.get("/v1/auth/me", &session).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    assert_error(
-        app.req(Method::POST, "/v1/auth/logout", &session)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    let cleared = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cleared.starts_with("imgcloud_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert_error(app.get("/v1/auth/me", &session).await, StatusCode::UNAUTHORIZED).await;
+    assert_error(app.req(Method::POST, "/v1/auth/logout", &session).send().await.unwrap(), StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 #[tokio::test]
 async fn a_tampered_or_unknown_cookie_is_401() {
     let app = spawn_app().await;
-    let Cred::Cookie(cookie) = app.admin().await else {
-        unreachable!()
-    };
+    let Cred::Cookie(cookie) = app.admin().await else { unreachable!() };
     let mut flipped = cookie.into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
     let flipped = Cred::Cookie(String::from_utf8(flipped).unwrap());
-    assert_error(
-        app.get("/v1/auth/me", &flipped).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    assert_error(app.get("/v1/auth/me", &flipped).await, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test]
@@ -212,19 +134,10 @@ async fn a_cookie_held_before_login_is_not_the_session_after_it() {
         .await
         .unwrap();
     let fresh = Cred::Cookie(session_cookie(&response).unwrap());
-    let (Cred::Cookie(a), Cred::Cookie(b)) = (&planted, &fresh) else {
-        unreachable!()
-    };
+    let (Cred::Cookie(a), Cred::Cookie(b)) = (&planted, &fresh) else { unreachable!() };
     assert_ne!(a, b);
-    assert_error(
-        app.get("/v1/auth/me", &planted).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    assert_eq!(
-        app.get("/v1/auth/me", &fresh).await.status(),
-        StatusCode::OK
-    );
+    assert_error(app.get("/v1/auth/me", &planted).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(app.get("/v1/auth/me", &fresh).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -251,10 +164,7 @@ async fn change_password_keeps_this_session_and_ends_the_others() {
             json!({"current_password": USER_PASSWORD, "new_password": "password123"}),
         )
         .await;
-    assert_eq!(
-        assert_error(weak, StatusCode::BAD_REQUEST).await,
-        "invalid_password"
-    );
+    assert_eq!(assert_error(weak, StatusCode::BAD_REQUEST).await, "invalid_password");
     let by_key = app
         .send_json(
             Method::POST,
@@ -275,16 +185,8 @@ async fn change_password_keeps_this_session_and_ends_the_others() {
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get("/v1/auth/me", &this).await.status(), StatusCode::OK);
-    assert_error(
-        app.get("/v1/auth/me", &other).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    assert_eq!(
-        app.get("/v1/auth/me", &key).await.status(),
-        StatusCode::OK,
-        "API keys outlive a password change"
-    );
+    assert_error(app.get("/v1/auth/me", &other).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(app.get("/v1/auth/me", &key).await.status(), StatusCode::OK, "API keys outlive a password change");
     let old = app
         .send_json(
             Method::POST,
@@ -301,15 +203,8 @@ async fn change_password_keeps_this_session_and_ends_the_others() {
 async fn malformed_api_key_headers_are_one_401() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let Cred::Key(good) = app.key(&admin).await else {
-        unreachable!()
-    };
-    let key_id = good
-        .trim_start_matches("ApiKey ")
-        .split(':')
-        .next()
-        .unwrap()
-        .to_owned();
+    let Cred::Key(good) = app.key(&admin).await else { unreachable!() };
+    let key_id = good.trim_start_matches("ApiKey ").split(':').next().unwrap().to_owned();
     let mut bodies = Vec::new();
     for header in [
         format!("ApiKey {key_id}"),
@@ -325,12 +220,7 @@ async fn malformed_api_key_headers_are_one_401() {
     }
     assert!(bodies.iter().all(|b| b == "unauthorized"));
     let secret = good.split(':').nth(1).unwrap();
-    let in_query = app
-        .get(
-            &format!("/v1/auth/me?api_key={key_id}:{secret}"),
-            &Cred::None,
-        )
-        .await;
+    let in_query = app.get(&format!("/v1/auth/me?api_key={key_id}:{secret}"), &Cred::None).await;
     assert_error(in_query, StatusCode::UNAUTHORIZED).await;
 }
 
@@ -342,38 +232,16 @@ async fn cookie_authenticated_writes_from_another_site_are_403() {
     let asset = app.upload_photo(&key, &[]).await;
     let path = format!("/v1/assets/{}", asset["public_id"].as_str().unwrap());
 
-    for (name, value) in [
-        ("origin", "https://evil.example"),
-        ("sec-fetch-site", "cross-site"),
-        ("referer", "https://evil.example/page"),
-    ] {
-        let delete = app
-            .req(Method::DELETE, &path, &session)
-            .header(name, value)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            assert_error(delete, StatusCode::FORBIDDEN).await,
-            "csrf_rejected",
-            "{name}"
-        );
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(photo()).file_name("x.jpg"),
-        );
-        let upload = app
-            .req(Method::POST, "/v1/upload", &session)
-            .header(name, value)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            assert_error(upload, StatusCode::FORBIDDEN).await,
-            "csrf_rejected",
-            "{name}"
-        );
+    for (name, value) in
+        [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site"), ("referer", "https://evil.example/page")]
+    {
+        let delete = app.req(Method::DELETE, &path, &session).header(name, value).send().await.unwrap();
+        assert_eq!(assert_error(delete, StatusCode::FORBIDDEN).await, "csrf_rejected", "{name}");
+        let form =
+            reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(photo()).file_name("x.jpg"));
+        let upload =
+            app.req(Method::POST, "/v1/upload", &session).header(name, value).multipart(form).send().await.unwrap();
+        assert_eq!(assert_error(upload, StatusCode::FORBIDDEN).await, "csrf_rejected", "{name}");
     }
     let login = app
         .req(Method::POST, "/v1/auth/login", &Cred::None)
@@ -393,11 +261,6 @@ async fn cookie_authenticated_writes_from_another_site_are_403() {
         .await
         .unwrap();
     assert_eq!(same.status(), StatusCode::OK);
-    let by_key = app
-        .req(Method::DELETE, &path, &key)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let by_key = app.req(Method::DELETE, &path, &key).header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(by_key.status(), StatusCode::NO_CONTENT);
 }

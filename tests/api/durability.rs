@@ -9,28 +9,15 @@ async fn a_restart_on_the_same_data_dir_loses_nothing() {
     let app = spawn_app().await;
     let (_, ann) = app.user("ann@example.com").await;
     let key = app.key(&ann).await;
-    let asset = app
-        .upload_photo(&key, &[("public_id", "kept"), ("tags", "x")])
-        .await;
+    let asset = app.upload_photo(&key, &[("public_id", "kept"), ("tags", "x")]).await;
 
     let app = app.restart().await;
-    assert_eq!(
-        app.get("/v1/auth/me", &ann).await.status(),
-        StatusCode::OK,
-        "sessions survive"
-    );
+    assert_eq!(app.get("/v1/auth/me", &ann).await.status(), StatusCode::OK, "sessions survive");
     let stored: Value = app.get("/v1/assets/kept", &key).await.json().await.unwrap();
     let mut expected = asset.clone();
     expected["url"] = Value::String(format!("{}/v1/image/kept", app.base));
     assert_eq!(stored["asset"], expected, "keys and assets survive");
-    assert_eq!(
-        app.get("/v1/image/kept", &Cred::None)
-            .await
-            .bytes()
-            .await
-            .unwrap(),
-        photo()
-    );
+    assert_eq!(app.get("/v1/image/kept", &Cred::None).await.bytes().await.unwrap(), photo());
     // The configured admin is not created twice, and their password still works.
     app.admin().await;
 }
@@ -44,25 +31,13 @@ async fn a_crash_between_blob_and_row_leaves_an_orphan_that_the_sweep_removes() 
 
     // What an upload does before its commit, then "crashes": listed, written, never committed.
     let orphan = "0123456789abcdef0123456789abcdef";
-    server_app
-        .meta
-        .add_garbage(orphan, now_ms() - 1)
-        .await
-        .unwrap();
-    server_app
-        .blobs
-        .put(&original_key(orphan), photo().into())
-        .await
-        .unwrap();
+    server_app.meta.add_garbage(orphan, now_ms() - 1).await.unwrap();
+    server_app.blobs.put(&original_key(orphan), photo().into()).await.unwrap();
     assert_eq!(app.stored_files().len(), 2);
 
     assert_eq!(gc::sweep(&server_app).await.unwrap(), 1);
     assert_eq!(app.stored_files().len(), 1, "the orphan is gone");
     assert_eq!(gc::sweep(&server_app).await.unwrap(), 0);
     let response = app.get("/v1/image/kept", &Cred::None).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "committed assets are untouched: {kept}"
-    );
+    assert_eq!(response.status(), StatusCode::OK, "committed assets are untouched: {kept}");
 }

@@ -26,20 +26,13 @@ async fn every_documented_operation_is_routed() {
     let doc = document(&app).await;
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path
-            .replace("{public_id}", "some/asset")
-            .replace("{id}", "usr_x")
-            .replace("{key_id}", "ck_x");
+        let concrete = path.replace("{public_id}", "some/asset").replace("{id}", "usr_x").replace("{key_id}", "ck_x");
         for method in ["get", "post", "patch", "delete", "put"] {
             if item.get(method).is_none() {
                 continue;
             }
             let response = app
-                .req(
-                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
-                    &concrete,
-                    &Cred::None,
-                )
+                .req(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), &concrete, &Cred::None)
                 .send()
                 .await
                 .unwrap();
@@ -54,12 +47,8 @@ async fn every_documented_operation_is_routed() {
 }
 
 fn property_names(doc: &Value, schema: &str) -> Vec<String> {
-    let mut names: Vec<String> = doc["components"]["schemas"][schema]["properties"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
+    let mut names: Vec<String> =
+        doc["components"]["schemas"][schema]["properties"].as_object().unwrap().keys().cloned().collect();
     names.sort();
     names
 }
@@ -76,12 +65,7 @@ async fn documented_schemas_name_exactly_the_returned_fields() {
     let doc = document(&app).await;
     let admin = app.admin().await;
     let minted: Value = app
-        .send_json(
-            Method::POST,
-            "/v1/api-keys",
-            &admin,
-            serde_json::json!({"name": "k"}),
-        )
+        .send_json(Method::POST, "/v1/api-keys", &admin, serde_json::json!({"name": "k"}))
         .await
         .json()
         .await
@@ -89,19 +73,11 @@ async fn documented_schemas_name_exactly_the_returned_fields() {
     let keys: Value = app.get("/v1/api-keys", &admin).await.json().await.unwrap();
     let me: Value = app.get("/v1/auth/me", &admin).await.json().await.unwrap();
     let asset = app.upload_photo(&admin, &[]).await;
-    let error: Value = app
-        .get("/v1/nothing", &Cred::None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let error: Value = app.get("/v1/nothing", &Cred::None).await.json().await.unwrap();
 
     assert_eq!(property_names(&doc, "User"), key_names(&me["user"]));
     assert_eq!(property_names(&doc, "NewApiKey"), key_names(&minted));
-    assert_eq!(
-        property_names(&doc, "ApiKey"),
-        key_names(&keys["api_keys"][0])
-    );
+    assert_eq!(property_names(&doc, "ApiKey"), key_names(&keys["api_keys"][0]));
     assert_eq!(property_names(&doc, "Asset"), key_names(&asset));
     assert_eq!(property_names(&doc, "Error"), key_names(&error));
 }

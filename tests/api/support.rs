@@ -14,9 +14,7 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const USER_PASSWORD: &str = "user-password-for-tests";
 
 pub fn corpus(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -48,13 +46,11 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut all: HashMap<String, String> = [
-        ("IMGCLOUD_ADMIN_EMAIL", ADMIN_EMAIL),
-        ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut all: HashMap<String, String> =
+        [("IMGCLOUD_ADMIN_EMAIL", ADMIN_EMAIL), ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     start(dir, all).await
 }
@@ -64,23 +60,11 @@ async fn start(dir: TempDir, mut vars: HashMap<String, String>) -> TestApp {
     let addr = listener.local_addr().unwrap();
     vars.insert("IMGCLOUD_ADDR".into(), addr.to_string());
     vars.insert("IMGCLOUD_DATA_DIR".into(), dir.path().display().to_string());
-    let config =
-        Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid");
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration is valid");
     let base = config.public_url.base.clone();
-    let server = imgcloud_local::serve(config, listener)
-        .await
-        .expect("server starts");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        server: Some(server),
-        base,
-        dir,
-        client,
-        vars,
-    }
+    let server = imgcloud_local::serve(config, listener).await.expect("server starts");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { server: Some(server), base, dir, client, vars }
 }
 
 impl TestApp {
@@ -103,18 +87,8 @@ impl TestApp {
         }
     }
 
-    pub async fn send_json(
-        &self,
-        method: Method,
-        path: &str,
-        cred: &Cred,
-        body: Value,
-    ) -> Response {
-        self.req(method, path, cred)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+    pub async fn send_json(&self, method: Method, path: &str, cred: &Cred, body: Value) -> Response {
+        self.req(method, path, cred).json(&body).send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, cred: &Cred) -> Response {
@@ -123,12 +97,7 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> Cred {
         let response = self
-            .send_json(
-                Method::POST,
-                "/v1/auth/login",
-                &Cred::None,
-                json!({"email": email, "password": password}),
-            )
+            .send_json(Method::POST, "/v1/auth/login", &Cred::None, json!({"email": email, "password": password}))
             .await;
         assert_eq!(response.status(), StatusCode::OK, "login of {email}");
         Cred::Cookie(session_cookie(&response).expect("login sets the session cookie"))
@@ -156,57 +125,29 @@ impl TestApp {
 
     /// Mints an API key from a session; returns the `Authorization` credential.
     pub async fn key(&self, session: &Cred) -> Cred {
-        let response = self
-            .send_json(
-                Method::POST,
-                "/v1/api-keys",
-                session,
-                json!({"name": "test"}),
-            )
-            .await;
+        let response = self.send_json(Method::POST, "/v1/api-keys", session, json!({"name": "test"})).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
-        Cred::Key(format!(
-            "ApiKey {}:{}",
-            body["key_id"].as_str().unwrap(),
-            body["key_secret"].as_str().unwrap()
-        ))
+        Cred::Key(format!("ApiKey {}:{}", body["key_id"].as_str().unwrap(), body["key_secret"].as_str().unwrap()))
     }
 
-    pub async fn upload(
-        &self,
-        cred: &Cred,
-        file: Option<(Vec<u8>, &str)>,
-        fields: &[(&str, &str)],
-    ) -> Response {
+    pub async fn upload(&self, cred: &Cred, file: Option<(Vec<u8>, &str)>, fields: &[(&str, &str)]) -> Response {
         let mut form = multipart::Form::new();
         for (name, value) in fields {
             form = form.text(name.to_string(), value.to_string());
         }
         if let Some((bytes, name)) = file {
-            form = form.part(
-                "file",
-                multipart::Part::bytes(bytes).file_name(name.to_string()),
-            );
+            form = form.part("file", multipart::Part::bytes(bytes).file_name(name.to_string()));
         }
-        self.req(Method::POST, "/v1/upload", cred)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
+        self.req(Method::POST, "/v1/upload", cred).multipart(form).send().await.unwrap()
     }
 
     /// Uploads the standard photo and returns the asset.
     pub async fn upload_photo(&self, cred: &Cred, fields: &[(&str, &str)]) -> Value {
-        let response = self
-            .upload(cred, Some((photo(), "photo.jpg")), fields)
-            .await;
+        let response = self.upload(cred, Some((photo(), "photo.jpg")), fields).await;
         let status = response.status();
         let body: Value = response.json().await.unwrap();
-        assert!(
-            status == StatusCode::CREATED || status == StatusCode::OK,
-            "{status}: {body}"
-        );
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}: {body}");
         body["asset"].clone()
     }
 
@@ -242,15 +183,9 @@ pub fn session_cookie(response: &Response) -> Option<String> {
 /// Asserts the status and the SPEC §8 error shape; returns the `code`.
 pub async fn assert_error(response: Response, status: StatusCode) -> String {
     let actual = response.status();
-    assert_eq!(
-        response.headers().get("content-type").unwrap(),
-        "application/json"
-    );
+    assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(actual, status, "{body}");
-    assert!(
-        body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{body}"
-    );
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
     body["code"].as_str().expect("error has a code").to_owned()
 }

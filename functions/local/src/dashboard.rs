@@ -19,15 +19,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; style-src 'se
 
 pub fn routes() -> Router {
     Router::new()
-        .route(
-            "/dashboard",
-            get(|| async { Redirect::permanent("/dashboard/") }),
-        )
+        .route("/dashboard", get(|| async { Redirect::permanent("/dashboard/") }))
         .route("/dashboard/", get(|| async { file("index.html") }))
-        .route(
-            "/dashboard/{*path}",
-            get(|Path(path): Path<String>| async move { file(&path) }),
-        )
+        .route("/dashboard/{*path}", get(|Path(path): Path<String>| async move { file(&path) }))
 }
 
 fn file(path: &str) -> Response {
@@ -39,18 +33,11 @@ fn file(path: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -25,28 +25,14 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
         println!("imgcloud: created the first admin {email} with password {password}");
         println!("imgcloud: this password is shown once; sign in and change it");
     }
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartError::DataDir {
-            path: "listener".into(),
-            source,
-        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::DataDir { path: "listener".into(), source })?;
     let (stop, stopped) = oneshot::channel();
-    let router = all_routes(app.clone(), dashboard::routes())
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async { stopped.await.unwrap_or(()) })
-            .await
+        axum::serve(listener, router).with_graceful_shutdown(async { stopped.await.unwrap_or(()) }).await
     });
     let sweeper = gc::spawn_sweeper(app.clone());
-    Ok(Server {
-        addr,
-        app,
-        stop,
-        task,
-        sweeper,
-    })
+    Ok(Server { addr, app, stop, task, sweeper })
 }
 
 impl Server {
@@ -54,8 +40,6 @@ impl Server {
     pub async fn stop(self) -> std::io::Result<()> {
         self.sweeper.abort();
         let _ = self.stop.send(());
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 }

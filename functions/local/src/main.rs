@@ -6,27 +6,15 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let config = Config::from_env().unwrap_or_else(|e| fail(format!("configuration error: {e}")));
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
-        .unwrap_or_else(|e| {
-            fail(format!(
-                "IMGCLOUD_ADDR: cannot listen on {}: {e}",
-                config.addr
-            ))
-        });
+        .unwrap_or_else(|e| fail(format!("IMGCLOUD_ADDR: cannot listen on {}: {e}", config.addr)));
     let public_url = config.public_url.base.clone();
-    let server = imgcloud_local::serve(config, listener)
-        .await
-        .unwrap_or_else(|e| fail(e.to_string()));
-    println!(
-        "imgcloud: listening on {} (public URL {public_url})",
-        server.addr
-    );
+    let server = imgcloud_local::serve(config, listener).await.unwrap_or_else(|e| fail(e.to_string()));
+    println!("imgcloud: listening on {} (public URL {public_url})", server.addr);
     shutdown_signal().await;
     println!("imgcloud: shutting down");
     if let Err(e) = server.stop().await {
@@ -41,8 +29,7 @@ fn fail(message: String) -> ! {
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = ctrl_c => {}
         _ = term.recv() => {}

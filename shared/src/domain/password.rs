@@ -12,9 +12,7 @@ const MAX_CHARS: usize = 256;
 pub fn check_policy(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
-        return Err(format!(
-            "password must be {MIN_CHARS} to {MAX_CHARS} characters long"
-        ));
+        return Err(format!("password must be {MIN_CHARS} to {MAX_CHARS} characters long"));
     }
     let lowered = password.to_lowercase();
     let common = include_str!("common-passwords.txt")
@@ -43,11 +41,7 @@ pub fn hash(password: &str) -> String {
 
 /// Whether `password` matches `phc`; a malformed stored hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| {
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(phc).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 #[cfg(test)]

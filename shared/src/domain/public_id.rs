@@ -16,9 +16,7 @@ pub struct PublicId(String);
 pub struct Folder(String);
 
 pub fn is_transform_shaped(segment: &str) -> bool {
-    segment
-        .split_once('_')
-        .is_some_and(|(key, _)| TRANSFORM_KEYS.contains(&key))
+    segment.split_once('_').is_some_and(|(key, _)| TRANSFORM_KEYS.contains(&key))
 }
 
 /// Checks the shared rules of public_ids and folders, naming the first rule broken.
@@ -26,13 +24,8 @@ fn check_path(s: &str, what: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > MAX_LEN {
         return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
-    {
-        return Err(format!(
-            "{what} may only contain A-Z, a-z, 0-9, _ . - and /, not {c:?}"
-        ));
+    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))) {
+        return Err(format!("{what} may only contain A-Z, a-z, 0-9, _ . - and /, not {c:?}"));
     }
     if s.starts_with('/') || s.ends_with('/') {
         return Err(format!("{what} must not start or end with /"));
@@ -42,16 +35,12 @@ fn check_path(s: &str, what: &str) -> Result<(), String> {
             return Err(format!("{what} must not contain an empty segment (//)"));
         }
         if segment.starts_with('.') {
-            return Err(format!(
-                "{what} segments must not start with . (no ., .. or hidden names)"
-            ));
+            return Err(format!("{what} segments must not start with . (no ., .. or hidden names)"));
         }
     }
     let first = s.split('/').next().unwrap_or_default();
     if is_transform_shaped(first) {
-        return Err(format!(
-            "{what} must not start with a transform-shaped segment like {first:?}"
-        ));
+        return Err(format!("{what} must not start with a transform-shaped segment like {first:?}"));
     }
     Ok(())
 }
@@ -72,13 +61,7 @@ impl PublicId {
         if slug.is_empty() {
             slug = "image".into();
         }
-        let room = MAX_LEN
-            - 13
-            - if folder.is_root() {
-                0
-            } else {
-                folder.as_str().len() + 1
-            };
+        let room = MAX_LEN - 13 - if folder.is_root() { 0 } else { folder.as_str().len() + 1 };
         slug.truncate(room.max(1));
         let slug = slug.trim_end_matches('-');
         let slug = if slug.is_empty() { "image" } else { slug };
@@ -92,12 +75,7 @@ impl PublicId {
 
     /// The directory part: `marketing` for `marketing/hero`, the root for `hero`.
     pub fn directory(&self) -> Folder {
-        Folder(
-            self.0
-                .rsplit_once('/')
-                .map(|(dir, _)| dir.to_owned())
-                .unwrap_or_default(),
-        )
+        Folder(self.0.rsplit_once('/').map(|(dir, _)| dir.to_owned()).unwrap_or_default())
     }
 }
 
@@ -146,15 +124,9 @@ mod tests {
 
     #[test]
     fn accepts_the_spec_examples() {
-        for ok in [
-            "photo-3a7f9c81b2e4",
-            "marketing/hero",
-            "private/contract-001",
-            "my_photo/x",
-            "foo_1/x",
-            "a.b",
-            "wx_1",
-        ] {
+        for ok in
+            ["photo-3a7f9c81b2e4", "marketing/hero", "private/contract-001", "my_photo/x", "foo_1/x", "a.b", "wx_1"]
+        {
             assert!(PublicId::parse(ok).is_ok(), "{ok}");
         }
     }
@@ -194,45 +166,19 @@ mod tests {
         let id = PublicId::generate(&Folder::default(), Some("My Photo (1).JPG")).unwrap();
         let (slug, hex) = id.as_str().rsplit_once('-').unwrap();
         assert_eq!(slug, "my-photo-1");
-        assert!(
-            hex.len() == 12
-                && hex
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        );
+        assert!(hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
 
         let folder = Folder::parse("marketing").unwrap();
-        assert!(PublicId::generate(&folder, Some("hero.jpg"))
-            .unwrap()
-            .as_str()
-            .starts_with("marketing/hero-"));
-        assert!(PublicId::generate(&folder, Some("../../.jpg"))
-            .unwrap()
-            .as_str()
-            .starts_with("marketing/image-"));
-        assert!(PublicId::generate(&folder, None)
-            .unwrap()
-            .as_str()
-            .starts_with("marketing/image-"));
+        assert!(PublicId::generate(&folder, Some("hero.jpg")).unwrap().as_str().starts_with("marketing/hero-"));
+        assert!(PublicId::generate(&folder, Some("../../.jpg")).unwrap().as_str().starts_with("marketing/image-"));
+        assert!(PublicId::generate(&folder, None).unwrap().as_str().starts_with("marketing/image-"));
         let long_name = format!("{}.png", "x".repeat(400));
-        assert!(
-            PublicId::generate(&folder, Some(&long_name))
-                .unwrap()
-                .as_str()
-                .len()
-                <= 255
-        );
+        assert!(PublicId::generate(&folder, Some(&long_name)).unwrap().as_str().len() <= 255);
     }
 
     #[test]
     fn directory_is_the_folder_part() {
-        assert_eq!(
-            PublicId::parse("marketing/2026/hero")
-                .unwrap()
-                .directory()
-                .as_str(),
-            "marketing/2026"
-        );
+        assert_eq!(PublicId::parse("marketing/2026/hero").unwrap().directory().as_str(), "marketing/2026");
         assert!(PublicId::parse("hero").unwrap().directory().is_root());
     }
 }

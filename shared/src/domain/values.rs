@@ -98,17 +98,10 @@ impl Tags {
         for item in items {
             let tag = item.trim();
             if tag.is_empty() || tag.len() > MAX_TAG_LEN {
-                return Err(format!(
-                    "each tag must be 1 to {MAX_TAG_LEN} characters long"
-                ));
+                return Err(format!("each tag must be 1 to {MAX_TAG_LEN} characters long"));
             }
-            if !tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-            {
-                return Err(format!(
-                    "tag {tag:?} may only contain A-Z, a-z, 0-9, _ - . and :"
-                ));
+            if !tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')) {
+                return Err(format!("tag {tag:?} may only contain A-Z, a-z, 0-9, _ - . and :"));
             }
             if !tags.iter().any(|t| t == tag) {
                 tags.push(tag.to_owned());
@@ -141,10 +134,7 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_lowercased() {
-        assert_eq!(
-            Email::parse(" Admin@Example.COM ").unwrap().0,
-            "admin@example.com"
-        );
+        assert_eq!(Email::parse(" Admin@Example.COM ").unwrap().0, "admin@example.com");
         assert!(Email::parse("admin@localhost").is_ok());
         for bad in ["", "no-at", "@x", "x@", "a b@c", "a@b@c", "a@.b", "é@x.y"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
@@ -153,10 +143,7 @@ mod tests {
 
     #[test]
     fn tags_accept_csv_and_lists_and_refuse_malformed_ones() {
-        assert_eq!(
-            Tags::parse_csv("hero, homepage,hero").unwrap().0,
-            ["hero", "homepage"]
-        );
+        assert_eq!(Tags::parse_csv("hero, homepage,hero").unwrap().0, ["hero", "homepage"]);
         assert_eq!(Tags::parse_csv("").unwrap().0, Vec::<String>::new());
         assert!(Tags::parse_csv("a,,b").is_err());
         assert!(Tags::parse_csv("<script>").is_err());

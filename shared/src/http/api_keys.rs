@@ -20,17 +20,8 @@ use crate::{
     store::{ApiKeyRecord, Created},
 };
 
-pub async fn list(
-    State(app): State<Arc<App>>,
-    SessionAuth(principal): SessionAuth,
-) -> AppResult<Json<Value>> {
-    let keys: Vec<Value> = app
-        .meta
-        .api_keys_of(&principal.user.id)
-        .await?
-        .iter()
-        .map(views::api_key)
-        .collect();
+pub async fn list(State(app): State<Arc<App>>, SessionAuth(principal): SessionAuth) -> AppResult<Json<Value>> {
+    let keys: Vec<Value> = app.meta.api_keys_of(&principal.user.id).await?.iter().map(views::api_key).collect();
     Ok(Json(json!({ "api_keys": keys })))
 }
 
@@ -81,18 +72,11 @@ pub async fn revoke(
     SessionAuth(principal): SessionAuth,
     Path(key_id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let key = app
-        .meta
-        .api_key(&key_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("no such API key"))?;
+    let key = app.meta.api_key(&key_id).await?.ok_or_else(|| AppError::not_found("no such API key"))?;
     if !principal.may_manage(&key.owner_id) {
         return Err(AppError::forbidden("this API key is not yours"));
     }
-    let key = app
-        .meta
-        .revoke_api_key(&key_id, now_ms())
-        .await?
-        .ok_or_else(|| AppError::not_found("no such API key"))?;
+    let key =
+        app.meta.revoke_api_key(&key_id, now_ms()).await?.ok_or_else(|| AppError::not_found("no such API key"))?;
     Ok(Json(json!({ "api_key": views::api_key(&key) })))
 }

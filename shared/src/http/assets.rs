@@ -29,18 +29,9 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;
 
 /// Reads an asset the caller may manage: 400 bad id, 404 unknown, 403 not theirs.
-pub(super) async fn managed_asset(
-    app: &App,
-    principal: &Principal,
-    public_id: &str,
-) -> AppResult<AssetRecord> {
-    let id =
-        PublicId::parse(public_id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
-    let asset = app
-        .meta
-        .asset(id.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found("no such asset"))?;
+pub(super) async fn managed_asset(app: &App, principal: &Principal, public_id: &str) -> AppResult<AssetRecord> {
+    let id = PublicId::parse(public_id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
+    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
     if !principal.may_manage(&asset.owner_id) {
         return Err(AppError::forbidden("this asset is not yours"));
     }
@@ -65,12 +56,8 @@ fn encode_cursor(c: &AssetCursor) -> String {
 fn decode_cursor(s: &str) -> AppResult<AssetCursor> {
     let invalid = || AppError::bad_request("invalid_cursor", "cursor is not one this API returned");
     let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
-    let (created_at, public_id): (i64, String) =
-        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    Ok(AssetCursor {
-        created_at,
-        public_id,
-    })
+    let (created_at, public_id): (i64, String) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    Ok(AssetCursor { created_at, public_id })
 }
 
 pub async fn list(
@@ -82,45 +69,28 @@ pub async fn list(
     let given = |v: Option<String>| v.filter(|s| !s.is_empty());
     let limit = match given(p.limit) {
         None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                AppError::bad_request(
-                    "invalid_limit",
-                    format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                )
-            })?,
+        Some(l) => l.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            AppError::bad_request("invalid_limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+        })?,
     };
     let query = AssetQuery {
         owner_id: (!principal.is_admin()).then(|| principal.user.id.clone()),
         folder: given(p.folder)
             .map(|f| {
-                Folder::parse(&f)
-                    .map(|f| f.as_str().to_owned())
-                    .map_err(|m| AppError::bad_request("invalid_folder", m))
+                Folder::parse(&f).map(|f| f.as_str().to_owned()).map_err(|m| AppError::bad_request("invalid_folder", m))
             })
             .transpose()?,
         tag: given(p.tag),
         visibility: given(p.visibility)
-            .map(|v| {
-                Visibility::parse(&v).map_err(|m| AppError::bad_request("invalid_visibility", m))
-            })
+            .map(|v| Visibility::parse(&v).map_err(|m| AppError::bad_request("invalid_visibility", m)))
             .transpose()?,
         prefix: given(p.q),
         limit,
         after: given(p.cursor).map(|c| decode_cursor(&c)).transpose()?,
     };
     let page = app.meta.list_assets(&query).await?;
-    let assets: Vec<Value> = page
-        .assets
-        .iter()
-        .map(|a| views::asset(&app.config, a))
-        .collect();
-    Ok(Json(
-        json!({ "assets": assets, "next_cursor": page.next.as_ref().map(encode_cursor) }),
-    ))
+    let assets: Vec<Value> = page.assets.iter().map(|a| views::asset(&app.config, a)).collect();
+    Ok(Json(json!({ "assets": assets, "next_cursor": page.next.as_ref().map(encode_cursor) })))
 }
 
 pub async fn get(
@@ -151,27 +121,18 @@ pub async fn update(
 ) -> AppResult<Json<Value>> {
     let mut asset = managed_asset(&app, &principal, &public_id).await?;
     if let Some(tags) = patch.tags {
-        asset.tags = tags
-            .parse()
-            .map_err(|m| AppError::bad_request("invalid_tags", m))?
-            .0;
+        asset.tags = tags.parse().map_err(|m| AppError::bad_request("invalid_tags", m))?.0;
     }
     if let Some(folder) = patch.folder {
-        asset.folder = Folder::parse(&folder)
-            .map_err(|m| AppError::bad_request("invalid_folder", m))?
-            .as_str()
-            .to_owned();
+        asset.folder =
+            Folder::parse(&folder).map_err(|m| AppError::bad_request("invalid_folder", m))?.as_str().to_owned();
     }
     if let Some(visibility) = patch.visibility {
-        asset.visibility = Visibility::parse(&visibility)
-            .map_err(|m| AppError::bad_request("invalid_visibility", m))?;
+        asset.visibility =
+            Visibility::parse(&visibility).map_err(|m| AppError::bad_request("invalid_visibility", m))?;
     }
     asset.updated_at = now_ms();
-    let stored = app
-        .meta
-        .update_asset_meta(&asset)
-        .await?
-        .ok_or_else(|| AppError::not_found("no such asset"))?;
+    let stored = app.meta.update_asset_meta(&asset).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
     Ok(Json(json!({ "asset": views::asset(&app.config, &stored) })))
 }
 
@@ -181,18 +142,13 @@ pub async fn delete(
     Path(public_id): Path<String>,
 ) -> AppResult<StatusCode> {
     let asset = managed_asset(&app, &principal, &public_id).await?;
-    match app
-        .meta
-        .delete_asset(&asset.public_id, asset.version, &asset.blob_id, now_ms())
-        .await?
-    {
+    match app.meta.delete_asset(&asset.public_id, asset.version, &asset.blob_id, now_ms()).await? {
         Swapped::Swapped => {
             gc::collect(&app, &asset.blob_id).await;
             Ok(StatusCode::NO_CONTENT)
         }
-        Swapped::Stale => Err(AppError::conflict(
-            "asset_changed",
-            "the asset changed while it was being deleted; retry",
-        )),
+        Swapped::Stale => {
+            Err(AppError::conflict("asset_changed", "the asset changed while it was being deleted; retry"))
+        }
     }
 }

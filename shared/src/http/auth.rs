@@ -30,24 +30,16 @@ pub struct Login {
 }
 
 fn login_failed() -> AppError {
-    AppError::new(
-        crate::error::Kind::Unauthorized,
-        "invalid_credentials",
-        "invalid email or password",
-    )
+    AppError::new(crate::error::Kind::Unauthorized, "invalid_credentials", "invalid email or password")
 }
 
 /// Hashes off the async runtime: argon2id is slow on purpose.
 pub(super) async fn verify_password(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || password::verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false)
 }
 
 pub(super) async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(AppError::internal)
+    tokio::task::spawn_blocking(move || password::hash(&password)).await.map_err(AppError::internal)
 }
 
 pub async fn login(
@@ -61,14 +53,9 @@ pub async fn login(
         Err(_) => None,
     };
     // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
-    let phc = user.as_ref().map_or_else(
-        || app.dummy_password_hash.clone(),
-        |u| u.password_hash.clone(),
-    );
+    let phc = user.as_ref().map_or_else(|| app.dummy_password_hash.clone(), |u| u.password_hash.clone());
     let password_ok = verify_password(body.password, phc).await;
-    let user = user
-        .filter(|u| password_ok && !u.disabled)
-        .ok_or_else(login_failed)?;
+    let user = user.filter(|u| password_ok && !u.disabled).ok_or_else(login_failed)?;
 
     // A fresh token at every login; a session the client already had ends (no fixation).
     if let Some(old) = auth::session_token(&app.config, &headers) {
@@ -85,25 +72,15 @@ pub async fn login(
             expires_at: now + SESSION_MAX_MS,
         })
         .await?;
-    Ok((
-        [(header::SET_COOKIE, session_cookie(&app.config, &token))],
-        Json(json!({"user": views::user(&user)})),
-    )
+    Ok(([(header::SET_COOKIE, session_cookie(&app.config, &token))], Json(json!({"user": views::user(&user)})))
         .into_response())
 }
 
-pub async fn logout(
-    State(app): State<Arc<App>>,
-    SessionAuth(principal): SessionAuth,
-) -> AppResult<Response> {
+pub async fn logout(State(app): State<Arc<App>>, SessionAuth(principal): SessionAuth) -> AppResult<Response> {
     if let Via::Session { token_hash } = &principal.via {
         app.meta.delete_session(token_hash).await?;
     }
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, auth::clear_session_cookie(&app.config))],
-    )
-        .into_response())
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, auth::clear_session_cookie(&app.config))]).into_response())
 }
 
 pub async fn me(AnyAuth(principal): AnyAuth) -> Json<serde_json::Value> {
@@ -129,8 +106,7 @@ pub async fn change_password(
             "current password is wrong",
         ));
     }
-    password::check_policy(&body.new_password)
-        .map_err(|m| AppError::bad_request("invalid_password", m))?;
+    password::check_policy(&body.new_password).map_err(|m| AppError::bad_request("invalid_password", m))?;
     let mut user = principal.user.clone();
     user.password_hash = hash_password(body.new_password).await?;
     let this_session = match &principal.via {

@@ -28,18 +28,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, _: &S) -> AppResult<Self> {
         if !is_json(req.headers()) {
-            return Err(AppError::unsupported(
-                "send a JSON body with Content-Type: application/json",
-            ));
+            return Err(AppError::unsupported("send a JSON body with Content-Type: application/json"));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
-            .await
-            .map_err(|_| {
-                AppError::too_large(
-                    "body_too_large",
-                    format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"),
-                )
-            })?;
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|_| {
+            AppError::too_large("body_too_large", format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"))
+        })?;
         parse_json(&bytes).map(Self)
     }
 }

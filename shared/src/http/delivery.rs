@@ -1,5 +1,6 @@
-//! `GET|HEAD /v1/image/<public_id>`: the original's bytes, with a strong ETag and the Cache-Control
-//! of SPEC §5. Transforms (`/v1/image/<transform>/<public_id>`) arrive with the image engine.
+//! `GET|HEAD /v1/image[/<transform>]/<public_id>` (SPEC §5): the original, or a variant rendered
+//! on first request and stored beside it (`X-Cache: MISS`, then `HIT`). The ETag is known before
+//! any rendering: the asset's blob id (new at every version) plus the variant's name.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::Response,
 };
+use bytes::Bytes;
 
 use crate::{
     app::App,
@@ -16,27 +18,94 @@ use crate::{
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult},
     media::Format,
-    store::original_key,
+    render::{self, RenderError},
+    secrets::sha256_hex,
+    store::{asset_tree, original_key, AssetRecord},
+    transform::{OutputFormat, Transform},
 };
 
-pub async fn deliver(
-    State(app): State<Arc<App>>,
-    Path(path): Path<String>,
-    headers: HeaderMap,
-) -> AppResult<Response> {
-    if path.split('/').next().is_some_and(is_transform_shaped) {
-        return Err(AppError::new(
-            crate::error::Kind::NotFound,
-            "transform_unavailable",
-            "transforms are not available in this build yet; request the original",
-        ));
+/// Splits `<transform>/<public_id>` from `<public_id>` (SPEC §3: a transform-shaped first segment
+/// is the transform, and is a 400 if invalid).
+fn parse_path(path: &str) -> AppResult<(Option<Transform>, PublicId)> {
+    let (transform, id) = match path.split_once('/') {
+        Some((first, rest)) if is_transform_shaped(first) => {
+            (Some(Transform::parse(first).map_err(|m| AppError::bad_request("invalid_transform", m))?), rest)
+        }
+        _ => (None, path),
+    };
+    let id = PublicId::parse(id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
+    Ok((transform, id))
+}
+
+/// `f_auto`: AVIF if the client accepts it, else WebP, else JPEG (PNG when the image has alpha).
+fn negotiate(accept: &str, has_alpha: bool) -> Format {
+    let accepts = |wanted: &str| {
+        accept.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            parts.next() == Some(wanted)
+                && !parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)))
+        })
+    };
+    if accepts("image/avif") {
+        Format::Avif
+    } else if accepts("image/webp") {
+        Format::WebP
+    } else if has_alpha {
+        Format::Png
+    } else {
+        Format::Jpeg
     }
-    let id = PublicId::parse(&path).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
-    let asset = app
-        .meta
-        .asset(id.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found("no such asset"))?;
+}
+
+fn output_format(t: &Transform, asset: &AssetRecord, headers: &HeaderMap) -> Format {
+    let original = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
+    match t.format {
+        None => original,
+        Some(OutputFormat::Auto) => {
+            negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default(), asset.has_alpha)
+        }
+        Some(OutputFormat::Jpg) => Format::Jpeg,
+        Some(OutputFormat::Png) => Format::Png,
+        Some(OutputFormat::Webp) => Format::WebP,
+        Some(OutputFormat::Avif) => Format::Avif,
+        Some(OutputFormat::Gif) => Format::Gif,
+    }
+}
+
+/// What one request asks for: the stored object, its ETag and type.
+struct Target {
+    key: String,
+    etag: String,
+    format: Format,
+    /// `None` for the original.
+    transform: Option<Transform>,
+}
+
+fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap) -> Target {
+    match transform {
+        None => Target {
+            key: original_key(&asset.blob_id),
+            etag: format!("\"{}\"", asset.blob_id),
+            format: Format::from_name(&asset.format).unwrap_or(Format::Jpeg),
+            transform: None,
+        },
+        Some(t) => {
+            let format = output_format(&t, asset, headers);
+            // f_auto resolves to a format; the variant is named by what is actually rendered.
+            let name = &sha256_hex(format!("{}|{}", t.canonical(), format.name()).as_bytes())[..32];
+            Target {
+                key: format!("{}/variants/{name}.{}", asset_tree(&asset.blob_id), format.name()),
+                etag: format!("\"{}-{}\"", asset.blob_id, &name[..16]),
+                format,
+                transform: Some(t),
+            }
+        }
+    }
+}
+
+pub async fn deliver(State(app): State<Arc<App>>, Path(path): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+    let (transform, id) = parse_path(&path)?;
+    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
     let cache_control = match asset.visibility {
         Visibility::Public => format!("public, max-age={}", app.config.cache_max_age),
         Visibility::Private => {
@@ -49,31 +118,98 @@ pub async fn deliver(
             "private, no-store".to_owned()
         }
     };
-    // The blob id changes with every version, so it identifies these exact bytes.
-    let etag = format!("\"{}\"", asset.blob_id);
-    let response = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::CACHE_CONTROL, cache_control);
+    let negotiated = transform.as_ref().is_some_and(|t| t.format == Some(OutputFormat::Auto));
+    let target = target(&asset, transform, &headers);
+    let mut response =
+        Response::builder().header(header::ETAG, &target.etag).header(header::CACHE_CONTROL, cache_control);
+    if negotiated {
+        response = response.header(header::VARY, "Accept");
+    }
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == target.etag || t.trim() == "*"));
     if not_modified {
-        return response
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .map_err(AppError::internal);
+        return response.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(AppError::internal);
     }
-    let bytes = app
-        .blobs
-        .get(&original_key(&asset.blob_id))
-        .await?
-        .ok_or_else(|| AppError::internal(format!("original of {} is missing", asset.public_id)))?;
-    let content_type =
-        Format::from_name(&asset.format).map_or("application/octet-stream", Format::content_type);
+    let (bytes, cache) = match &target.transform {
+        None => (app.blobs.get(&target.key).await?.ok_or_else(|| missing_original(&asset))?, None),
+        Some(t) => variant(&app, &asset, t, &target).await?,
+    };
+    if let Some(cache) = cache {
+        response = response.header("x-cache", cache);
+    }
     response
-        .header(header::CONTENT_TYPE, HeaderValue::from_static(content_type))
+        .header(header::CONTENT_TYPE, HeaderValue::from_static(target.format.content_type()))
         .header(header::CONTENT_LENGTH, bytes.len())
         .body(Body::from(bytes))
         .map_err(AppError::internal)
+}
+
+fn missing_original(asset: &AssetRecord) -> AppError {
+    AppError::internal(format!("original of {} is missing", asset.public_id))
+}
+
+/// The stored variant, or a render of it stored for next time (one render per variant at once).
+async fn variant(
+    app: &App,
+    asset: &AssetRecord,
+    t: &Transform,
+    target: &Target,
+) -> AppResult<(Bytes, Option<&'static str>)> {
+    if let Some(bytes) = app.blobs.get(&target.key).await? {
+        return Ok((bytes, Some("HIT")));
+    }
+    let lock = app.render_locks.lock_for(&target.key);
+    let _guard = lock.lock().await;
+    if let Some(bytes) = app.blobs.get(&target.key).await? {
+        return Ok((bytes, Some("HIT")));
+    }
+    let original = app.blobs.get(&original_key(&asset.blob_id)).await?.ok_or_else(|| missing_original(asset))?;
+    let source = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
+    let limits = render::Limits {
+        max_pixels: app.config.max_pixels,
+        max_frames: app.config.max_frames,
+        max_output_side: app.config.max_output_side,
+    };
+    let (t, output) = (t.clone(), target.format);
+    let rendered = {
+        let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(move || render::render(&original, source, &t, output, &limits))
+            .await
+            .map_err(AppError::internal)?
+    };
+    let rendered = rendered.map_err(|e| match e {
+        RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
+        RenderError::Decode(m) | RenderError::Encode(m) => {
+            AppError::internal(format!("rendering {} failed: {m}", asset.public_id))
+        }
+    })?;
+    let bytes = Bytes::from(rendered.bytes);
+    app.blobs.put(&target.key, bytes.clone()).await?;
+    Ok((bytes, Some("MISS")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f_auto_prefers_avif_then_webp_then_jpeg_or_png() {
+        assert_eq!(negotiate("image/avif,image/webp,*/*", false), Format::Avif);
+        assert_eq!(negotiate("image/webp,*/*;q=0.8", false), Format::WebP);
+        assert_eq!(negotiate("image/avif;q=0, image/webp", false), Format::WebP);
+        assert_eq!(negotiate("*/*", false), Format::Jpeg);
+        assert_eq!(negotiate("", true), Format::Png);
+    }
+
+    #[test]
+    fn a_transform_shaped_first_segment_is_the_transform() {
+        let (t, id) = parse_path("w_400,h_300/marketing/hero").unwrap();
+        assert_eq!((t.unwrap().canonical(), id.as_str()), ("w_400,h_300".to_owned(), "marketing/hero"));
+        let (t, id) = parse_path("my_photo/x").unwrap();
+        assert_eq!((t, id.as_str()), (None, "my_photo/x"));
+        assert!(parse_path("w_0/x").is_err());
+        assert!(parse_path("w_400").is_err(), "a bare transform names no asset");
+    }
 }

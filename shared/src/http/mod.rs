@@ -41,12 +41,7 @@ pub fn delivery_routes(app: Arc<App>) -> Router {
 
 /// Every area in one router, plus the shape's own `extra` routes (the local server's dashboard).
 pub fn all_routes(app: Arc<App>, extra: Router) -> Router {
-    finish(
-        api(app.clone())
-            .merge(upload(app.clone()))
-            .merge(delivery(app))
-            .merge(extra),
-    )
+    finish(api(app.clone()).merge(upload(app.clone())).merge(delivery(app)).merge(extra))
 }
 
 fn api(app: Arc<App>) -> Router {
@@ -62,27 +57,17 @@ fn api(app: Arc<App>) -> Router {
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{key_id}/revoke", post(api_keys::revoke))
         .route("/v1/assets", get(assets::list))
-        .route(
-            "/v1/assets/{*public_id}",
-            get(assets::get)
-                .patch(assets::update)
-                .delete(assets::delete),
-        )
+        .route("/v1/assets/{*public_id}", get(assets::get).patch(assets::update).delete(assets::delete))
         .with_state(app)
 }
 
 /// Upload streams its own body with its own limits, so the default body cap is off.
 fn upload(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/v1/upload", post(upload::upload))
-        .layer(DefaultBodyLimit::disable())
-        .with_state(app)
+    Router::new().route("/v1/upload", post(upload::upload)).layer(DefaultBodyLimit::disable()).with_state(app)
 }
 
 fn delivery(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/v1/image/{*path}", get(delivery::deliver))
-        .with_state(app)
+    Router::new().route("/v1/image/{*path}", get(delivery::deliver)).with_state(app)
 }
 
 /// JSON for unknown routes (404) and wrong methods (405), and `nosniff` on every response.
@@ -90,19 +75,10 @@ fn finish(router: Router) -> Router {
     router
         .fallback(|| async { AppError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
-            AppError::new(
-                Kind::MethodNotAllowed,
-                "method_not_allowed",
-                "method not allowed on this route",
-            )
+            AppError::new(Kind::MethodNotAllowed, "method_not_allowed", "method not allowed on this route")
         })
-        .layer(axum::middleware::map_response(
-            |mut response: axum::response::Response| async move {
-                response.headers_mut().insert(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                );
-                response
-            },
-        ))
+        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }))
 }

@@ -12,8 +12,7 @@ pub async fn document() -> Json<Value> {
     Json(
         DOCUMENT
             .get_or_init(|| {
-                serde_yaml_ng::from_str(OPENAPI_YAML)
-                    .expect("openapi.yaml is valid YAML (checked by a test)")
+                serde_yaml_ng::from_str(OPENAPI_YAML).expect("openapi.yaml is valid YAML (checked by a test)")
             })
             .clone(),
     )

@@ -43,62 +43,38 @@ struct Form {
 }
 
 fn malformed(detail: impl std::fmt::Display) -> AppError {
-    AppError::bad_request(
-        "invalid_multipart",
-        format!("malformed multipart body: {detail}"),
-    )
+    AppError::bad_request("invalid_multipart", format!("malformed multipart body: {detail}"))
 }
 
 fn too_large(max: u64) -> AppError {
-    AppError::too_large(
-        "file_too_large",
-        format!("the file is larger than the {max}-byte upload limit"),
-    )
+    AppError::too_large("file_too_large", format!("the file is larger than the {max}-byte upload limit"))
 }
 
 fn multipart_error(e: multer::Error, max: u64) -> AppError {
     match e {
-        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
-            too_large(max)
-        }
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => too_large(max),
         other => malformed(other),
     }
 }
 
 /// Reads the form, stopping at the first part that breaks a rule.
 async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim();
     if !mime.eq_ignore_ascii_case("multipart/form-data") {
-        return Err(AppError::unsupported(
-            "upload with Content-Type: multipart/form-data and a file field",
-        ));
+        return Err(AppError::unsupported("upload with Content-Type: multipart/form-data and a file field"));
     }
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|_| malformed("no boundary in Content-Type"))?;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let boundary = multer::parse_boundary(content_type).map_err(|_| malformed("no boundary in Content-Type"))?;
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max_file + FORM_OVERHEAD) {
         return Err(too_large(max_file));
     }
-    let constraints =
-        Constraints::new().size_limit(SizeLimit::new().whole_stream(max_file + FORM_OVERHEAD));
-    let mut multipart =
-        Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
+    let constraints = Constraints::new().size_limit(SizeLimit::new().whole_stream(max_file + FORM_OVERHEAD));
+    let mut multipart = Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
 
     let mut form = Form::default();
     let mut parts = 0;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e, max_file))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_file))? {
         parts += 1;
         if parts > MAX_PARTS {
             return Err(malformed(format!("more than {MAX_PARTS} parts")));
@@ -110,11 +86,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
             }
             let file_name = field.file_name().map(str::to_owned);
             let mut data = BytesMut::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, max_file))?
-            {
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, max_file))? {
                 if (data.len() + chunk.len()) as u64 > max_file {
                     return Err(too_large(max_file));
                 }
@@ -135,22 +107,13 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
             return Err(malformed(format!("the {name} field is sent twice")));
         }
         let mut value = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| multipart_error(e, max_file))?
-        {
+        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, max_file))? {
             value.extend_from_slice(&chunk);
             if value.len() > MAX_TEXT_FIELD {
-                return Err(malformed(format!(
-                    "the {name} field is longer than {MAX_TEXT_FIELD} bytes"
-                )));
+                return Err(malformed(format!("the {name} field is longer than {MAX_TEXT_FIELD} bytes")));
             }
         }
-        *slot = Some(
-            String::from_utf8(value)
-                .map_err(|_| malformed(format!("the {name} field is not UTF-8")))?,
-        );
+        *slot = Some(String::from_utf8(value).map_err(|_| malformed(format!("the {name} field is not UTF-8")))?);
     }
     Ok(form)
 }
@@ -167,12 +130,7 @@ struct Target {
 
 fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
     let bad = |code| move |m: String| AppError::bad_request(code, m);
-    let folder = form
-        .folder
-        .as_deref()
-        .map(Folder::parse)
-        .transpose()
-        .map_err(bad("invalid_folder"))?;
+    let folder = form.folder.as_deref().map(Folder::parse).transpose().map_err(bad("invalid_folder"))?;
     let public_id = match form.public_id.as_deref() {
         Some(id) => PublicId::parse(id).map_err(bad("invalid_public_id"))?,
         None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name)
@@ -191,18 +149,8 @@ fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
     Ok(Target {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
-        tags: form
-            .tags
-            .as_deref()
-            .map(Tags::parse_csv)
-            .transpose()
-            .map_err(bad("invalid_tags"))?,
-        visibility: form
-            .visibility
-            .as_deref()
-            .map(Visibility::parse)
-            .transpose()
-            .map_err(bad("invalid_visibility"))?,
+        tags: form.tags.as_deref().map(Tags::parse_csv).transpose().map_err(bad("invalid_tags"))?,
+        visibility: form.visibility.as_deref().map(Visibility::parse).transpose().map_err(bad("invalid_visibility"))?,
         overwrite,
     })
 }
@@ -218,18 +166,10 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
 }
 
 async fn inspect(app: &App, bytes: Bytes) -> AppResult<ImageInfo> {
-    let limits = media::Limits {
-        max_pixels: app.config.max_pixels,
-        max_frames: app.config.max_frames,
-    };
-    let _permit = app
-        .decode_permits
-        .acquire()
-        .await
-        .map_err(AppError::internal)?;
-    let inspected = tokio::task::spawn_blocking(move || media::inspect(&bytes, &limits))
-        .await
-        .map_err(AppError::internal)?;
+    let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
+    let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
+    let inspected =
+        tokio::task::spawn_blocking(move || media::inspect(&bytes, &limits)).await.map_err(AppError::internal)?;
     inspected.map_err(|e| match e {
         InspectError::Unsupported(m) => AppError::unsupported(m),
         InspectError::Corrupt(m) => AppError::bad_request("invalid_image", m),
@@ -238,10 +178,7 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<ImageInfo> {
 }
 
 fn conflict() -> AppError {
-    AppError::conflict(
-        "already_exists",
-        "an asset with this public_id exists; send overwrite=true to replace it",
-    )
+    AppError::conflict("already_exists", "an asset with this public_id exists; send overwrite=true to replace it")
 }
 
 pub async fn upload(
@@ -250,10 +187,8 @@ pub async fn upload(
     req: Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let form = read_form(req, app.config.max_upload_bytes).await?;
-    let (bytes, file_name) = form
-        .file
-        .clone()
-        .ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
+    let (bytes, file_name) =
+        form.file.clone().ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
     if bytes.is_empty() {
         return Err(AppError::bad_request("empty_file", "the file is empty"));
     }
@@ -266,9 +201,7 @@ pub async fn upload(
     // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
     let blob_id = random_hex(16);
     let now = now_ms();
-    app.meta
-        .add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS)
-        .await?;
+    app.meta.add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS).await?;
     if let Err(e) = app.blobs.put(&original_key(&blob_id), bytes.clone()).await {
         gc::collect(&app, &blob_id).await;
         return Err(e.into());
@@ -282,19 +215,12 @@ pub async fn upload(
             .map(|f| f.as_str().to_owned())
             .or_else(|| existing.map(|e| e.folder.clone()))
             .unwrap_or_default(),
-        tags: target
-            .tags
-            .clone()
-            .map(|t| t.0)
-            .or_else(|| existing.map(|e| e.tags.clone()))
-            .unwrap_or_default(),
-        visibility: target
-            .visibility
-            .or(existing.map(|e| e.visibility))
-            .unwrap_or_default(),
+        tags: target.tags.clone().map(|t| t.0).or_else(|| existing.map(|e| e.tags.clone())).unwrap_or_default(),
+        visibility: target.visibility.or(existing.map(|e| e.visibility)).unwrap_or_default(),
         format: info.format.name().to_owned(),
         width: info.width,
         height: info.height,
+        has_alpha: info.has_alpha,
         bytes: bytes.len() as u64,
         original_filename: file_name.clone(),
         created_at: existing.map_or(now, |e| e.created_at),
@@ -308,16 +234,11 @@ pub async fn upload(
         let committed = match &existing {
             None => {
                 let asset = new_asset(None);
-                (app.meta.create_asset(&asset).await? == Created::Created)
-                    .then_some((StatusCode::CREATED, asset))
+                (app.meta.create_asset(&asset).await? == Created::Created).then_some((StatusCode::CREATED, asset))
             }
             Some(old) => {
                 let asset = new_asset(Some(old));
-                let swapped = app
-                    .meta
-                    .replace_asset(&asset, old.version, &old.blob_id)
-                    .await?
-                    == Swapped::Swapped;
+                let swapped = app.meta.replace_asset(&asset, old.version, &old.blob_id).await? == Swapped::Swapped;
                 if swapped {
                     gc::collect(&app, &old.blob_id).await;
                 }
@@ -325,10 +246,7 @@ pub async fn upload(
             }
         };
         if let Some((status, asset)) = committed {
-            return Ok((
-                status,
-                Json(json!({ "asset": views::asset(&app.config, &asset) })),
-            ));
+            return Ok((status, Json(json!({ "asset": views::asset(&app.config, &asset) }))));
         }
         // Someone else created, replaced or deleted this public_id meanwhile: decide again.
         existing = app.meta.asset(target.public_id.as_str()).await?;
@@ -342,16 +260,10 @@ pub async fn upload(
 }
 
 /// An existing public_id may be replaced only with `overwrite=true`, by its owner or an admin.
-fn check_replaceable(
-    principal: &Principal,
-    existing: Option<&AssetRecord>,
-    overwrite: bool,
-) -> AppResult<()> {
+fn check_replaceable(principal: &Principal, existing: Option<&AssetRecord>, overwrite: bool) -> AppResult<()> {
     match existing {
         Some(_) if !overwrite => Err(conflict()),
-        Some(e) if !principal.may_manage(&e.owner_id) => {
-            Err(AppError::forbidden("this asset is not yours to replace"))
-        }
+        Some(e) if !principal.may_manage(&e.owner_id) => Err(AppError::forbidden("this asset is not yours to replace")),
         _ => Ok(()),
     }
 }

@@ -38,18 +38,15 @@ pub struct NewUser {
 }
 
 fn role(s: &str) -> AppResult<Role> {
-    Role::parse(s)
-        .ok_or_else(|| AppError::bad_request("invalid_role", "role must be admin or user"))
+    Role::parse(s).ok_or_else(|| AppError::bad_request("invalid_role", "role must be admin or user"))
 }
 
 fn name(s: Option<String>) -> AppResult<Option<String>> {
     match s.map(|n| n.trim().to_owned()) {
-        Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => {
-            Err(AppError::bad_request(
-                "invalid_name",
-                "name must be at most 100 characters, without control characters",
-            ))
-        }
+        Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => Err(AppError::bad_request(
+            "invalid_name",
+            "name must be at most 100 characters, without control characters",
+        )),
         Some(n) if n.is_empty() => Ok(None),
         other => Ok(other),
     }
@@ -78,14 +75,8 @@ pub async fn create(
         created_at: now_ms(),
     };
     match app.meta.create_user(&user).await? {
-        Created::Created => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "user": views::user(&user) })),
-        )),
-        Created::AlreadyExists => Err(AppError::conflict(
-            "email_taken",
-            "a user with this email exists",
-        )),
+        Created::Created => Ok((StatusCode::CREATED, Json(json!({ "user": views::user(&user) })))),
+        Created::AlreadyExists => Err(AppError::conflict("email_taken", "a user with this email exists")),
     }
 }
 
@@ -103,10 +94,7 @@ pub struct UserPatch {
 }
 
 fn last_admin() -> AppError {
-    AppError::conflict(
-        "last_admin",
-        "the last enabled admin cannot be removed, demoted or disabled",
-    )
+    AppError::conflict("last_admin", "the last enabled admin cannot be removed, demoted or disabled")
 }
 
 pub async fn update(
@@ -115,11 +103,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> AppResult<Json<Value>> {
-    let mut user = app
-        .meta
-        .user(&id)
-        .await?
-        .ok_or_else(|| AppError::not_found("no such user"))?;
+    let mut user = app.meta.user(&id).await?.ok_or_else(|| AppError::not_found("no such user"))?;
     if patch.name.is_some() {
         user.name = name(patch.name)?;
     }
@@ -140,11 +124,7 @@ pub async fn update(
     }
 }
 
-pub async fn delete(
-    State(app): State<Arc<App>>,
-    _: AdminAuth,
-    Path(id): Path<String>,
-) -> AppResult<StatusCode> {
+pub async fn delete(State(app): State<Arc<App>>, _: AdminAuth, Path(id): Path<String>) -> AppResult<StatusCode> {
     match app.meta.delete_user(&id).await? {
         UserChange::Done => Ok(StatusCode::NO_CONTENT),
         UserChange::NotFound => Err(AppError::not_found("no such user")),

@@ -20,7 +20,12 @@ pub struct ImageInfo {
     pub width: u32,
     pub height: u32,
     pub frames: u32,
+    /// Whether any pixel may be transparent (decides `f_auto`'s JPEG-or-PNG fallback).
+    pub has_alpha: bool,
 }
+
+/// Width, height, frames and alpha, as one format's inspection finds them.
+type Inspected = (u32, u32, u32, bool);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InspectError {
@@ -33,61 +38,40 @@ pub enum InspectError {
 }
 
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError> {
-    let format = sniff(bytes).ok_or_else(|| {
-        InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF or AVIF image".into())
-    })?;
-    let (width, height, frames) = match format {
+    let format = sniff(bytes)
+        .ok_or_else(|| InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF or AVIF image".into()))?;
+    let (width, height, frames, has_alpha) = match format {
         Format::Jpeg => jpeg(bytes, limits)?,
         Format::Png => png(bytes, limits)?,
         Format::Gif => gif(bytes, limits)?,
         Format::WebP => webp(bytes, limits)?,
         Format::Avif => {
-            return Err(InspectError::Unsupported(
-                "AVIF originals are not accepted by this build yet".into(),
-            ))
+            return Err(InspectError::Unsupported("AVIF originals are not accepted by this build yet".into()))
         }
     };
-    Ok(ImageInfo {
-        format,
-        width,
-        height,
-        frames,
-    })
+    Ok(ImageInfo { format, width, height, frames, has_alpha })
 }
 
 /// The bytes carry the format's signature but no valid header: a polyglot or another kind of file
 /// (`GIF89a<html>…`), not an image of that format (415).
 fn impostor(format: Format) -> impl Fn(String) -> InspectError {
     move |detail| {
-        InspectError::Unsupported(format!(
-            "file starts like a {} image but is not one ({detail})",
-            format.name()
-        ))
+        InspectError::Unsupported(format!("file starts like a {} image but is not one ({detail})", format.name()))
     }
 }
 
 /// A valid header with broken image data after it (400).
 fn corrupt(format: Format) -> impl Fn(String) -> InspectError {
-    move |detail| {
-        InspectError::Corrupt(format!(
-            "{} file is truncated or corrupt ({detail})",
-            format.name()
-        ))
-    }
+    move |detail| InspectError::Corrupt(format!("{} file is truncated or corrupt ({detail})", format.name()))
 }
 
 /// Refuses a canvas and frame count over the caps, before any pixel buffer is allocated.
 fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(), InspectError> {
     if width == 0 || height == 0 {
-        return Err(InspectError::Corrupt(
-            "image has a zero width or height".into(),
-        ));
+        return Err(InspectError::Corrupt("image has a zero width or height".into()));
     }
     if frames > limits.max_frames {
-        return Err(InspectError::TooLarge(format!(
-            "image has {frames} frames; the limit is {}",
-            limits.max_frames
-        )));
+        return Err(InspectError::TooLarge(format!("image has {frames} frames; the limit is {}", limits.max_frames)));
     }
     let pixels = u64::from(width) * u64::from(height) * u64::from(frames.max(1));
     if pixels > limits.max_pixels {
@@ -99,32 +83,18 @@ fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(
     Ok(())
 }
 
-fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     use zune_core::{bytestream::ZCursor, options::DecoderOptions};
     let corrupt = corrupt(Format::Jpeg);
-    let options = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(1 << 16)
-        .set_max_height(1 << 16);
+    let options = DecoderOptions::default().set_strict_mode(true).set_max_width(1 << 16).set_max_height(1 << 16);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder
-        .decode_headers()
-        .map_err(|e| impostor(Format::Jpeg)(format!("{e:?}")))?;
-    let (width, height) = decoder
-        .dimensions()
-        .map(|(w, h)| (w as u32, h as u32))
-        .ok_or_else(|| corrupt("no frame header".into()))?;
+    decoder.decode_headers().map_err(|e| impostor(Format::Jpeg)(format!("{e:?}")))?;
+    let (width, height) =
+        decoder.dimensions().map(|(w, h)| (w as u32, h as u32)).ok_or_else(|| corrupt("no frame header".into()))?;
     check_caps(width, height, 1, limits)?;
-    let swaps_sides = decoder
-        .exif()
-        .and_then(|exif| orientation(exif))
-        .is_some_and(|o| (5..=8).contains(&o));
+    let swaps_sides = decoder.exif().and_then(|exif| orientation(exif)).is_some_and(|o| (5..=8).contains(&o));
     decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
-    Ok(if swaps_sides {
-        (height, width, 1)
-    } else {
-        (width, height, 1)
-    })
+    Ok(if swaps_sides { (height, width, 1, false) } else { (width, height, 1, false) })
 }
 
 /// The EXIF orientation (1–8), read from the TIFF structure and nothing else.
@@ -133,50 +103,40 @@ fn orientation(exif: &[u8]) -> Option<u8> {
     image::metadata::Orientation::from_exif_chunk(tiff).map(|o| o.to_exif())
 }
 
-fn png(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let corrupt = corrupt(Format::Png);
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // Text chunks can be compressed: never inflate what we would throw away (SPEC §4).
     decoder.set_ignore_text_chunk(true);
     decoder.set_ignore_iccp_chunk(true);
     decoder.set_limits(png::Limits { bytes: usize::MAX });
-    let header = decoder
-        .read_header_info()
-        .map_err(|e| impostor(Format::Png)(e.to_string()))?;
+    let header = decoder.read_header_info().map_err(|e| impostor(Format::Png)(e.to_string()))?;
     let (width, height) = (header.width, header.height);
     check_caps(width, height, 1, limits)?;
     let mut reader = decoder.read_info().map_err(|e| corrupt(e.to_string()))?;
-    let frames = reader
-        .info()
-        .animation_control
-        .map_or(1, |a| a.num_frames.max(1));
+    let frames = reader.info().animation_control.map_or(1, |a| a.num_frames.max(1));
     check_caps(width, height, frames, limits)?;
-    let mut buf = vec![
-        0;
-        reader
-            .output_buffer_size()
-            .ok_or_else(|| corrupt("frame too large".into()))?
-    ];
+    let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| corrupt("frame too large".into()))?];
     for _ in 0..frames {
-        reader
-            .next_frame(&mut buf)
-            .map_err(|e| corrupt(e.to_string()))?;
+        reader.next_frame(&mut buf).map_err(|e| corrupt(e.to_string()))?;
     }
     reader.finish().map_err(|e| corrupt(e.to_string()))?;
-    Ok((width, height, frames))
+    let info = reader.info();
+    let has_alpha =
+        matches!(info.color_type, png::ColorType::Rgba | png::ColorType::GrayscaleAlpha) || info.trns.is_some();
+    Ok((width, height, frames, has_alpha))
 }
 
-fn gif(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+fn gif(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let (corrupt, impostor) = (corrupt(Format::Gif), impostor(Format::Gif));
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
     // Frames must lie inside the logical screen: one larger than it is refused below.
     options.check_frame_consistency(false);
-    let mut decoder = options
-        .read_info(Cursor::new(bytes))
-        .map_err(|e| impostor(e.to_string()))?;
+    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(|e| impostor(e.to_string()))?;
     let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut frames = 0u32;
+    let mut has_alpha = false;
     loop {
         let frame = decoder.next_frame_info().map_err(|e| {
             if frames == 0 {
@@ -187,6 +147,7 @@ fn gif(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
         })?;
         let Some(frame) = frame else { break };
         frames += 1;
+        has_alpha |= frame.transparent.is_some();
         let right = u32::from(frame.left) + u32::from(frame.width);
         let bottom = u32::from(frame.top) + u32::from(frame.height);
         if right > width || bottom > height {
@@ -196,55 +157,38 @@ fn gif(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
         }
         check_caps(width, height, frames, limits)?;
         let mut pixels = vec![0; decoder.buffer_size()];
-        decoder
-            .read_into_buffer(&mut pixels)
-            .map_err(|e| corrupt(e.to_string()))?;
+        decoder.read_into_buffer(&mut pixels).map_err(|e| corrupt(e.to_string()))?;
     }
     if frames == 0 {
         return Err(impostor("no frames".into()));
     }
-    Ok((width, height, frames))
+    Ok((width, height, frames, has_alpha))
 }
 
-fn webp(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, u32), InspectError> {
+fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let corrupt = corrupt(Format::WebP);
-    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes))
-        .map_err(|e| impostor(Format::WebP)(e.to_string()))?;
+    let mut decoder =
+        image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| impostor(Format::WebP)(e.to_string()))?;
     let (width, height) = decoder.dimensions();
-    let frames = if decoder.is_animated() {
-        decoder.num_frames()
-    } else {
-        1
-    };
+    let has_alpha = decoder.has_alpha();
+    let frames = if decoder.is_animated() { decoder.num_frames() } else { 1 };
     check_caps(width, height, frames, limits)?;
-    let mut buf = vec![
-        0;
-        decoder
-            .output_buffer_size()
-            .ok_or_else(|| corrupt("frame too large".into()))?
-    ];
+    let mut buf = vec![0; decoder.output_buffer_size().ok_or_else(|| corrupt("frame too large".into()))?];
     if decoder.is_animated() {
         for _ in 0..frames {
-            decoder
-                .read_frame(&mut buf)
-                .map_err(|e| corrupt(e.to_string()))?;
+            decoder.read_frame(&mut buf).map_err(|e| corrupt(e.to_string()))?;
         }
     } else {
-        decoder
-            .read_image(&mut buf)
-            .map_err(|e| corrupt(e.to_string()))?;
+        decoder.read_image(&mut buf).map_err(|e| corrupt(e.to_string()))?;
     }
-    Ok((width, height, frames))
+    Ok((width, height, frames, has_alpha))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
-        max_pixels: 50_000_000,
-        max_frames: 500,
-    };
+    const LIMITS: Limits = Limits { max_pixels: 50_000_000, max_frames: 500 };
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
     fn corpus(name: &str) -> Vec<u8> {
@@ -254,22 +198,17 @@ mod tests {
     #[test]
     fn reads_every_corpus_format_with_its_size() {
         let cases = [
-            ("photo_1000x667.jpg", Format::Jpeg, 1000, 667, 1),
-            ("photo_2000x1333.png", Format::Png, 2000, 1333, 1),
-            ("alpha_1024x1024.png", Format::Png, 1024, 1024, 1),
+            ("photo_1000x667.jpg", Format::Jpeg, 1000, 667, 1, false),
+            ("photo_2000x1333.png", Format::Png, 2000, 1333, 1, false),
+            ("alpha_1024x1024.png", Format::Png, 1024, 1024, 1, true),
             // Named for its source; the file itself is 2560x1600.
-            ("photo_1920x1200.webp", Format::WebP, 2560, 1600, 1),
-            ("anim_245x245_42f.gif", Format::Gif, 245, 245, 42),
+            ("photo_1920x1200.webp", Format::WebP, 2560, 1600, 1, false),
+            ("anim_245x245_42f.gif", Format::Gif, 245, 245, 42, true),
         ];
-        for (name, format, width, height, frames) in cases {
+        for (name, format, width, height, frames, has_alpha) in cases {
             assert_eq!(
                 inspect(&corpus(name), &LIMITS),
-                Ok(ImageInfo {
-                    format,
-                    width,
-                    height,
-                    frames
-                }),
+                Ok(ImageInfo { format, width, height, frames, has_alpha }),
                 "{name}"
             );
         }
@@ -277,18 +216,10 @@ mod tests {
 
     #[test]
     fn truncated_files_are_corrupt() {
-        for name in [
-            "photo_1000x667.jpg",
-            "photo_2000x1333.png",
-            "photo_1920x1200.webp",
-            "anim_245x245_42f.gif",
-        ] {
+        for name in ["photo_1000x667.jpg", "photo_2000x1333.png", "photo_1920x1200.webp", "anim_245x245_42f.gif"] {
             let bytes = corpus(name);
             let result = inspect(&bytes[..bytes.len() / 2], &LIMITS);
-            assert!(
-                matches!(result, Err(InspectError::Corrupt(_))),
-                "{name}: {result:?}"
-            );
+            assert!(matches!(result, Err(InspectError::Corrupt(_))), "{name}: {result:?}");
         }
     }
 
@@ -310,42 +241,20 @@ mod tests {
 
     #[test]
     fn caps_are_checked_before_decoding() {
-        let tight = Limits {
-            max_pixels: 1000 * 667 - 1,
-            max_frames: 500,
-        };
-        assert!(matches!(
-            inspect(&corpus("photo_1000x667.jpg"), &tight),
-            Err(InspectError::TooLarge(_))
-        ));
-        let few_frames = Limits {
-            max_pixels: 50_000_000,
-            max_frames: 41,
-        };
-        assert!(matches!(
-            inspect(&corpus("anim_245x245_42f.gif"), &few_frames),
-            Err(InspectError::TooLarge(_))
-        ));
+        let tight = Limits { max_pixels: 1000 * 667 - 1, max_frames: 500 };
+        assert!(matches!(inspect(&corpus("photo_1000x667.jpg"), &tight), Err(InspectError::TooLarge(_))));
+        let few_frames = Limits { max_pixels: 50_000_000, max_frames: 41 };
+        assert!(matches!(inspect(&corpus("anim_245x245_42f.gif"), &few_frames), Err(InspectError::TooLarge(_))));
     }
 
     #[test]
     fn a_gif_frame_larger_than_its_screen_is_too_large() {
         let mut bytes = Vec::new();
         {
-            let mut encoder =
-                gif::Encoder::new(&mut bytes, 4, 4, &[0, 0, 0, 255, 255, 255]).unwrap();
-            let frame = gif::Frame {
-                width: 8,
-                height: 8,
-                buffer: vec![1u8; 64].into(),
-                ..Default::default()
-            };
+            let mut encoder = gif::Encoder::new(&mut bytes, 4, 4, &[0, 0, 0, 255, 255, 255]).unwrap();
+            let frame = gif::Frame { width: 8, height: 8, buffer: vec![1u8; 64].into(), ..Default::default() };
             encoder.write_frame(&frame).unwrap();
         }
-        assert!(
-            matches!(inspect(&bytes, &LIMITS), Err(InspectError::TooLarge(_))),
-            "{:?}",
-            inspect(&bytes, &LIMITS)
-        );
+        assert!(matches!(inspect(&bytes, &LIMITS), Err(InspectError::TooLarge(_))), "{:?}", inspect(&bytes, &LIMITS));
     }
 }

@@ -32,15 +32,7 @@ impl Format {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Format::Jpeg,
-            Format::Png,
-            Format::Gif,
-            Format::WebP,
-            Format::Avif,
-        ]
-        .into_iter()
-        .find(|f| f.name() == name)
+        [Format::Jpeg, Format::Png, Format::Gif, Format::WebP, Format::Avif].into_iter().find(|f| f.name() == name)
     }
 }
 
@@ -72,9 +64,7 @@ fn is_avif(bytes: &[u8]) -> bool {
     }
     let major = &bytes[8..12];
     let compatible = bytes[16..end].chunks_exact(4);
-    std::iter::once(major)
-        .chain(compatible)
-        .any(|b| b == b"avif" || b == b"avis")
+    std::iter::once(major).chain(compatible).any(|b| b == b"avif" || b == b"avis")
 }
 
 #[cfg(test)]
@@ -87,22 +77,15 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some(Format::Png));
         assert_eq!(sniff(b"GIF89a..."), Some(Format::Gif));
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
-        assert_eq!(
-            sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
-            Some(Format::Avif)
-        );
+        assert_eq!(sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"), Some(Format::Avif));
         assert_eq!(sniff(b"\0\0\0\x1cftypheic\0\0\0\0mif1heic"), None);
     }
 
     #[test]
     fn refuses_svg_pdf_html_and_json() {
-        for bytes in [
-            &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
-            b"%PDF-1.7",
-            b"<!doctype html>",
-            b"{\"a\":1}",
-            b"",
-        ] {
+        for bytes in
+            [&b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..], b"%PDF-1.7", b"<!doctype html>", b"{\"a\":1}", b""]
+        {
             assert_eq!(sniff(bytes), None);
         }
     }

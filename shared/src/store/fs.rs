@@ -20,10 +20,7 @@ pub struct FileBlobStore {
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError {
-        backend: "blob files",
-        message: e.to_string(),
-    }
+    StoreError { backend: "blob files", message: e.to_string() }
 }
 
 impl FileBlobStore {
@@ -41,9 +38,10 @@ impl FileBlobStore {
             return;
         };
         for entry in entries.flatten() {
-            let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
-                SystemTime::now().duration_since(t).unwrap_or_default() > older_than
-            });
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > older_than);
             if stale {
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -56,9 +54,7 @@ impl FileBlobStore {
             && key.split('/').all(|s| {
                 !s.is_empty()
                     && !s.starts_with('.')
-                    && s.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
+                    && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             });
         if !valid {
             return Err(err(format!("invalid blob key {key:?}")));
@@ -125,54 +121,25 @@ mod tests {
     async fn puts_gets_and_deletes_trees() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileBlobStore::open(dir.path()).unwrap();
-        store
-            .put("assets/ab12/original", Bytes::from_static(b"one"))
-            .await
-            .unwrap();
-        store
-            .put("assets/ab12/original", Bytes::from_static(b"two"))
-            .await
-            .unwrap();
-        store
-            .put("assets/ab12/variants/w_1.jpg", Bytes::from_static(b"v"))
-            .await
-            .unwrap();
-        store
-            .put("assets/ab13/original", Bytes::from_static(b"other"))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get("assets/ab12/original").await.unwrap().unwrap(),
-            "two"
-        );
+        store.put("assets/ab12/original", Bytes::from_static(b"one")).await.unwrap();
+        store.put("assets/ab12/original", Bytes::from_static(b"two")).await.unwrap();
+        store.put("assets/ab12/variants/w_1.jpg", Bytes::from_static(b"v")).await.unwrap();
+        store.put("assets/ab13/original", Bytes::from_static(b"other")).await.unwrap();
+        assert_eq!(store.get("assets/ab12/original").await.unwrap().unwrap(), "two");
         assert_eq!(store.get("assets/none/original").await.unwrap(), None);
         store.delete_tree("assets/ab12").await.unwrap();
         store.delete_tree("assets/ab12").await.unwrap();
         assert_eq!(store.get("assets/ab12/original").await.unwrap(), None);
-        assert_eq!(
-            store.get("assets/ab12/variants/w_1.jpg").await.unwrap(),
-            None
-        );
+        assert_eq!(store.get("assets/ab12/variants/w_1.jpg").await.unwrap(), None);
         assert!(store.get("assets/ab13/original").await.unwrap().is_some());
-        assert_eq!(
-            std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(),
-            0
-        );
+        assert_eq!(std::fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
     }
 
     #[tokio::test]
     async fn refuses_keys_that_could_escape_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileBlobStore::open(dir.path()).unwrap();
-        for key in [
-            "../x",
-            "a/../../x",
-            "/etc/passwd",
-            "A",
-            "a//b",
-            ".tmp/x",
-            "",
-        ] {
+        for key in ["../x", "a/../../x", "/etc/passwd", "A", "a//b", ".tmp/x", ""] {
             assert!(store.put(key, Bytes::new()).await.is_err(), "{key}");
             assert!(store.get(key).await.is_err(), "{key}");
         }

@@ -72,11 +72,7 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Replaces the user's name, role, disabled flag and password hash. When the user ends up
     /// disabled, or gets a new password hash, their sessions (but `keep_session`, a token hash)
     /// end in the same write.
-    async fn update_user(
-        &self,
-        user: &UserRecord,
-        keep_session: Option<&str>,
-    ) -> StoreResult<UserChange>;
+    async fn update_user(&self, user: &UserRecord, keep_session: Option<&str>) -> StoreResult<UserChange>;
     /// Deletes the user with their sessions and API keys (their assets stay, still theirs).
     async fn delete_user(&self, id: &str) -> StoreResult<UserChange>;
 

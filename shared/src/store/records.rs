@@ -45,6 +45,8 @@ pub struct AssetRecord {
     pub format: String,
     pub width: u32,
     pub height: u32,
+    /// Whether the original may have transparent pixels (`f_auto` picks PNG over JPEG then).
+    pub has_alpha: bool,
     pub bytes: u64,
     pub original_filename: Option<String>,
     pub created_at: i64,

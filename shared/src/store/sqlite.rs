@@ -11,8 +11,7 @@ use std::{
 
 use async_trait::async_trait;
 use rusqlite::{
-    params, params_from_iter, types::Value, Connection, OpenFlags, OptionalExtension, Row,
-    TransactionBehavior,
+    params, params_from_iter, types::Value, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
 use super::*;
@@ -57,6 +56,7 @@ CREATE TABLE IF NOT EXISTS assets (
     format TEXT NOT NULL,
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
+    has_alpha INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     original_filename TEXT,
     created_at INTEGER NOT NULL,
@@ -84,19 +84,14 @@ pub struct SqliteMetaStore {
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError {
-        backend: "sqlite",
-        message: e.to_string(),
-    }
+    StoreError { backend: "sqlite", message: e.to_string() }
 }
 
 fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // FULL: a committed upload survives a power cut, not only a crash of the process.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(conn)
 }
 
@@ -105,22 +100,10 @@ impl SqliteMetaStore {
         let writer = open(path, OpenFlags::default()).map_err(err)?;
         writer.execute_batch(SCHEMA).map_err(err)?;
         let readers = (0..READERS)
-            .map(|_| {
-                open(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map(Mutex::new)
-            })
+            .map(|_| open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map(Mutex::new))
             .collect::<rusqlite::Result<_>>()
             .map_err(err)?;
-        Ok(Self {
-            pool: Arc::new(Pool {
-                writer: Mutex::new(writer),
-                readers,
-                next_reader: AtomicUsize::new(0),
-            }),
-        })
+        Ok(Self { pool: Arc::new(Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
@@ -202,6 +185,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         format: row.get("format")?,
         width: row.get("width")?,
         height: row.get("height")?,
+        has_alpha: row.get("has_alpha")?,
         bytes: row.get::<_, i64>("bytes")? as u64,
         original_filename: row.get("original_filename")?,
         created_at: row.get("created_at")?,
@@ -212,11 +196,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
 }
 
 fn enabled_admins(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0",
-        [],
-        |r| r.get(0),
-    )
+    conn.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0", [], |r| r.get(0))
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -232,21 +212,22 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
     }
 }
 
-const INSERT_ASSET: &str = "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, bytes,
-    original_filename, created_at, updated_at, version, blob_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+const INSERT_ASSET: &str =
+    "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
+    bytes, original_filename, created_at, updated_at, version, blob_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
-fn asset_params(a: &AssetRecord) -> [Value; 14] {
+fn asset_params(a: &AssetRecord) -> [Value; 15] {
     [
         a.public_id.clone().into(),
         a.owner_id.clone().into(),
         a.folder.clone().into(),
-        serde_json::to_string(&a.tags)
-            .unwrap_or_else(|_| "[]".into())
-            .into(),
+        serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()).into(),
         a.visibility.as_str().to_owned().into(),
         a.format.clone().into(),
         i64::from(a.width).into(),
         i64::from(a.height).into(),
+        i64::from(a.has_alpha).into(),
         (a.bytes as i64).into(),
         a.original_filename.clone().map_or(Value::Null, Value::Text),
         a.created_at.into(),
@@ -271,24 +252,12 @@ impl MetaStore for SqliteMetaStore {
 
     async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         let id = id.to_owned();
-        self.read(move |c| {
-            c.query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row)
-                .optional()
-        })
-        .await
+        self.read(move |c| c.query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row).optional()).await
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         let email = email.to_owned();
-        self.read(move |c| {
-            c.query_row(
-                "SELECT * FROM users WHERE email = ?1",
-                [email],
-                user_from_row,
-            )
-            .optional()
-        })
-        .await
+        self.read(move |c| c.query_row("SELECT * FROM users WHERE email = ?1", [email], user_from_row).optional()).await
     }
 
     async fn users(&self) -> StoreResult<Vec<UserRecord>> {
@@ -301,15 +270,10 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn has_users(&self) -> StoreResult<bool> {
-        self.read(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0)))
-            .await
+        self.read(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))).await
     }
 
-    async fn update_user(
-        &self,
-        u: &UserRecord,
-        keep_session: Option<&str>,
-    ) -> StoreResult<UserChange> {
+    async fn update_user(&self, u: &UserRecord, keep_session: Option<&str>) -> StoreResult<UserChange> {
         let (u, keep) = (u.clone(), keep_session.unwrap_or_default().to_owned());
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -365,12 +329,7 @@ impl MetaStore for SqliteMetaStore {
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            c.query_row(
-                "SELECT * FROM sessions WHERE token_hash = ?1",
-                [token_hash],
-                session_from_row,
-            )
-            .optional()
+            c.query_row("SELECT * FROM sessions WHERE token_hash = ?1", [token_hash], session_from_row).optional()
         })
         .await
     }
@@ -378,22 +337,15 @@ impl MetaStore for SqliteMetaStore {
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write(move |c| {
-            c.execute(
-                "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
-                params![token_hash, last_seen_at],
-            )
-            .map(drop)
+            c.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", params![token_hash, last_seen_at])
+                .map(drop)
         })
         .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
-        self.write(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
-                .map(drop)
-        })
-        .await
+        self.write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map(drop)).await
     }
 
     async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
@@ -411,12 +363,7 @@ impl MetaStore for SqliteMetaStore {
     async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         let key_id = key_id.to_owned();
         self.read(move |c| {
-            c.query_row(
-                "SELECT * FROM api_keys WHERE key_id = ?1",
-                [key_id],
-                api_key_from_row,
-            )
-            .optional()
+            c.query_row("SELECT * FROM api_keys WHERE key_id = ?1", [key_id], api_key_from_row).optional()
         })
         .await
     }
@@ -424,9 +371,8 @@ impl MetaStore for SqliteMetaStore {
     async fn api_keys_of(&self, owner_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let owner_id = owner_id.to_owned();
         self.read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT * FROM api_keys WHERE owner_id = ?1 ORDER BY created_at DESC, key_id DESC",
-            )?;
+            let mut stmt =
+                c.prepare("SELECT * FROM api_keys WHERE owner_id = ?1 ORDER BY created_at DESC, key_id DESC")?;
             let rows = stmt.query_map([owner_id], api_key_from_row)?;
             rows.collect()
         })
@@ -440,12 +386,7 @@ impl MetaStore for SqliteMetaStore {
                 "UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL",
                 params![key_id, at],
             )?;
-            c.query_row(
-                "SELECT * FROM api_keys WHERE key_id = ?1",
-                [key_id],
-                api_key_from_row,
-            )
-            .optional()
+            c.query_row("SELECT * FROM api_keys WHERE key_id = ?1", [key_id], api_key_from_row).optional()
         })
         .await
     }
@@ -453,11 +394,8 @@ impl MetaStore for SqliteMetaStore {
     async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()> {
         let key_id = key_id.to_owned();
         self.write(move |c| {
-            c.execute(
-                "UPDATE api_keys SET last_used_at = ?2 WHERE key_id = ?1",
-                params![key_id, last_used_at],
-            )
-            .map(drop)
+            c.execute("UPDATE api_keys SET last_used_at = ?2 WHERE key_id = ?1", params![key_id, last_used_at])
+                .map(drop)
         })
         .await
     }
@@ -486,12 +424,7 @@ impl MetaStore for SqliteMetaStore {
         .await
     }
 
-    async fn replace_asset(
-        &self,
-        a: &AssetRecord,
-        expected_version: i64,
-        old_blob_id: &str,
-    ) -> StoreResult<Swapped> {
+    async fn replace_asset(&self, a: &AssetRecord, expected_version: i64, old_blob_id: &str) -> StoreResult<Swapped> {
         let (a, old_blob_id) = (a.clone(), old_blob_id.to_owned());
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -528,7 +461,8 @@ impl MetaStore for SqliteMetaStore {
                     a.updated_at
                 ],
             )?;
-            let stored = tx.query_row("SELECT * FROM assets WHERE public_id = ?1", [&a.public_id], asset_from_row).optional()?;
+            let stored =
+                tx.query_row("SELECT * FROM assets WHERE public_id = ?1", [&a.public_id], asset_from_row).optional()?;
             tx.commit()?;
             Ok(stored)
         })
@@ -552,10 +486,7 @@ impl MetaStore for SqliteMetaStore {
             {
                 return Ok(Swapped::Stale);
             }
-            tx.execute(
-                "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
-                params![blob_id, now],
-            )?;
+            tx.execute("INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)", params![blob_id, now])?;
             tx.commit()?;
             Ok(Swapped::Swapped)
         })
@@ -581,36 +512,23 @@ impl MetaStore for SqliteMetaStore {
                 filter(" AND visibility = ?", visibility.as_str().to_owned().into());
             }
             if let Some(tag) = &q.tag {
-                filter(
-                    " AND EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE value = ?)",
-                    tag.clone().into(),
-                );
+                filter(" AND EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE value = ?)", tag.clone().into());
             }
             if let Some(prefix) = &q.prefix {
-                filter(
-                    &format!(" AND substr(public_id, 1, {}) = ?", prefix.len()),
-                    prefix.clone().into(),
-                );
+                filter(&format!(" AND substr(public_id, 1, {}) = ?", prefix.len()), prefix.clone().into());
             }
             if let Some(after) = &q.after {
                 filter(" AND (created_at < ?", after.created_at.into());
                 filter(" OR (created_at = ?", after.created_at.into());
                 filter(" AND public_id < ?))", after.public_id.clone().into());
             }
-            sql.push_str(&format!(
-                " ORDER BY created_at DESC, public_id DESC LIMIT {}",
-                q.limit + 1
-            ));
+            sql.push_str(&format!(" ORDER BY created_at DESC, public_id DESC LIMIT {}", q.limit + 1));
             let mut stmt = c.prepare(&sql)?;
-            let mut assets = stmt
-                .query_map(params_from_iter(args), asset_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut assets =
+                stmt.query_map(params_from_iter(args), asset_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             let next = if assets.len() > q.limit {
                 assets.truncate(q.limit);
-                assets.last().map(|a| AssetCursor {
-                    created_at: a.created_at,
-                    public_id: a.public_id.clone(),
-                })
+                assets.last().map(|a| AssetCursor { created_at: a.created_at, public_id: a.public_id.clone() })
             } else {
                 None
             };
@@ -622,20 +540,15 @@ impl MetaStore for SqliteMetaStore {
     async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
         self.write(move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
-                params![blob_id, due_at],
-            )
-            .map(drop)
+            c.execute("INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)", params![blob_id, due_at])
+                .map(drop)
         })
         .await
     }
 
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
         self.read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
-            )?;
+            let mut stmt = c.prepare("SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2")?;
             let rows = stmt.query_map(params![now, limit as i64], |r| r.get(0))?;
             rows.collect()
         })
@@ -644,18 +557,10 @@ impl MetaStore for SqliteMetaStore {
 
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
-        self.write(move |c| {
-            c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id])
-                .map(drop)
-        })
-        .await
+        self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
     }
 
     async fn purge_expired(&self, now: i64) -> StoreResult<()> {
-        self.write(move |c| {
-            c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
-                .map(drop)
-        })
-        .await
+        self.write(move |c| c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(drop)).await
     }
 }

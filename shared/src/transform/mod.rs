@@ -4,7 +4,7 @@
 
 mod geometry;
 
-pub use geometry::{plan, Plan};
+pub use geometry::{plan, Placement, Plan};
 
 use std::fmt::Write;
 
@@ -98,14 +98,38 @@ impl Transform {
                 return Err(bad("the key is given twice"));
             }
             match key {
-                "w" => t.width = Some(integer(value, 1, MAX_SIDE as i64).ok_or_else(|| bad("w must be a whole number from 1 to 4000"))? as u32),
-                "h" => t.height = Some(integer(value, 1, MAX_SIDE as i64).ok_or_else(|| bad("h must be a whole number from 1 to 4000"))? as u32),
-                "q" => t.quality = Some(integer(value, 1, 100).ok_or_else(|| bad("q must be a whole number from 1 to 100"))? as u8),
-                "r" => t.rotate = Some(signed_integer(value, -360, 360).ok_or_else(|| bad("r must be a whole number from -360 to 360"))? as i32),
+                "w" => {
+                    t.width = Some(
+                        integer(value, 1, MAX_SIDE as i64)
+                            .ok_or_else(|| bad("w must be a whole number from 1 to 4000"))?
+                            as u32,
+                    )
+                }
+                "h" => {
+                    t.height = Some(
+                        integer(value, 1, MAX_SIDE as i64)
+                            .ok_or_else(|| bad("h must be a whole number from 1 to 4000"))?
+                            as u32,
+                    )
+                }
+                "q" => {
+                    t.quality =
+                        Some(integer(value, 1, 100).ok_or_else(|| bad("q must be a whole number from 1 to 100"))? as u8)
+                }
+                "r" => {
+                    t.rotate = Some(
+                        signed_integer(value, -360, 360)
+                            .ok_or_else(|| bad("r must be a whole number from -360 to 360"))?
+                            as i32,
+                    )
+                }
                 "c" => {
-                    t.crop = Some(Crop::ALL.iter().find(|(_, n)| *n == value).map(|(c, _)| *c).ok_or_else(|| {
-                        bad("c must be one of fit, fill, cover, contain, inside, outside, thumb")
-                    })?)
+                    t.crop =
+                        Some(
+                            Crop::ALL.iter().find(|(_, n)| *n == value).map(|(c, _)| *c).ok_or_else(|| {
+                                bad("c must be one of fit, fill, cover, contain, inside, outside, thumb")
+                            })?,
+                        )
                 }
                 "f" => {
                     t.format = Some(
@@ -116,11 +140,23 @@ impl Transform {
                             .ok_or_else(|| bad("f must be one of auto, jpg, png, webp, avif, gif"))?,
                     )
                 }
-                "dpr" => t.dpr = Some(decimal(value, 100, 300).ok_or_else(|| bad("dpr must be from 1 to 3, with at most two decimals"))?),
-                "bl" => t.blur = Some(decimal(value, 30, 2500).ok_or_else(|| bad("bl must be from 0.3 to 25, with at most two decimals"))?),
+                "dpr" => {
+                    t.dpr = Some(
+                        decimal(value, 100, 300)
+                            .ok_or_else(|| bad("dpr must be from 1 to 3, with at most two decimals"))?,
+                    )
+                }
+                "bl" => {
+                    t.blur = Some(
+                        decimal(value, 30, 2500)
+                            .ok_or_else(|| bad("bl must be from 0.3 to 25, with at most two decimals"))?,
+                    )
+                }
                 "gr" if value == "1" => t.grayscale = true,
                 "gr" => return Err(bad("gr must be 1")),
-                "bg" => t.background = Some(hex_colour(value).ok_or_else(|| bad("bg must be 6 hex digits, like ffffff"))?),
+                "bg" => {
+                    t.background = Some(hex_colour(value).ok_or_else(|| bad("bg must be 6 hex digits, like ffffff"))?)
+                }
                 _ => unreachable!("every key in KEYS is handled"),
             }
         }
@@ -231,7 +267,21 @@ mod tests {
 
     #[test]
     fn accepts_each_boundary() {
-        for ok in ["w_1", "w_4000", "h_1", "h_4000", "q_1", "q_100", "dpr_1", "dpr_3", "dpr_3.00", "bl_0.3", "bl_25", "r_0", "bg_000000"] {
+        for ok in [
+            "w_1",
+            "w_4000",
+            "h_1",
+            "h_4000",
+            "q_1",
+            "q_100",
+            "dpr_1",
+            "dpr_3",
+            "dpr_3.00",
+            "bl_0.3",
+            "bl_25",
+            "r_0",
+            "bg_000000",
+        ] {
             assert!(Transform::parse(ok).is_ok(), "{ok}");
         }
     }
@@ -240,10 +290,50 @@ mod tests {
     fn refuses_every_bad_pair_naming_it() {
         let too_long = format!("w_1,{}", "q_1,".repeat(70));
         for bad in [
-            "w_0", "w_-1", "w_abc", "w_1.5", "w_", "w_99999999999999999999", "w_+10", "w_0x10", "w_１００", "w_4001", "q_0", "q_101",
-            "q_NaN", "h_0", "c_crop", "f_bmp", "f_jpeg", "dpr_0.99", "dpr_3.01", "dpr_1.234", "dpr_2.", "dpr_.5", "dpr_1e0", "bl_0.29",
-            "bl_25.01", "r_361", "r_-361", "r_+90", "r_--1", "gr_0", "gr_true", "bg_fff", "bg_gggggg", "bg_#ffffff", "x_1", "w400", "",
-            "w_400,", ",w_400", "w_400,,h_1", "w_400,w_500", "w_400%2Ch_300", "w_ 400", too_long.as_str(),
+            "w_0",
+            "w_-1",
+            "w_abc",
+            "w_1.5",
+            "w_",
+            "w_99999999999999999999",
+            "w_+10",
+            "w_0x10",
+            "w_１００",
+            "w_4001",
+            "q_0",
+            "q_101",
+            "q_NaN",
+            "h_0",
+            "c_crop",
+            "f_bmp",
+            "f_jpeg",
+            "dpr_0.99",
+            "dpr_3.01",
+            "dpr_1.234",
+            "dpr_2.",
+            "dpr_.5",
+            "dpr_1e0",
+            "bl_0.29",
+            "bl_25.01",
+            "r_361",
+            "r_-361",
+            "r_+90",
+            "r_--1",
+            "gr_0",
+            "gr_true",
+            "bg_fff",
+            "bg_gggggg",
+            "bg_#ffffff",
+            "x_1",
+            "w400",
+            "",
+            "w_400,",
+            ",w_400",
+            "w_400,,h_1",
+            "w_400,w_500",
+            "w_400%2Ch_300",
+            "w_ 400",
+            too_long.as_str(),
         ] {
             let err = Transform::parse(bad).expect_err(bad);
             assert!(err.contains("transform"), "{bad}: {err}");

@@ -1,0 +1,48 @@
+// Every image URL the dashboard builds, in one place.
+import { encodeId } from './api.js';
+
+// Page and API share an origin (the CSP allows images from 'self' only), so an absolute URL
+// from the API is re-rooted on this page's origin before it goes into an <img>.
+function sameOrigin(url) {
+  try {
+    const u = new URL(url, window.location.origin);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return url;
+  }
+}
+
+/** The public base the API hands out (IMGCLOUD_PUBLIC_URL), read from an asset's `url`. */
+export function publicOrigin(asset) {
+  try {
+    return new URL(asset.url).origin;
+  } catch {
+    return window.location.origin;
+  }
+}
+
+/**
+ * The thumbnail shown in the grid: THE one place to switch to a transform
+ * (e.g. `/v1/image/${THUMB_TRANSFORM}/${encodeId(asset.public_id)}`) once the image engine lands.
+ */
+export const THUMB_TRANSFORM = 'w_200,h_200,c_fill';
+export function thumbnailUrl(asset) {
+  return sameOrigin(asset.url);
+}
+
+/** Cleans a typed transform: no spaces, no leading or trailing slashes. */
+export function normaliseTransform(text) {
+  return String(text || '').replace(/\s+/g, '').replace(/^\/+|\/+$/g, '');
+}
+
+/** `<origin>/v1/image/<transform>/<public_id>`, or the original's URL with no transform. */
+export function transformUrl(asset, transform, origin = publicOrigin(asset)) {
+  const t = normaliseTransform(transform);
+  const id = encodeId(asset.public_id);
+  return t ? `${origin}/v1/image/${t}/${id}` : `${origin}/v1/image/${id}`;
+}
+
+/** The same transform URL on this page's origin, for previews. */
+export function previewUrl(asset, transform) {
+  return sameOrigin(transformUrl(asset, transform, window.location.origin));
+}

@@ -1,0 +1,79 @@
+//! Encoders, each fed only our own validated pixels: JPEG (jpeg-encoder), PNG (png), WebP
+//! (libwebp), AVIF (ravif/rav1e), GIF (gif, animated when there are several frames). None of them
+//! writes metadata, so EXIF, ICC and text never reach a delivery.
+
+use image::{DynamicImage, ImageEncoder};
+use rgb::FromSlice;
+
+use super::{Frame, RenderError};
+use crate::media::Format;
+
+const DEFAULT_QUALITY: u8 = 80;
+const DEFAULT_AVIF_QUALITY: u8 = 60;
+/// rav1e speed 1 (slowest, smallest) to 10: 8 keeps a render within a request's budget.
+const AVIF_SPEED: u8 = 8;
+
+pub fn has_alpha(format: Format) -> bool {
+    !matches!(format, Format::Jpeg)
+}
+
+fn failed(e: impl std::fmt::Debug) -> RenderError {
+    RenderError::Encode(format!("{e:?}"))
+}
+
+pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<Vec<u8>, RenderError> {
+    let first = &frames.first().ok_or_else(|| RenderError::Encode("nothing to encode".into()))?.image;
+    let (w, h) = (first.width(), first.height());
+    let q =
+        quality.unwrap_or(if format == Format::Avif { DEFAULT_AVIF_QUALITY } else { DEFAULT_QUALITY }).clamp(1, 100);
+    let mut out = Vec::new();
+    match format {
+        Format::Jpeg => {
+            let rgb = first.to_rgb8();
+            let (w16, h16) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
+            jpeg_encoder::Encoder::new(&mut out, q)
+                .encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+                .map_err(failed)?;
+        }
+        Format::Png => {
+            let encoder = image::codecs::png::PngEncoder::new_with_quality(
+                &mut out,
+                image::codecs::png::CompressionType::Fast,
+                image::codecs::png::FilterType::Adaptive,
+            );
+            encoder.write_image(first.as_bytes(), w, h, first.color().into()).map_err(failed)?;
+        }
+        Format::WebP => {
+            let encoder = match first {
+                DynamicImage::ImageRgba8(buf) => webp::Encoder::from_rgba(buf.as_raw(), w, h),
+                other => webp::Encoder::from_rgb(other.as_bytes(), w, h),
+            };
+            let encoded = encoder.encode_simple(false, f32::from(q)).map_err(failed)?;
+            out.extend_from_slice(&encoded);
+        }
+        Format::Avif => {
+            let encoder = ravif::Encoder::new()
+                .with_quality(f32::from(q))
+                .with_alpha_quality(f32::from(q))
+                .with_speed(AVIF_SPEED);
+            let (w, h) = (w as usize, h as usize);
+            let encoded = match first {
+                DynamicImage::ImageRgba8(buf) => encoder.encode_rgba(ravif::Img::new(buf.as_raw().as_rgba(), w, h)),
+                other => encoder.encode_rgb(ravif::Img::new(other.as_bytes().as_rgb(), w, h)),
+            }
+            .map_err(failed)?;
+            out = encoded.avif_file;
+        }
+        Format::Gif => {
+            let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
+            if frames.len() > 1 {
+                encoder.set_repeat(image::codecs::gif::Repeat::Infinite).map_err(failed)?;
+            }
+            let frames = frames.iter().map(|f| {
+                image::Frame::from_parts(f.image.to_rgba8(), 0, 0, image::Delay::from_numer_denom_ms(f.delay_ms, 1))
+            });
+            encoder.encode_frames(frames).map_err(failed)?;
+        }
+    }
+    Ok(out)
+}

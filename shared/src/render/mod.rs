@@ -1,0 +1,82 @@
+//! The render pipeline of SPEC §6: decode → EXIF auto-orient → resize/crop → rotate → grayscale →
+//! blur → flatten → encode, with metadata stripped (encoders write none). Each step is a small
+//! function of one file; [`render`] runs them in order on every frame that the output keeps.
+
+mod decode;
+mod effects;
+mod encode;
+mod resize;
+mod salient;
+
+use image::DynamicImage;
+
+pub use decode::Limits;
+
+use crate::{
+    media::Format,
+    transform::{plan, Transform},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenderError {
+    /// The original cannot be read (stored bytes that no longer decode, or an unsupported format).
+    Decode(String),
+    /// Over a pixel, frame or size cap.
+    TooLarge(String),
+    /// An encoder refused our pixels.
+    Encode(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// One frame on its way through the pipeline: 8-bit RGB or RGBA only.
+pub struct Frame {
+    pub image: DynamicImage,
+    pub delay_ms: u32,
+}
+
+/// Renders `bytes` (an original in `source` format) with `t` into `output`.
+pub fn render(
+    bytes: &[u8],
+    source: Format,
+    t: &Transform,
+    output: Format,
+    limits: &Limits,
+) -> Result<Rendered, RenderError> {
+    let keep_animation = output == Format::Gif;
+    let frames = decode::decode(bytes, source, limits, keep_animation)?;
+    let background = t.background;
+    // The canvas is transparent where the output can carry alpha and no colour was asked for.
+    let fill = match background {
+        Some([r, g, b]) => [r, g, b, 255],
+        None if encode::has_alpha(output) => [0, 0, 0, 0],
+        None => [255, 255, 255, 255],
+    };
+    let mut out = Vec::with_capacity(frames.len());
+    for frame in frames {
+        let plan = plan((frame.image.width(), frame.image.height()), t, limits.max_output_side);
+        let mut image = resize::resize(frame.image, &plan, fill)?;
+        if let Some(degrees) = t.rotate {
+            image = effects::rotate(image, degrees, fill);
+        }
+        if t.grayscale {
+            image = effects::grayscale(image);
+        }
+        if let Some(sigma) = t.blur {
+            image = effects::blur(image, sigma as f32 / 100.0);
+        }
+        if !encode::has_alpha(output) {
+            image = effects::flatten(image, background.unwrap_or([255, 255, 255]));
+        }
+        out.push(Frame { image, delay_ms: frame.delay_ms });
+    }
+    let (width, height) = out.first().map_or((0, 0), |f| (f.image.width(), f.image.height()));
+    let bytes = encode::encode(&out, output, t.quality)?;
+    Ok(Rendered { bytes, format: output, width, height })
+}

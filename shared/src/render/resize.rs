@@ -1,0 +1,88 @@
+//! Resize and crop in one pass (fast_image_resize, SIMD): a crop is a source rectangle resized to
+//! the canvas, so the discarded pixels are never resampled. `contain` pads on the background.
+
+use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, RgbImage, RgbaImage};
+
+use super::{salient, RenderError};
+use crate::transform::{Placement, Plan};
+
+fn pixel_type(image: &DynamicImage) -> PixelType {
+    if image.color().has_alpha() {
+        PixelType::U8x4
+    } else {
+        PixelType::U8x3
+    }
+}
+
+fn from_raw(width: u32, height: u32, raw: Vec<u8>, alpha: bool) -> Result<DynamicImage, RenderError> {
+    let mismatch = || RenderError::Encode("resized buffer does not match its size".into());
+    Ok(if alpha {
+        DynamicImage::ImageRgba8(RgbaImage::from_raw(width, height, raw).ok_or_else(mismatch)?)
+    } else {
+        DynamicImage::ImageRgb8(RgbImage::from_raw(width, height, raw).ok_or_else(mismatch)?)
+    })
+}
+
+/// Resizes the source rectangle `crop` (left, top, width, height) of `image` to `size`.
+fn resample(
+    image: DynamicImage,
+    size: (u32, u32),
+    crop: Option<(f64, f64, f64, f64)>,
+) -> Result<DynamicImage, RenderError> {
+    let (w, h) = (image.width(), image.height());
+    if crop.is_none() && size == (w, h) {
+        return Ok(image);
+    }
+    let pixel_type = pixel_type(&image);
+    let alpha = pixel_type == PixelType::U8x4;
+    let src =
+        Image::from_vec_u8(w, h, image.into_bytes(), pixel_type).map_err(|e| RenderError::Encode(e.to_string()))?;
+    let mut dst = Image::new(size.0, size.1, pixel_type);
+    let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    if let Some((left, top, width, height)) = crop {
+        options = options.crop(left, top, width, height);
+    }
+    Resizer::new().resize(&src, &mut dst, &options).map_err(|e| RenderError::Encode(e.to_string()))?;
+    from_raw(size.0, size.1, dst.into_vec(), alpha)
+}
+
+pub fn resize(image: DynamicImage, plan: &Plan, fill: [u8; 4]) -> Result<DynamicImage, RenderError> {
+    let (sw, sh) = (f64::from(image.width()), f64::from(image.height()));
+    match plan.placement {
+        Placement::Whole => resample(image, plan.scaled, None),
+        Placement::CropCentre | Placement::CropSalient => {
+            // The canvas, measured in source pixels.
+            let crop_w = f64::from(plan.canvas.0) * sw / f64::from(plan.scaled.0);
+            let crop_h = f64::from(plan.canvas.1) * sh / f64::from(plan.scaled.1);
+            let (left, top) = if plan.placement == Placement::CropSalient {
+                salient::window(&image, crop_w, crop_h)
+            } else {
+                ((sw - crop_w) / 2.0, (sh - crop_h) / 2.0)
+            };
+            resample(image, plan.canvas, Some((left, top, crop_w, crop_h)))
+        }
+        Placement::Pad => {
+            let inner = resample(image, plan.scaled, None)?;
+            Ok(pad(inner, plan.canvas, fill))
+        }
+    }
+}
+
+/// Centres `inner` on a `size` canvas of `fill`.
+fn pad(inner: DynamicImage, size: (u32, u32), fill: [u8; 4]) -> DynamicImage {
+    if (inner.width(), inner.height()) == size {
+        return inner;
+    }
+    let x = i64::from((size.0 - inner.width().min(size.0)) / 2);
+    let y = i64::from((size.1 - inner.height().min(size.1)) / 2);
+    if fill[3] < 255 || inner.color().has_alpha() {
+        let mut canvas = RgbaImage::from_pixel(size.0, size.1, image::Rgba(fill));
+        image::imageops::overlay(&mut canvas, &inner.to_rgba8(), x, y);
+        DynamicImage::ImageRgba8(canvas)
+    } else {
+        let mut canvas = RgbImage::from_pixel(size.0, size.1, image::Rgb([fill[0], fill[1], fill[2]]));
+        image::imageops::replace(&mut canvas, &inner.to_rgb8(), x, y);
+        DynamicImage::ImageRgb8(canvas)
+    }
+}
