@@ -9,5 +9,6 @@ mod durability;
 mod openapi;
 mod routing;
 mod support;
+mod transforms;
 mod upload;
 mod users;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::{
     body::Body,
     extract::{Path, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
     response::Response,
 };
 use bytes::Bytes;
@@ -103,7 +103,17 @@ fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap
     }
 }
 
-pub async fn deliver(State(app): State<Arc<App>>, Path(path): Path<String>, headers: HeaderMap) -> AppResult<Response> {
+pub async fn deliver(
+    State(app): State<Arc<App>>,
+    Path(path): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    // `%2C` would smuggle a second spelling of a transform past the canonical form: refuse it.
+    let raw_first = uri.path().trim_start_matches("/v1/image/").split('/').next().unwrap_or_default();
+    if raw_first.contains('%') && path.split('/').next().is_some_and(is_transform_shaped) {
+        return Err(AppError::bad_request("invalid_transform", "a transform must not be percent-encoded"));
+    }
     let (transform, id) = parse_path(&path)?;
     let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
     let cache_control = match asset.visibility {
