@@ -59,16 +59,12 @@ fn negotiate(accept: &str, has_alpha: bool) -> Format {
 
 fn output_format(t: &Transform, asset: &AssetRecord, headers: &HeaderMap) -> Format {
     let original = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
-    match t.format {
+    match t.format.map(|f| (f, f.concrete())) {
         None => original,
-        Some(OutputFormat::Auto) => {
+        Some((_, Some(format))) => format,
+        Some((_, None)) => {
             negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default(), asset.has_alpha)
         }
-        Some(OutputFormat::Jpg) => Format::Jpeg,
-        Some(OutputFormat::Png) => Format::Png,
-        Some(OutputFormat::Webp) => Format::WebP,
-        Some(OutputFormat::Avif) => Format::Avif,
-        Some(OutputFormat::Gif) => Format::Gif,
     }
 }
 

@@ -8,6 +8,8 @@ pub use geometry::{plan, Placement, Plan};
 
 use std::fmt::Write;
 
+use crate::media::Format;
+
 pub const MAX_SIDE: u32 = 4000;
 const MAX_LEN: usize = 256;
 
@@ -60,6 +62,18 @@ impl OutputFormat {
     ];
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(f, _)| *f == self).map_or("auto", |(_, n)| n)
+    }
+
+    /// The concrete format; `None` for `auto`, which depends on the request.
+    pub fn concrete(self) -> Option<Format> {
+        match self {
+            OutputFormat::Auto => None,
+            OutputFormat::Jpg => Some(Format::Jpeg),
+            OutputFormat::Png => Some(Format::Png),
+            OutputFormat::Webp => Some(Format::WebP),
+            OutputFormat::Avif => Some(Format::Avif),
+            OutputFormat::Gif => Some(Format::Gif),
+        }
     }
 }
 

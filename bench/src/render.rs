@@ -1,0 +1,122 @@
+//! The image engine against sharp (libvips) on the same operations in the same run, and
+//! deliveries over HTTP, uncached and cached.
+
+use std::time::Instant;
+
+use imgcloud_core::{
+    media::sniff,
+    render::{render, Limits},
+    transform::Transform,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::{corpus, load::run, server::TestServer};
+
+/// (label as sharp's script names it, corpus file, transform)
+const OPERATIONS: [(&str, &str, &str); 5] = [
+    ("w_400,h_400,c_fill,f_webp,q_80", "photo_12mp_4000x3000.jpg", "w_400,h_400,c_fill,f_webp,q_80"),
+    ("w_800,f_jpg,q_80", "photo_12mp_4000x3000.jpg", "w_800,f_jpg,q_80"),
+    ("w_1200,h_1200,c_fit,f_avif", "photo_12mp_4000x3000.jpg", "w_1200,h_1200,c_fit,f_avif"),
+    ("png: w_256,h_256,c_contain,f_png", "alpha_1024x1024.png", "w_256,h_256,c_contain,f_png"),
+    ("w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "photo_12mp_4000x3000.jpg", "w_400,h_400,c_fill,gr_1,bl_4,f_jpg"),
+];
+
+const LIMITS: Limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000 };
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The process's peak resident memory (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn sharp(iterations: usize) -> Option<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sharp");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+    if !std::path::Path::new(dir).join("node_modules/sharp").exists() {
+        println!("(sharp is not installed: run `npm ci` in bench/sharp to compare)");
+        return None;
+    }
+    let out = std::process::Command::new("node")
+        .arg(format!("{dir}/bench.mjs"))
+        .arg(corpus)
+        .arg(iterations.to_string())
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+pub async fn bench(iterations: usize) {
+    let mut ours = Vec::new();
+    for (label, file, transform) in OPERATIONS {
+        let bytes = corpus(file);
+        let source = sniff(&bytes).expect("a corpus image");
+        let t = Transform::parse(transform).unwrap();
+        let output = t.format.and_then(|f| f.concrete()).unwrap_or(source);
+        render(&bytes, source, &t, output, &LIMITS).expect("renders");
+        let times = (0..iterations)
+            .map(|_| {
+                let start = Instant::now();
+                render(&bytes, source, &t, output, &LIMITS).expect("renders");
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        ours.push((label, median(times)));
+    }
+    let our_peak = peak_rss_mb();
+    let theirs = sharp(iterations);
+
+    println!("\n| operation (12 MP JPEG unless noted) | imgcloud median ms | sharp median ms | imgcloud / sharp |");
+    println!("|---|---:|---:|---:|");
+    for (label, ms) in &ours {
+        match theirs.as_ref().and_then(|s| s[*label].as_f64()) {
+            Some(s) => println!("| `{label}` | {ms:.1} | {s:.1} | {:.2} |", ms / s),
+            None => println!("| `{label}` | {ms:.1} | – | – |"),
+        }
+    }
+    println!(
+        "\npeak RSS: imgcloud process {our_peak:.0} MB; sharp process {:.0} MB",
+        theirs.as_ref().and_then(|s| s["peak_rss_mb"].as_f64()).unwrap_or(0.0)
+    );
+    http(iterations).await;
+}
+
+async fn http(iterations: usize) {
+    let server = TestServer::start().await;
+    server.upload(&corpus("photo_12mp_4000x3000.jpg"), Some("p")).await.expect("upload");
+    let seconds = (iterations as u64).clamp(3, 10);
+    let (client, base) = (server.client.clone(), server.base.clone());
+    let uncached = run(2, seconds, move |n| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let url = format!("{base}/v1/image/w_{},h_200,c_fill,f_webp/p", 200 + n % 3000);
+            client.get(url).send().await.is_ok_and(|r| r.status() == StatusCode::OK && r.headers()["x-cache"] == "MISS")
+        }
+    })
+    .await;
+    uncached.print("HTTP uncached renders (12 MP JPEG → w_N,h_200,c_fill,f_webp), 2 clients", None);
+    let url = format!("{}/v1/image/w_400,h_400,c_fill,f_webp/p", server.base);
+    server.client.get(&url).send().await.unwrap();
+    let client = server.client.clone();
+    let cached = run(64, seconds, move |_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            match client.get(&url).send().await {
+                Ok(r) => r.status() == StatusCode::OK && r.bytes().await.is_ok(),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    cached.print("HTTP cached deliveries (w_400,h_400,c_fill,f_webp), 64 clients", None);
+    server.stop().await;
+}

@@ -1,0 +1,79 @@
+//! An in-process `imgcloud` on a free port with a temp data dir, an API key, and upload.
+
+use imgcloud_core::Config;
+use reqwest::{multipart, Client, StatusCode};
+use serde_json::{json, Value};
+
+const ADMIN: (&str, &str) = ("bench@example.com", "bench-password-123");
+
+pub struct TestServer {
+    pub base: String,
+    pub key: String,
+    pub client: Client,
+    server: imgcloud_local::Server,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data_dir = dir.path().display().to_string();
+        let config = Config::from_lookup(|k| match k {
+            "IMGCLOUD_ADDR" => Some(addr.to_string()),
+            "IMGCLOUD_DATA_DIR" => Some(data_dir.clone()),
+            "IMGCLOUD_ADMIN_EMAIL" => Some(ADMIN.0.into()),
+            "IMGCLOUD_ADMIN_PASSWORD" => Some(ADMIN.1.into()),
+            _ => None,
+        })
+        .unwrap();
+        let server = imgcloud_local::serve(config, listener).await.unwrap();
+        let base = format!("http://{addr}");
+        let client = Client::builder().pool_max_idle_per_host(256).build().unwrap();
+        let login = client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": ADMIN.0, "password": ADMIN.1}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let minted: Value = client
+            .post(format!("{base}/v1/api-keys"))
+            .header("cookie", cookie)
+            .json(&json!({"name": "bench"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let key = format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap());
+        Self { base, key, client, server, _dir: dir }
+    }
+
+    /// Uploads `bytes`; returns the asset, or `None` on any failure.
+    pub async fn upload(&self, bytes: &[u8], public_id: Option<&str>) -> Option<Value> {
+        let mut form =
+            multipart::Form::new().part("file", multipart::Part::bytes(bytes.to_vec()).file_name("bench.jpg"));
+        if let Some(id) = public_id {
+            form = form.text("public_id", id.to_owned());
+        }
+        let response = self
+            .client
+            .post(format!("{}/v1/upload", self.base))
+            .header("authorization", &self.key)
+            .multipart(form)
+            .send()
+            .await
+            .ok()?;
+        if response.status() != StatusCode::CREATED {
+            return None;
+        }
+        response.json::<Value>().await.ok().map(|v| v["asset"].clone())
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
+    }
+}
