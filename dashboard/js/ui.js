@@ -59,6 +59,7 @@ export function clearStatus() {
 /** Runs an async action, showing any error; returns its result or undefined on failure. */
 export async function attempt(fn, busyButton) {
   clearAlert();
+  clearStatus();
   if (busyButton) busyButton.disabled = true;
   try {
     return await fn();

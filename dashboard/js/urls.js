@@ -22,11 +22,17 @@ export function publicOrigin(asset) {
 }
 
 /**
- * The thumbnail shown in the grid: THE one place to switch to a transform
- * (e.g. `/v1/image/${THUMB_TRANSFORM}/${encodeId(asset.public_id)}`) once the image engine lands.
+ * The grid's thumbnails: THE one place that decides their URL. A 200×200 centre crop rendered
+ * by the image engine; set THUMB_TRANSFORM to '' to show the originals (`asset.url`) instead.
  */
 export const THUMB_TRANSFORM = 'w_200,h_200,c_fill';
 export function thumbnailUrl(asset) {
+  if (!THUMB_TRANSFORM) return sameOrigin(asset.url);
+  return `/v1/image/${THUMB_TRANSFORM}/${encodeId(asset.public_id)}`;
+}
+
+/** The full-size original on this page's origin (detail view). */
+export function originalUrl(asset) {
   return sameOrigin(asset.url);
 }
 

@@ -65,6 +65,15 @@ impl App {
         })
     }
 
+    /// The caps every render runs under.
+    pub fn render_limits(&self) -> crate::render::Limits {
+        crate::render::Limits {
+            max_pixels: self.config.max_pixels,
+            max_frames: self.config.max_frames,
+            max_output_side: self.config.max_output_side,
+        }
+    }
+
     /// Creates the first admin when the store has no user (SPEC §2). Returns the generated password
     /// when none was configured, for the caller to print once.
     pub async fn bootstrap_admin(&self) -> Result<Option<(String, String)>, StoreError> {

@@ -26,7 +26,11 @@ async fn every_documented_operation_is_routed() {
     let doc = document(&app).await;
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{public_id}", "some/asset").replace("{id}", "usr_x").replace("{key_id}", "ck_x");
+        let concrete = path
+            .replace("{public_id}", "some/asset")
+            .replace("{id}", "usr_x")
+            .replace("{key_id}", "ck_x")
+            .replace("{transform}", "w_10");
         for method in ["get", "post", "patch", "delete", "put"] {
             if item.get(method).is_none() {
                 continue;

@@ -1,7 +1,7 @@
 import { api, encodeId, uploadFile } from '../api.js';
 import { h, clear, field, formatBytes, timeEl, copyText } from '../dom.js';
 import { attempt, clearAlert, confirmDialog, showError, showStatus } from '../ui.js';
-import { thumbnailUrl, transformUrl, previewUrl } from '../urls.js';
+import { thumbnailUrl, originalUrl, transformUrl, previewUrl } from '../urls.js';
 
 const PAGE_SIZE = 24;
 
@@ -147,6 +147,7 @@ function uploadCard(onUploaded) {
 
   async function run(files) {
     clearAlert();
+    showStatus('');
     if (!files.length) {
       showError('Choose or drop at least one image first.');
       return;
@@ -208,14 +209,14 @@ function uploadCard(onUploaded) {
       run([...input.files]);
     },
   },
-  h('div', { class: 'dropzone', id: 'dropzone' },
+  h('div', { class: 'dropzone', id: 'dropzone', role: 'group', 'aria-label': 'Drop zone for images' },
     h('p', {}, h('strong', {}, 'Drag and drop images here'), ' or'),
     h('label', { for: 'upload-files', class: 'button file-label' }, 'Choose image files'),
     input,
     chosen,
     h('p', { class: 'hint' }, 'JPEG, PNG, WebP or GIF, up to the server\'s size limit.')),
-  h('div', { class: 'upload-options' }, publicId.wrap, folder.wrap, tags.wrap, visibility.wrap),
-  h('div', { class: 'form-actions' }, uploadButton),
+  h('div', { class: 'upload-options' }, publicId.wrap, folder.wrap, tags.wrap, visibility.wrap,
+    h('div', { class: 'form-actions' }, uploadButton)),
   progressList);
 
   const zone = form.querySelector('#dropzone');
@@ -305,7 +306,7 @@ export async function renderAssetDetail(target, ctx) {
 
   const heading = h('h1', { class: 'break' }, asset.public_id);
   const metaSlot = h('div');
-  const preview = h('img', { alt: `Original image of ${asset.public_id}`, src: thumbnailUrl(asset), class: 'detail-image' });
+  const preview = h('img', { alt: `Original image of ${asset.public_id}`, src: originalUrl(asset), class: 'detail-image' });
   const deliveryUrl = field('Delivery URL', { value: asset.url, readOnly: true, class: 'mono', spellcheck: false });
 
   function refresh(updated) {
@@ -347,7 +348,7 @@ export async function renderAssetDetail(target, ctx) {
     heading,
     h('div', { class: 'detail' },
       h('div', { class: 'detail-preview' },
-        h('a', { href: thumbnailUrl(asset), target: '_blank', rel: 'noopener' }, preview)),
+        h('a', { href: originalUrl(asset), target: '_blank', rel: 'noopener' }, preview)),
       h('section', { class: 'card', 'aria-labelledby': 'meta-title' },
         h('h2', { id: 'meta-title' }, 'Details'), metaSlot)),
     h('section', { class: 'card', 'aria-labelledby': 'share-title' },

@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import { h, field } from '../dom.js';
 import { attempt, showError, showStatus } from '../ui.js';
 
-export function renderPassword(target) {
+export function renderPassword(target, ctx) {
   const current = field('Current password', {
     type: 'password', autocomplete: 'current-password', required: true,
   });
@@ -35,7 +35,10 @@ export function renderPassword(target) {
         showStatus('Password changed. Every other session of yours has been signed out.');
       }
     },
-  }, current.wrap, next.wrap, again.wrap, submit);
+  },
+  // For password managers: which account this form belongs to.
+  h('input', { type: 'email', name: 'username', autocomplete: 'username', value: ctx.user.email, hidden: true, readOnly: true, tabindex: -1, 'aria-hidden': 'true' }),
+  current.wrap, next.wrap, again.wrap, submit);
 
   target.append(h('section', { class: 'card narrow', 'aria-labelledby': 'pw-title' },
     h('h1', { id: 'pw-title' }, 'Change password'),

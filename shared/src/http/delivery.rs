@@ -18,9 +18,9 @@ use crate::{
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult},
     media::Format,
-    render::{self, RenderError},
+    render::{self, master, RenderError},
     secrets::sha256_hex,
-    store::{asset_tree, original_key, AssetRecord},
+    store::{asset_tree, master_key, original_key, AssetRecord},
     transform::{OutputFormat, Transform},
 };
 
@@ -171,17 +171,20 @@ async fn variant(
     if let Some(bytes) = app.blobs.get(&target.key).await? {
         return Ok((bytes, Some("HIT")));
     }
-    let original = app.blobs.get(&original_key(&asset.blob_id)).await?.ok_or_else(|| missing_original(asset))?;
-    let source = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
-    let limits = render::Limits {
-        max_pixels: app.config.max_pixels,
-        max_frames: app.config.max_frames,
-        max_output_side: app.config.max_output_side,
+    // Start from the reduced master when the render only ever shrinks it.
+    let size = (asset.width, asset.height);
+    let from_master = asset.has_master && master::serves(size, t, app.config.max_output_side);
+    let (key, source, plan_on) = if from_master {
+        (master_key(&asset.blob_id), Format::Jpeg, Some(size))
+    } else {
+        (original_key(&asset.blob_id), Format::from_name(&asset.format).unwrap_or(Format::Jpeg), None)
     };
+    let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
+    let limits = app.render_limits();
     let (t, output) = (t.clone(), target.format);
     let rendered = {
         let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(move || render::render(&original, source, &t, output, &limits))
+        tokio::task::spawn_blocking(move || render::render(&input, source, plan_on, &t, output, &limits))
             .await
             .map_err(AppError::internal)?
     };

@@ -21,8 +21,9 @@ use crate::{
     error::{AppError, AppResult},
     gc,
     media::{self, ImageInfo, InspectError},
+    render::master,
     secrets::random_hex,
-    store::{original_key, AssetRecord, Created, Swapped},
+    store::{master_key, original_key, AssetRecord, Created, Swapped},
 };
 
 /// Room for the form's text fields and part headers beside the file.
@@ -165,11 +166,22 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
     }
 }
 
-async fn inspect(app: &App, bytes: Bytes) -> AppResult<ImageInfo> {
+/// Inspects the upload and, for a large still, makes its reduced master (see `render::master`).
+async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Option<Vec<u8>>)> {
     let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
+    let render_limits = app.render_limits();
     let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
-    let inspected =
-        tokio::task::spawn_blocking(move || media::inspect(&bytes, &limits)).await.map_err(AppError::internal)?;
+    let inspected = tokio::task::spawn_blocking(move || {
+        let info = media::inspect(&bytes, &limits)?;
+        let wants_master =
+            info.frames == 1 && !info.has_alpha && master::master_size((info.width, info.height)).is_some();
+        let master = wants_master
+            .then(|| master::make(&bytes, info.format, &render_limits))
+            .and_then(|made| made.inspect_err(|e| tracing::warn!(error = ?e, "no reduced master")).ok().flatten());
+        Ok((info, master))
+    })
+    .await
+    .map_err(AppError::internal)?;
     inspected.map_err(|e| match e {
         InspectError::Unsupported(m) => AppError::unsupported(m),
         InspectError::Corrupt(m) => AppError::bad_request("invalid_image", m),
@@ -196,13 +208,20 @@ pub async fn upload(
     let target = target(&form, file_name.as_deref())?;
     let existing = app.meta.asset(target.public_id.as_str()).await?;
     check_replaceable(&principal, existing.as_ref(), target.overwrite)?;
-    let info = inspect(&app, bytes.clone()).await?;
+    let (info, master) = inspect(&app, bytes.clone()).await?;
 
     // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
     let blob_id = random_hex(16);
     let now = now_ms();
     app.meta.add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS).await?;
-    if let Err(e) = app.blobs.put(&original_key(&blob_id), bytes.clone()).await {
+    let stored = async {
+        app.blobs.put(&original_key(&blob_id), bytes.clone()).await?;
+        if let Some(master) = &master {
+            app.blobs.put(&master_key(&blob_id), Bytes::from(master.clone())).await?;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    };
+    if let Err(e) = stored.await {
         gc::collect(&app, &blob_id).await;
         return Err(e.into());
     }
@@ -221,6 +240,7 @@ pub async fn upload(
         width: info.width,
         height: info.height,
         has_alpha: info.has_alpha,
+        has_master: master.is_some(),
         bytes: bytes.len() as u64,
         original_filename: file_name.clone(),
         created_at: existing.map_or(now, |e| e.created_at),

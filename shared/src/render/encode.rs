@@ -31,9 +31,12 @@ pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<V
         Format::Jpeg => {
             let rgb = first.to_rgb8();
             let (w16, h16) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
-            jpeg_encoder::Encoder::new(&mut out, q)
-                .encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
-                .map_err(failed)?;
+            let mut encoder = jpeg_encoder::Encoder::new(&mut out, q);
+            // As libvips does: full-resolution colour from quality 90 up.
+            if q >= 90 {
+                encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+            }
+            encoder.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb).map_err(failed)?;
         }
         Format::Png => {
             let encoder = image::codecs::png::PngEncoder::new_with_quality(

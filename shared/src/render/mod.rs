@@ -5,6 +5,7 @@
 mod decode;
 mod effects;
 mod encode;
+pub mod master;
 mod resize;
 mod salient;
 
@@ -41,10 +42,13 @@ pub struct Frame {
     pub delay_ms: u32,
 }
 
-/// Renders `bytes` (an original in `source` format) with `t` into `output`.
+/// Renders `bytes` (an image in `source` format) with `t` into `output`. The geometry is planned on
+/// `plan_on` when given (the original's size, when `bytes` is its reduced master), so that a render
+/// from the master has exactly the size a render from the original would have.
 pub fn render(
     bytes: &[u8],
     source: Format,
+    plan_on: Option<(u32, u32)>,
     t: &Transform,
     output: Format,
     limits: &Limits,
@@ -60,7 +64,7 @@ pub fn render(
     };
     let mut out = Vec::with_capacity(frames.len());
     for frame in frames {
-        let plan = plan((frame.image.width(), frame.image.height()), t, limits.max_output_side);
+        let plan = plan(plan_on.unwrap_or((frame.image.width(), frame.image.height())), t, limits.max_output_side);
         let mut image = resize::resize(frame.image, &plan, fill)?;
         if let Some(degrees) = t.rotate {
             image = effects::rotate(image, degrees, fill);

@@ -132,7 +132,12 @@ pub fn original_key(blob_id: &str) -> String {
     format!("{}/original", asset_tree(blob_id))
 }
 
-/// The folder of everything stored for one version of an asset (original, variants).
+/// Where an asset's reduced master lives (see `render::master`).
+pub fn master_key(blob_id: &str) -> String {
+    format!("{}/master", asset_tree(blob_id))
+}
+
+/// The folder of everything stored for one version of an asset (original, master, variants).
 pub fn asset_tree(blob_id: &str) -> String {
     format!("assets/{blob_id}")
 }

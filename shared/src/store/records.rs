@@ -47,6 +47,8 @@ pub struct AssetRecord {
     pub height: u32,
     /// Whether the original may have transparent pixels (`f_auto` picks PNG over JPEG then).
     pub has_alpha: bool,
+    /// Whether a reduced master (`assets/<blob_id>/master`) was stored beside the original.
+    pub has_master: bool,
     pub bytes: u64,
     pub original_filename: Option<String>,
     pub created_at: i64,

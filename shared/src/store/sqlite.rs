@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS assets (
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     has_alpha INTEGER NOT NULL,
+    has_master INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     original_filename TEXT,
     created_at INTEGER NOT NULL,
@@ -186,6 +187,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         width: row.get("width")?,
         height: row.get("height")?,
         has_alpha: row.get("has_alpha")?,
+        has_master: row.get("has_master")?,
         bytes: row.get::<_, i64>("bytes")? as u64,
         original_filename: row.get("original_filename")?,
         created_at: row.get("created_at")?,
@@ -214,10 +216,10 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
 
 const INSERT_ASSET: &str =
     "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
-    bytes, original_filename, created_at, updated_at, version, blob_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    has_master, bytes, original_filename, created_at, updated_at, version, blob_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
-fn asset_params(a: &AssetRecord) -> [Value; 15] {
+fn asset_params(a: &AssetRecord) -> [Value; 16] {
     [
         a.public_id.clone().into(),
         a.owner_id.clone().into(),
@@ -228,6 +230,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 15] {
         i64::from(a.width).into(),
         i64::from(a.height).into(),
         i64::from(a.has_alpha).into(),
+        i64::from(a.has_master).into(),
         (a.bytes as i64).into(),
         a.original_filename.clone().map_or(Value::Null, Value::Text),
         a.created_at.into(),
