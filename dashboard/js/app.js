@@ -1,7 +1,7 @@
 // The dashboard shell: who is signed in, the hash router (#/assets, #/keys, …), the nav.
 import { api, onUnauthorized } from './api.js';
 import { h, clear } from './dom.js';
-import { clearAlert, clearStatus, showError, showStatus, attempt } from './ui.js';
+import { clearAlert, clearStatus, showError, showStatus, attempt, takeFlash } from './ui.js';
 import { renderLogin } from './views/login.js';
 import { renderKeys } from './views/keys.js';
 import { renderUsers } from './views/users.js';
@@ -69,7 +69,10 @@ async function route({ keepMessages = false } = {}) {
     clearAlert();
     clearStatus();
   }
+  const flash = takeFlash();
+  if (flash) showStatus(flash);
   const target = clear(view());
+  if (!keepMessages) window.scrollTo(0, 0);
   if (!state.user) {
     markNav(null);
     document.title = 'Sign in · img-cloud';
@@ -108,7 +111,9 @@ async function route({ keepMessages = false } = {}) {
 
 function focusHeading(target) {
   const heading = target.querySelector('h1');
-  if (heading && document.activeElement === document.body) {
+  // A new page: its heading takes the focus (screen readers announce it; Tab goes on from there),
+  // unless the view already put the focus somewhere of its own.
+  if (heading && !target.contains(document.activeElement)) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
   }

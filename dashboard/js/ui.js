@@ -56,6 +56,17 @@ export function clearStatus() {
   showStatus('');
 }
 
+let flash = null;
+/** A status message for the next page shown (navigation clears the current one). */
+export function flashStatus(message) {
+  flash = message;
+}
+export function takeFlash() {
+  const message = flash;
+  flash = null;
+  return message;
+}
+
 /** Runs an async action, showing any error; returns its result or undefined on failure. */
 export async function attempt(fn, busyButton) {
   clearAlert();
@@ -68,6 +79,16 @@ export async function attempt(fn, busyButton) {
     return undefined;
   } finally {
     if (busyButton) busyButton.disabled = false;
+  }
+}
+
+/** Refreshes after an action: shows an error if any, but keeps the action's status message. */
+export async function quietly(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    showError(err);
+    return undefined;
   }
 }
 

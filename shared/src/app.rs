@@ -11,7 +11,10 @@ use crate::{
     domain::{password, Role},
     secrets::random_token,
     single_flight::KeyedLocks,
-    store::{fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError, UserRecord},
+    store::{
+        fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
+        UserRecord,
+    },
 };
 
 pub struct App {
@@ -48,7 +51,7 @@ impl App {
         let dir = config.data_dir.clone();
         std::fs::create_dir_all(&dir)
             .map_err(|source| StartError::DataDir { path: dir.display().to_string(), source })?;
-        let blobs = FileBlobStore::open(dir.join("blobs"))?;
+        let blobs = CachedBlobStore::new(FileBlobStore::open(dir.join("blobs"))?, config.memory_cache_bytes);
         let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
         Ok(Self::new(config, Arc::new(blobs), Arc::new(meta)))
     }

@@ -15,6 +15,8 @@ pub struct Config {
     pub max_frames: u32,
     pub max_output_side: u32,
     pub cache_max_age: u32,
+    /// Bytes of originals and variants kept in memory for hot deliveries.
+    pub memory_cache_bytes: u64,
 }
 
 /// The base of every URL the API returns, and the one origin trusted for cookie-authenticated
@@ -103,6 +105,7 @@ impl Config {
             max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", 50_000_000, 1, 1 << 40)?,
             max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", 500, 1, 100_000)? as u32,
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
+            memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
         })
     }

@@ -301,3 +301,18 @@ fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     out.extend(&jpeg[2..]);
     out
 }
+
+#[tokio::test]
+async fn making_an_asset_private_takes_effect_at_once_even_for_cached_variants() {
+    let (app, key) = with_photo(&[("public_id", "p")]).await;
+    for _ in 0..2 {
+        assert_eq!(app.get("/v1/image/w_120/p", &Cred::None).await.status(), StatusCode::OK);
+        assert_eq!(app.get("/v1/image/p", &Cred::None).await.status(), StatusCode::OK);
+    }
+    let private = app.send_json(Method::PATCH, "/v1/assets/p", &key, serde_json::json!({"visibility": "private"})).await;
+    assert_eq!(private.status(), StatusCode::OK);
+    assert_error(app.get("/v1/image/w_120/p", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
+    assert_error(app.get("/v1/image/p", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
+    let owner = app.get("/v1/image/w_120/p", &key).await;
+    assert_eq!((owner.status(), owner.headers()["x-cache"].to_str().unwrap()), (StatusCode::OK, "HIT"));
+}

@@ -41,11 +41,12 @@ async function screenshot(p, name) {
   await p.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-async function signIn(p, email, password) {
+// After signing in, the dashboard shows the page that was asked for (Assets by default).
+async function signIn(p, email, password, landing = 'Assets') {
   await p.getByLabel('Email', { exact: true }).fill(email);
   await p.getByLabel('Password', { exact: true }).fill(password);
   await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.getByRole('heading', { name: 'Assets', level: 1 }).waitFor();
+  await p.getByRole('heading', { name: landing, level: 1 }).waitFor();
 }
 
 async function statusText(p, text) {
@@ -374,7 +375,7 @@ describe('dashboard', () => {
       await reset.getByLabel('New password').fill('ann-second-password-8830');
       await reset.getByRole('button', { name: 'Set password' }).click();
       await statusText(page, `The password of ${ANN.email} was reset.`);
-      await signIn(ann, ANN.email, 'ann-second-password-8830');
+      await signIn(ann, ANN.email, 'ann-second-password-8830', 'API keys');
 
       // Promote, then delete with a confirmation.
       await page.getByRole('button', { name: `Make ${ANN.email} an admin` }).click();
@@ -425,7 +426,57 @@ describe('dashboard', () => {
     await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await alertText(page, 'Error');
-    await signIn(page, ADMIN_EMAIL, NEW_ADMIN_PASSWORD);
+    // Back where the session left off.
+    await signIn(page, ADMIN_EMAIL, NEW_ADMIN_PASSWORD, 'Change password');
+  });
+
+  test('works from the keyboard alone', async () => {
+    const { ctx, p: kb } = await newPage();
+    watch(kb, 'keyboard');
+    try {
+      await kb.goto('/dashboard/');
+      await kb.getByRole('heading', { name: 'Sign in to img-cloud' }).waitFor();
+      // The email field has the focus; Tab to the password, Enter submits.
+      await kb.keyboard.type(ADMIN_EMAIL);
+      await kb.keyboard.press('Tab');
+      await kb.keyboard.type(NEW_ADMIN_PASSWORD);
+      await kb.keyboard.press('Enter');
+      await kb.getByRole('heading', { name: 'Assets', level: 1 }).waitFor();
+
+      // The new page's heading has the focus; Shift+Tab walks back up to the nav.
+      const focused = () => kb.evaluate(() => document.activeElement && document.activeElement.textContent.trim());
+      await eventually(async () => (await focused()) === 'Assets', { message: 'the heading to take the focus' });
+      let reached = false;
+      for (let i = 0; i < 8 && !reached; i += 1) {
+        await kb.keyboard.press('Shift+Tab');
+        reached = (await focused()) === 'API keys';
+      }
+      assert.ok(reached, 'the API keys link is reachable with Shift+Tab');
+      await kb.keyboard.press('Enter');
+      await kb.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+      await eventually(() => kb.evaluate(() => document.activeElement.tagName === 'H1'), { message: 'the heading focus' });
+
+      // Create a key: the next Tab stop after the heading is the name field.
+      await kb.keyboard.press('Tab');
+      assert.equal(await kb.evaluate(() => document.activeElement.labels?.[0]?.textContent), 'Key name');
+      await kb.keyboard.type('keyboard key');
+      await kb.keyboard.press('Enter');
+      await statusText(kb, 'Key "keyboard key" created.');
+      // The secret is focused and selected, ready to copy.
+      assert.equal(await kb.evaluate(() => document.activeElement.labels?.[0]?.textContent), 'Key secret');
+
+      // A confirmation dialog takes the focus (on Cancel, for a destructive action); Escape closes it.
+      await kb.getByRole('button', { name: 'Revoke key keyboard key' }).focus();
+      await kb.keyboard.press('Enter');
+      const dialog = kb.getByRole('dialog', { name: 'Revoke this key?' });
+      await dialog.waitFor();
+      assert.equal(await focused(), 'Cancel');
+      await kb.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      await kb.getByRole('row', { name: /keyboard key/ }).getByText('Active').waitFor();
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('no uncaught script error and no Content-Security-Policy violation', () => {

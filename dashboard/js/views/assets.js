@@ -1,6 +1,6 @@
 import { api, encodeId, uploadFile } from '../api.js';
 import { h, clear, field, formatBytes, timeEl, copyText } from '../dom.js';
-import { attempt, clearAlert, confirmDialog, showError, showStatus } from '../ui.js';
+import { attempt, clearAlert, confirmDialog, flashStatus, quietly, showError, showStatus } from '../ui.js';
 import { thumbnailUrl, originalUrl, transformUrl, previewUrl } from '../urls.js';
 
 const PAGE_SIZE = 24;
@@ -45,7 +45,7 @@ export async function renderAssets(target, ctx) {
   more.addEventListener('click', () => attempt(() => load({ append: true }), more));
 
   const uploader = uploadCard(async () => {
-    await attempt(() => load());
+    await quietly(() => load());
   });
 
   target.append(
@@ -309,10 +309,14 @@ export async function renderAssetDetail(target, ctx) {
   const preview = h('img', { alt: `Original image of ${asset.public_id}`, src: originalUrl(asset), class: 'detail-image' });
   const deliveryUrl = field('Delivery URL', { value: asset.url, readOnly: true, class: 'mono', spellcheck: false });
 
+  const privateHint = h('p', { class: 'hint' },
+    'This asset is private: its URL answers 401 without your credentials or a signed URL.');
+
   function refresh(updated) {
     asset = updated;
     clear(metaSlot).append(metadataList(asset));
     deliveryUrl.input.value = asset.url;
+    privateHint.hidden = asset.visibility !== 'private';
   }
   refresh(asset);
 
@@ -339,25 +343,24 @@ export async function renderAssetDetail(target, ctx) {
         return true;
       }, e.currentTarget);
       if (!done) return;
+      flashStatus(`${asset.public_id} was deleted.`);
       ctx.navigate('#/assets');
-      showStatus(`${asset.public_id} was deleted.`);
     },
   }, 'Delete asset');
 
   target.append(
     heading,
     h('div', { class: 'detail' },
-      h('div', { class: 'detail-preview' },
-        h('a', { href: originalUrl(asset), target: '_blank', rel: 'noopener' }, preview)),
+      h('div', {},
+        h('div', { class: 'detail-preview' },
+          h('a', { href: originalUrl(asset), target: '_blank', rel: 'noopener' }, preview)),
+        h('section', { class: 'card', 'aria-labelledby': 'share-title' },
+          h('h2', { id: 'share-title' }, 'Delivery'),
+          h('div', { class: 'secret-row' }, deliveryUrl.wrap, copyButton),
+          privateHint),
+        editForm(asset, refresh)),
       h('section', { class: 'card', 'aria-labelledby': 'meta-title' },
         h('h2', { id: 'meta-title' }, 'Details'), metaSlot)),
-    h('section', { class: 'card', 'aria-labelledby': 'share-title' },
-      h('h2', { id: 'share-title' }, 'Delivery'),
-      h('div', { class: 'secret-row' }, deliveryUrl.wrap, copyButton),
-      asset.visibility === 'private'
-        ? h('p', { class: 'hint' }, 'This asset is private: its URL answers 401 without your credentials or a signed URL.')
-        : null),
-    editForm(asset, refresh),
     playground(asset),
     h('section', { class: 'card danger-zone', 'aria-labelledby': 'danger-title' },
       h('h2', { id: 'danger-title' }, 'Delete'),

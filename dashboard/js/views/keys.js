@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { h, clear, field, timeEl, copyText } from '../dom.js';
-import { attempt, confirmDialog, showStatus } from '../ui.js';
+import { attempt, confirmDialog, quietly, showStatus } from '../ui.js';
 
 export async function renderKeys(target, ctx) {
   const name = field('Key name', {
@@ -21,7 +21,7 @@ export async function renderKeys(target, ctx) {
       form.reset();
       showSecret(secretSlot, created);
       showStatus(`Key "${created.name}" created. Copy its secret now.`);
-      await load();
+      await quietly(load);
     },
   }, name.wrap, create);
 
@@ -42,7 +42,7 @@ export async function renderKeys(target, ctx) {
     const done = await attempt(() => api('POST', `/v1/api-keys/${encodeURIComponent(key.key_id)}/revoke`), button);
     if (!done) return;
     showStatus(`Key "${key.name}" revoked.`);
-    await attempt(load);
+    await quietly(load);
   }
 
   target.append(

@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { h, clear, field, timeEl } from '../dom.js';
-import { attempt, confirmDialog, showStatus } from '../ui.js';
+import { attempt, confirmDialog, flashStatus, quietly, showStatus } from '../ui.js';
 
 export async function renderUsers(target, ctx) {
   const email = field('Email', { type: 'email', required: true, autocomplete: 'off' });
@@ -27,7 +27,7 @@ export async function renderUsers(target, ctx) {
       if (!res) return;
       form.reset();
       showStatus(`User ${res.user.email} created.`);
-      await attempt(load);
+      await quietly(load);
     },
   }, email.wrap, name.wrap, password.wrap, role.wrap, h('div', { class: 'form-actions' }, create));
 
@@ -45,11 +45,12 @@ export async function renderUsers(target, ctx) {
       if (user.id === ctx.user.id && res.user.role !== 'admin') {
         // Demoted ourselves: this page is no longer ours.
         ctx.setUser(res.user);
+        flashStatus(message);
         ctx.navigate('#/assets');
         return;
       }
       showStatus(message);
-      await attempt(load);
+      await quietly(load);
     },
     async setDisabled(user, disabled, button) {
       if (disabled) {
@@ -64,7 +65,7 @@ export async function renderUsers(target, ctx) {
       const res = await attempt(() => api('PATCH', `/v1/users/${encodeURIComponent(user.id)}`, { disabled }), button);
       if (!res) return;
       showStatus(`${user.email} is ${disabled ? 'disabled' : 'enabled'}.`);
-      await attempt(load);
+      await quietly(load);
     },
     async resetPassword(user, button) {
       const values = await confirmDialog({
@@ -97,7 +98,7 @@ export async function renderUsers(target, ctx) {
       }, button);
       if (!res) return;
       showStatus(`${user.email} was deleted.`);
-      await attempt(load);
+      await quietly(load);
     },
   };
 

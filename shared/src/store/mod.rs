@@ -7,6 +7,7 @@
 //! Expected outcomes are values (`Option`, [`Created`], [`Swapped`]); `Err` is a real failure.
 
 pub mod fs;
+pub mod memory;
 mod records;
 pub mod sqlite;
 

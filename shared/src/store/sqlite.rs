@@ -2,6 +2,7 @@
 //! call on the blocking pool. Multi-record changes are one transaction each.
 
 use std::{
+    collections::HashMap,
     path::Path,
     sync::{
         atomic::{AtomicUsize, Ordering},
@@ -75,6 +76,7 @@ CREATE INDEX IF NOT EXISTS blob_garbage_due ON blob_garbage (due_at);
 ";
 
 struct Pool {
+    asset_rows: AssetRows,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -82,6 +84,41 @@ struct Pool {
 
 pub struct SqliteMetaStore {
     pool: Arc<Pool>,
+}
+
+const MAX_CACHED_ROWS: usize = 10_000;
+
+/// Asset rows read through memory, for the delivery hot path. The embedded store belongs to one
+/// server process, so every write invalidates exactly; a generation counter keeps a read that
+/// raced a write from caching the row it read before the write.
+#[derive(Default)]
+struct AssetRows {
+    state: Mutex<(u64, HashMap<String, AssetRecord>)>,
+}
+
+impl AssetRows {
+    /// The cached row, or the generation to offer a fresh read under.
+    fn get(&self, public_id: &str) -> Result<AssetRecord, u64> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1.get(public_id).cloned().ok_or(state.0)
+    }
+
+    fn offer(&self, generation: u64, row: &AssetRecord) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.0 == generation {
+            if state.1.len() >= MAX_CACHED_ROWS {
+                state.1.clear();
+            }
+            state.1.insert(row.public_id.clone(), row.clone());
+        }
+    }
+
+    /// Called after every committed write to the asset.
+    fn forget(&self, public_id: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1.remove(public_id);
+        state.0 += 1;
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -104,7 +141,13 @@ impl SqliteMetaStore {
             .map(|_| open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map(Mutex::new))
             .collect::<rusqlite::Result<_>>()
             .map_err(err)?;
-        Ok(Self { pool: Arc::new(Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
+        let pool = Pool {
+            asset_rows: AssetRows::default(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        };
+        Ok(Self { pool: Arc::new(pool) })
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
@@ -121,6 +164,22 @@ impl SqliteMetaStore {
         .await
         .map_err(err)?
         .map_err(err)
+    }
+
+    /// A write to one asset's row; its cached copy is forgotten once the write is over, inside the
+    /// blocking task, so that a cancelled request cannot forget it before the commit.
+    async fn write_asset<T, F>(&self, public_id: &str, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (pool, public_id) = (self.pool.clone(), public_id.to_owned());
+        self.write(move |c| {
+            let result = f(c);
+            pool.asset_rows.forget(&public_id);
+            result
+        })
+        .await
     }
 
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
@@ -404,18 +463,27 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>> {
-        let public_id = public_id.to_owned();
-        self.read(move |c| {
-            c.prepare_cached("SELECT * FROM assets WHERE public_id = ?1")?
-                .query_row([public_id], asset_from_row)
-                .optional()
-        })
-        .await
+        let generation = match self.pool.asset_rows.get(public_id) {
+            Ok(row) => return Ok(Some(row)),
+            Err(generation) => generation,
+        };
+        let id = public_id.to_owned();
+        let row = self
+            .read(move |c| {
+                c.prepare_cached("SELECT * FROM assets WHERE public_id = ?1")?
+                    .query_row([id], asset_from_row)
+                    .optional()
+            })
+            .await?;
+        if let Some(row) = &row {
+            self.pool.asset_rows.offer(generation, row);
+        }
+        Ok(row)
     }
 
     async fn create_asset(&self, a: &AssetRecord) -> StoreResult<Created> {
-        let a = a.clone();
-        self.write(move |c| {
+        let (id, a) = (a.public_id.clone(), a.clone());
+        self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let outcome = created(tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a))))?;
             if outcome == Created::Created {
@@ -428,8 +496,8 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn replace_asset(&self, a: &AssetRecord, expected_version: i64, old_blob_id: &str) -> StoreResult<Swapped> {
-        let (a, old_blob_id) = (a.clone(), old_blob_id.to_owned());
-        self.write(move |c| {
+        let (id, a, old_blob_id) = (a.public_id.clone(), a.clone(), old_blob_id.to_owned());
+        self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let changed = tx.execute(
                 "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
@@ -451,8 +519,8 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
-        let a = a.clone();
-        self.write(move |c| {
+        let (id, a) = (a.public_id.clone(), a.clone());
+        self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
                 "UPDATE assets SET tags = ?2, folder = ?3, visibility = ?4, updated_at = ?5 WHERE public_id = ?1",
@@ -479,8 +547,9 @@ impl MetaStore for SqliteMetaStore {
         blob_id: &str,
         now: i64,
     ) -> StoreResult<Swapped> {
-        let (public_id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
-        self.write(move |c| {
+        let (id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
+        self.write_asset(public_id, move |c| {
+            let public_id = id;
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if tx.execute(
                 "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
