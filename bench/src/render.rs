@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use imgcloud_core::{
     media::{inspect, Format, Limits as InspectLimits},
-    render::{master, render, Limits},
+    render::{master, render, Limits, Source},
     transform::Transform,
 };
 use reqwest::StatusCode;
@@ -67,17 +67,19 @@ pub async fn bench(iterations: usize) {
         let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
         // What the upload stores beside the original, and what delivery then renders from.
         let started = Instant::now();
-        let master = if info.frames == 1 && !info.has_alpha {
+        let master = if master::wanted(size, info.frames, info.has_alpha) {
             master::make(&bytes, info.format, &LIMITS).unwrap()
         } else {
             None
         };
-        if master.is_some() {
+        if master.is_some() && info.format == Format::Jpeg {
             master_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         let (input, source, plan_on) = match &master {
-            Some(m) if master::serves(size, &t, LIMITS.max_output_side) => (m.as_slice(), Format::Jpeg, Some(size)),
-            _ => (bytes.as_slice(), info.format, None),
+            Some(m) if master::serves(size, info.has_alpha, &t, LIMITS.max_output_side) => {
+                (m.as_slice(), Source::Master, Some(size))
+            }
+            _ => (bytes.as_slice(), Source::Original(info.format), None),
         };
         render(input, source, plan_on, &t, output, &LIMITS).expect("renders");
         let times = (0..iterations)

@@ -158,7 +158,7 @@ async fn an_overwrite_makes_old_variants_unreachable_and_removes_them() {
     assert_eq!(after["x-cache"], "MISS");
     assert_ne!(after["etag"], before["etag"]);
     assert_eq!(size_of(&bytes), (100, 100), "the new original is rendered");
-    assert_eq!(app.stored_files().len(), 2, "the old original and its variant are gone");
+    assert_eq!(app.stored_files().len(), 3, "new original, its master and one variant: the old ones are gone");
 
     let deleted = app.req(Method::DELETE, "/v1/assets/p", &key).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
@@ -309,7 +309,8 @@ async fn making_an_asset_private_takes_effect_at_once_even_for_cached_variants()
         assert_eq!(app.get("/v1/image/w_120/p", &Cred::None).await.status(), StatusCode::OK);
         assert_eq!(app.get("/v1/image/p", &Cred::None).await.status(), StatusCode::OK);
     }
-    let private = app.send_json(Method::PATCH, "/v1/assets/p", &key, serde_json::json!({"visibility": "private"})).await;
+    let private =
+        app.send_json(Method::PATCH, "/v1/assets/p", &key, serde_json::json!({"visibility": "private"})).await;
     assert_eq!(private.status(), StatusCode::OK);
     assert_error(app.get("/v1/image/w_120/p", &Cred::None).await, StatusCode::UNAUTHORIZED).await;
     assert_error(app.get("/v1/image/p", &Cred::None).await, StatusCode::UNAUTHORIZED).await;

@@ -18,7 +18,7 @@ use crate::{
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult},
     media::Format,
-    render::{self, master, RenderError},
+    render::{self, master, RenderError, Source},
     secrets::sha256_hex,
     store::{asset_tree, master_key, original_key, AssetRecord},
     transform::{OutputFormat, Transform},
@@ -173,17 +173,18 @@ async fn variant(
     }
     // Start from the reduced master when the render only ever shrinks it.
     let size = (asset.width, asset.height);
-    let from_master = asset.has_master && master::serves(size, t, app.config.max_output_side);
+    let from_master = asset.has_master && master::serves(size, asset.has_alpha, t, app.config.max_output_side);
     let (key, source, plan_on) = if from_master {
-        (master_key(&asset.blob_id), Format::Jpeg, Some(size))
+        (master_key(&asset.blob_id), Source::Master, Some(size))
     } else {
-        (original_key(&asset.blob_id), Format::from_name(&asset.format).unwrap_or(Format::Jpeg), None)
+        (original_key(&asset.blob_id), Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg)), None)
     };
-    let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
     let limits = app.render_limits();
     let (t, output) = (t.clone(), target.format);
     let rendered = {
+        // Renders run one per core; waiting requests hold no image bytes yet.
         let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
+        let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
         tokio::task::spawn_blocking(move || render::render(&input, source, plan_on, &t, output, &limits))
             .await
             .map_err(AppError::internal)?

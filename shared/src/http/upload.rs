@@ -166,18 +166,17 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
     }
 }
 
-/// Inspects the upload and, for a large still, makes its reduced master (see `render::master`).
+/// Inspects the upload and, for a still that is slow to decode, makes its master (see `render::master`).
 async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Option<Vec<u8>>)> {
     let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
     let render_limits = app.render_limits();
     let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
     let inspected = tokio::task::spawn_blocking(move || {
         let info = media::inspect(&bytes, &limits)?;
-        let wants_master =
-            info.frames == 1 && !info.has_alpha && master::master_size((info.width, info.height)).is_some();
+        let wants_master = master::wanted((info.width, info.height), info.frames, info.has_alpha);
         let master = wants_master
             .then(|| master::make(&bytes, info.format, &render_limits))
-            .and_then(|made| made.inspect_err(|e| tracing::warn!(error = ?e, "no reduced master")).ok().flatten());
+            .and_then(|made| made.inspect_err(|e| tracing::warn!(error = ?e, "no master")).ok().flatten());
         Ok((info, master))
     })
     .await

@@ -1,9 +1,15 @@
-//! The reduced master: at upload, a large still original is also stored scaled to fit
-//! [`MASTER_SIDE`] as a high-quality JPEG, oriented and stripped. A render whose resized image fits
-//! inside it decodes the master instead of the original: decoding a 12 MP JPEG costs far more than
-//! the rest of a thumbnail's pipeline, and no decoder trick removes the entropy decoding.
+//! The master: at upload, a still original that is slow to decode is also stored in a form that
+//! decodes fast, oriented and stripped. A render that the master can serve decodes it instead of
+//! the original (decoding a 12 MP JPEG costs more than the rest of a thumbnail's pipeline, and no
+//! decoder trick removes the entropy decoding; inflating a large PNG costs the same):
+//! - an opaque original larger than [`MASTER_SIDE`] gets a reduced copy as a high-quality JPEG,
+//!   used by renders that only shrink it;
+//! - an original with alpha gets a lossless QOI copy (reduced to [`MASTER_SIDE`] when larger),
+//!   used by every render it can serve.
 
-use image::DynamicImage;
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageEncoder};
 
 use super::{decode, encode, Frame, Limits, RenderError};
 use crate::{
@@ -14,8 +20,7 @@ use crate::{
 pub const MASTER_SIDE: u32 = 2048;
 const MASTER_QUALITY: u8 = 94;
 
-/// The master's size for an original of `size`, or `None` when the original is small enough to
-/// render from directly.
+/// The size of a master reduced to fit [`MASTER_SIDE`], or `None` when the original fits already.
 pub fn master_size(size: (u32, u32)) -> Option<(u32, u32)> {
     let longest = size.0.max(size.1);
     if longest <= MASTER_SIDE {
@@ -26,31 +31,59 @@ pub fn master_size(size: (u32, u32)) -> Option<(u32, u32)> {
     Some((side(size.0), side(size.1)))
 }
 
-/// Whether rendering `t` from an original of `size` can start from its master instead: the
-/// render only ever shrinks the master.
-pub fn serves(size: (u32, u32), t: &Transform, max_output_side: u32) -> bool {
-    let scaled = plan(size, t, max_output_side).scaled;
-    master_size(size).is_some_and(|m| scaled.0 <= m.0 && scaled.1 <= m.1)
+/// Whether an original of `size` gets a master.
+pub fn wanted(size: (u32, u32), frames: u32, has_alpha: bool) -> bool {
+    frames == 1 && (has_alpha || master_size(size).is_some())
 }
 
-/// Makes the master of a still, opaque original (`None` when it needs none).
+/// Whether rendering `t` from an original of `size` can start from its master: always from a
+/// lossless one of the same size; else only when the render shrinks the reduced master.
+pub fn serves(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> bool {
+    let scaled = plan(size, t, max_output_side).scaled;
+    match master_size(size) {
+        None => has_alpha,
+        Some(m) => scaled.0 <= m.0 && scaled.1 <= m.1,
+    }
+}
+
+/// Makes the master of a still original (`None` when it needs none).
 pub fn make(bytes: &[u8], format: Format, limits: &Limits) -> Result<Option<Vec<u8>>, RenderError> {
     let frames = decode::decode(bytes, format, limits, false)?;
     let Some(Frame { image, .. }) = frames.into_iter().next() else { return Ok(None) };
-    if image.color().has_alpha() {
+    let (size, alpha) = ((image.width(), image.height()), image.color().has_alpha());
+    if !wanted(size, 1, alpha) {
         return Ok(None);
     }
-    let Some(size) = master_size((image.width(), image.height())) else { return Ok(None) };
-    let plan = Plan { scaled: size, canvas: size, placement: Placement::Whole };
-    let scaled = super::resize::resize(image, &plan, [255; 4])?;
-    let frame = Frame { image: DynamicImage::ImageRgb8(scaled.to_rgb8()), delay_ms: 0 };
+    let reduced = master_size(size).unwrap_or(size);
+    let plan = Plan { scaled: reduced, canvas: reduced, placement: Placement::Whole };
+    let image = super::resize::resize(image, &plan, [255; 4])?;
+    if alpha {
+        let mut out = Vec::new();
+        image::codecs::qoi::QoiEncoder::new(&mut out)
+            .write_image(image.as_bytes(), reduced.0, reduced.1, image.color().into())
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+        return Ok(Some(out));
+    }
+    let frame = Frame { image: DynamicImage::ImageRgb8(image.to_rgb8()), delay_ms: 0 };
     encode::encode(&[frame], Format::Jpeg, Some(MASTER_QUALITY)).map(Some)
+}
+
+/// Decodes a master this module made.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>, RenderError> {
+    if bytes.starts_with(b"qoif") {
+        let decoder =
+            image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(|e| RenderError::Decode(e.to_string()))?;
+        let image = DynamicImage::from_decoder(decoder).map_err(|e| RenderError::Decode(e.to_string()))?;
+        Ok(vec![Frame { image: DynamicImage::ImageRgba8(image.to_rgba8()), delay_ms: 0 }])
+    } else {
+        decode::decode(bytes, Format::Jpeg, limits, false)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::render;
+    use crate::render::{render, Source};
 
     const LIMITS: Limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000 };
 
@@ -87,11 +120,13 @@ mod tests {
         assert_eq!(master_size((4000, 3000)), Some((2048, 1536)));
         assert_eq!(master_size((2048, 1000)), None);
         let t = |s: &str| Transform::parse(s).unwrap();
-        assert!(serves((4000, 3000), &t("w_400,h_400,c_fill"), 4000));
-        assert!(serves((4000, 3000), &t("w_2048"), 4000));
-        assert!(!serves((4000, 3000), &t("w_2049"), 4000));
-        assert!(!serves((4000, 3000), &t("f_webp"), 4000), "no resize means the original's pixels");
-        assert!(!serves((1000, 667), &t("w_100"), 4000));
+        assert!(serves((4000, 3000), false, &t("w_400,h_400,c_fill"), 4000));
+        assert!(serves((4000, 3000), false, &t("w_2048"), 4000));
+        assert!(!serves((4000, 3000), false, &t("w_2049"), 4000));
+        assert!(!serves((4000, 3000), false, &t("f_webp"), 4000), "no resize means the original's pixels");
+        assert!(!serves((1000, 667), false, &t("w_100"), 4000));
+        assert!(serves((1024, 1024), true, &t("w_4000"), 4000), "a lossless master serves everything");
+        assert!(!wanted((1000, 667), 1, false) && wanted((1000, 667), 1, true) && !wanted((4000, 3000), 42, false));
     }
 
     #[test]
@@ -100,12 +135,32 @@ mod tests {
         let master = make(&original, Format::Jpeg, &LIMITS).unwrap().expect("a 12 MP photo gets a master");
         for transform in ["w_400,h_400,c_fill,f_png", "w_1200,h_1200,c_fit,f_png", "w_2000,f_png"] {
             let t = Transform::parse(transform).unwrap();
-            let direct = render(&original, Format::Jpeg, None, &t, Format::Png, &LIMITS).unwrap();
-            let via_master = render(&master, Format::Jpeg, Some((4000, 3000)), &t, Format::Png, &LIMITS).unwrap();
+            let direct = render(&original, Source::Original(Format::Jpeg), None, &t, Format::Png, &LIMITS).unwrap();
+            let via_master = render(&master, Source::Master, Some((4000, 3000)), &t, Format::Png, &LIMITS).unwrap();
             assert_eq!((direct.width, direct.height), (via_master.width, via_master.height), "{transform}");
             let luma = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_luma8();
             let score = ssim(&luma(&direct.bytes), &luma(&via_master.bytes));
             assert!(score >= 0.98, "{transform}: SSIM {score:.4}");
         }
+    }
+}
+
+#[cfg(test)]
+mod lossless_tests {
+    use super::*;
+    use crate::render::{render, Source};
+
+    #[test]
+    fn an_alpha_master_is_lossless_and_renders_identically() {
+        let limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000 };
+        let original =
+            std::fs::read(format!("{}/../../shared/corpus/alpha_1024x1024.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let master = make(&original, Format::Png, &limits).unwrap().expect("alpha gets a master");
+        assert!(master.starts_with(b"qoif"));
+        let t = Transform::parse("w_256,h_256,c_contain,f_png").unwrap();
+        let direct = render(&original, Source::Original(Format::Png), None, &t, Format::Png, &limits).unwrap();
+        let via_master = render(&master, Source::Master, Some((1024, 1024)), &t, Format::Png, &limits).unwrap();
+        let pixels = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_rgba8().into_raw();
+        assert_eq!(pixels(&direct.bytes), pixels(&via_master.bytes));
     }
 }

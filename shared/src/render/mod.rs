@@ -42,19 +42,31 @@ pub struct Frame {
     pub delay_ms: u32,
 }
 
-/// Renders `bytes` (an image in `source` format) with `t` into `output`. The geometry is planned on
-/// `plan_on` when given (the original's size, when `bytes` is its reduced master), so that a render
-/// from the master has exactly the size a render from the original would have.
+/// What the bytes to render are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An uploaded original in this format.
+    Original(Format),
+    /// A master made by [`master::make`].
+    Master,
+}
+
+/// Renders `bytes` with `t` into `output`. The geometry is planned on `plan_on` when given (the
+/// original's size, when `bytes` is its master), so that a render from the master has exactly the
+/// size a render from the original would have.
 pub fn render(
     bytes: &[u8],
-    source: Format,
+    source: Source,
     plan_on: Option<(u32, u32)>,
     t: &Transform,
     output: Format,
     limits: &Limits,
 ) -> Result<Rendered, RenderError> {
     let keep_animation = output == Format::Gif;
-    let frames = decode::decode(bytes, source, limits, keep_animation)?;
+    let frames = match source {
+        Source::Original(format) => decode::decode(bytes, format, limits, keep_animation)?,
+        Source::Master => master::decode(bytes, limits)?,
+    };
     let background = t.background;
     // The canvas is transparent where the output can carry alpha and no colour was asked for.
     let fill = match background {
