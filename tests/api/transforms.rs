@@ -228,7 +228,7 @@ async fn exif_orientation_is_applied_to_the_size_and_the_pixels() {
 }
 
 #[tokio::test]
-async fn an_animated_gif_stays_animated_as_gif_and_is_its_first_frame_otherwise() {
+async fn an_animated_gif_stays_animated_as_gif_and_webp_and_is_its_first_frame_otherwise() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     app.upload(&admin, Some((corpus("anim_245x245_42f.gif"), "a.gif")), &[("public_id", "anim")]).await;
@@ -237,7 +237,11 @@ async fn an_animated_gif_stays_animated_as_gif_and_is_its_first_frame_otherwise(
     let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(gif)).unwrap().into_frames().count();
     assert_eq!(frames, 42);
     let (_, webp) = fetch(&app, "/v1/image/w_100,f_webp/anim").await;
-    assert_eq!(size_of(&webp), (100, 100));
+    let decoder = image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&webp)).unwrap();
+    assert!(decoder.has_animation(), "WebP carries the animation too");
+    assert_eq!(decoder.into_frames().count(), 42);
+    let (_, png) = fetch(&app, "/v1/image/w_100,f_png/anim").await;
+    assert_eq!(size_of(&png), (100, 100), "formats without animation take the first frame");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Encoders, each fed only our own validated pixels: JPEG (jpeg-encoder), PNG (png), WebP
-//! (libwebp), AVIF (ravif/rav1e), GIF (gif, animated when there are several frames). None of them
-//! writes metadata, so EXIF, ICC and text never reach a delivery.
+//! (libwebp), AVIF (ravif/rav1e), GIF (gif); WebP and GIF stay animated when there are several
+//! frames. None of them writes metadata, so EXIF, ICC and text never reach a delivery.
 
 use image::{DynamicImage, ImageEncoder};
 use rgb::FromSlice;
@@ -19,6 +19,21 @@ pub fn has_alpha(format: Format) -> bool {
 
 fn failed(e: impl std::fmt::Debug) -> RenderError {
     RenderError::Encode(format!("{e:?}"))
+}
+
+/// An animated WebP (libwebp's animation encoder), every frame as RGBA at quality `q`.
+fn webp_animation(frames: &[Frame], q: u8) -> Result<Vec<u8>, RenderError> {
+    let mut config = webp::WebPConfig::new().map_err(failed)?;
+    config.quality = f32::from(q);
+    let (w, h) = (frames[0].image.width(), frames[0].image.height());
+    let pixels: Vec<_> = frames.iter().map(|f| f.image.to_rgba8()).collect();
+    let mut encoder = webp::AnimEncoder::new(w, h, &config);
+    let mut timestamp = 0i32;
+    for (frame, rgba) in frames.iter().zip(&pixels) {
+        encoder.add_frame(webp::AnimFrame::from_rgba(rgba.as_raw(), w, h, timestamp));
+        timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms.max(20)).unwrap_or(i32::MAX));
+    }
+    Ok(encoder.try_encode().map_err(failed)?.to_vec())
 }
 
 pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<Vec<u8>, RenderError> {
@@ -46,6 +61,7 @@ pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<V
             );
             encoder.write_image(first.as_bytes(), w, h, first.color().into()).map_err(failed)?;
         }
+        Format::WebP if frames.len() > 1 => out = webp_animation(frames, q)?,
         Format::WebP => {
             let encoder = match first {
                 DynamicImage::ImageRgba8(buf) => webp::Encoder::from_rgba(buf.as_raw(), w, h),

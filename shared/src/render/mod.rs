@@ -62,7 +62,8 @@ pub fn render(
     output: Format,
     limits: &Limits,
 ) -> Result<Rendered, RenderError> {
-    let keep_animation = output == Format::Gif;
+    // Animation survives into the formats that can carry it (SPEC §6).
+    let keep_animation = matches!(output, Format::Gif | Format::WebP);
     let frames = match source {
         Source::Original(format) => decode::decode(bytes, format, limits, keep_animation)?,
         Source::Master => master::decode(bytes, limits)?,

@@ -1,0 +1,21 @@
+//! Any bytes as an upload: inspection never panics, and what it accepts renders (or fails with an
+//! error) without panicking, under small caps so that the fuzzer stays fast.
+#![no_main]
+
+use imgcloud_core::{
+    media::{inspect, Limits as InspectLimits},
+    render::{render, Limits, Source},
+    transform::Transform,
+};
+use libfuzzer_sys::fuzz_target;
+
+const TRANSFORMS: [&str; 6] = ["w_16", "w_20,h_20,c_fill,f_png", "w_8,h_30,c_contain,bg_ff0000,f_jpg", "w_12,r_33,gr_1,f_webp", "w_10,bl_2,f_gif", "c_thumb,w_9,h_9"];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, bytes)) = data.split_first() else { return };
+    let Ok(info) = inspect(bytes, &InspectLimits { max_pixels: 1 << 20, max_frames: 16 }) else { return };
+    let t = Transform::parse(TRANSFORMS[usize::from(selector) % TRANSFORMS.len()]).unwrap();
+    let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
+    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64 };
+    let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits);
+});
