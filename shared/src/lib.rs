@@ -15,6 +15,7 @@ pub mod http;
 pub mod media;
 pub mod render;
 pub mod secrets;
+pub mod signing;
 pub mod single_flight;
 pub mod store;
 pub mod transform;
