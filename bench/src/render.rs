@@ -67,19 +67,15 @@ pub async fn bench(iterations: usize) {
         let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
         // What the upload stores beside the original, and what delivery then renders from.
         let started = Instant::now();
-        let master = if master::wanted(size, info.frames, info.has_alpha) {
-            master::make(&bytes, info.format, &LIMITS).unwrap()
-        } else {
-            None
-        };
-        if master.is_some() && info.format == Format::Jpeg {
+        let masters = master::make(&bytes, info.format, &LIMITS).unwrap();
+        if !masters.is_empty() && info.format == Format::Jpeg {
             master_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         }
-        let (input, source, plan_on) = match &master {
-            Some(m) if master::serves(size, info.has_alpha, &t, LIMITS.max_output_side) => {
-                (m.as_slice(), Source::Master, Some(size))
-            }
-            _ => (bytes.as_slice(), Source::Original(info.format), None),
+        let chosen = master::choose(size, info.has_alpha, &t, LIMITS.max_output_side)
+            .and_then(|level| masters.iter().find(|(l, _)| *l == level));
+        let (input, source, plan_on) = match chosen {
+            Some((_, m)) => (m.as_slice(), Source::Master, Some(size)),
+            None => (bytes.as_slice(), Source::Original(info.format), None),
         };
         render(input, source, plan_on, &t, output, &LIMITS).expect("renders");
         let times = (0..iterations)
@@ -102,7 +98,7 @@ pub async fn bench(iterations: usize) {
             None => println!("| `{label}` | {ms:.1} | – | – |"),
         }
     }
-    println!("\nreduced master of the 12 MP JPEG, made once at upload: {:.0} ms", median(master_ms));
+    println!("\nmasters of the 12 MP JPEG (2048 and 1024 px), made once at upload: {:.0} ms", median(master_ms));
     println!(
         "peak RSS: imgcloud process {our_peak:.0} MB; sharp process {:.0} MB",
         theirs.as_ref().and_then(|s| s["peak_rss_mb"].as_f64()).unwrap_or(0.0)

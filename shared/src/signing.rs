@@ -39,7 +39,8 @@ impl Signer {
                 let tmp = dir.join(format!("{SECRET_FILE}.tmp"));
                 {
                     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-                    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+                    let mut file =
+                        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
                     file.write_all(secret.as_bytes())?;
                     file.sync_all()?;
                 }

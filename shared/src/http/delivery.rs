@@ -171,13 +171,17 @@ async fn variant(
     if let Some(bytes) = app.blobs.get(&target.key).await? {
         return Ok((bytes, Some("HIT")));
     }
-    // Start from the reduced master when the render only ever shrinks it.
+    // Start from the smallest master that serves the render (see `render::master`).
     let size = (asset.width, asset.height);
-    let from_master = asset.has_master && master::serves(size, asset.has_alpha, t, app.config.max_output_side);
-    let (key, source, plan_on) = if from_master {
-        (master_key(&asset.blob_id), Source::Master, Some(size))
-    } else {
-        (original_key(&asset.blob_id), Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg)), None)
+    let level =
+        asset.has_master.then(|| master::choose(size, asset.has_alpha, t, app.config.max_output_side)).flatten();
+    let (key, source, plan_on) = match level {
+        Some(level) => (master_key(&asset.blob_id, level.name), Source::Master, Some(size)),
+        None => (
+            original_key(&asset.blob_id),
+            Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg)),
+            None,
+        ),
     };
     let limits = app.render_limits();
     let (t, output) = (t.clone(), target.format);

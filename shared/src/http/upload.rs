@@ -166,18 +166,24 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
     }
 }
 
-/// Inspects the upload and, for a still that is slow to decode, makes its master (see `render::master`).
-async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Option<Vec<u8>>)> {
+/// Inspects the upload and, for a still that is slow to decode, makes its masters (see `render::master`).
+async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
     let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
     let render_limits = app.render_limits();
     let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
     let inspected = tokio::task::spawn_blocking(move || {
         let info = media::inspect(&bytes, &limits)?;
-        let wants_master = master::wanted((info.width, info.height), info.frames, info.has_alpha);
-        let master = wants_master
-            .then(|| master::make(&bytes, info.format, &render_limits))
-            .and_then(|made| made.inspect_err(|e| tracing::warn!(error = ?e, "no master")).ok().flatten());
-        Ok((info, master))
+        let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
+        let masters = if wanted {
+            // Without masters the asset is still whole: renders start from the original.
+            master::make(&bytes, info.format, &render_limits).unwrap_or_else(|e| {
+                tracing::warn!(error = ?e, "no masters");
+                Vec::new()
+            })
+        } else {
+            Vec::new()
+        };
+        Ok((info, masters))
     })
     .await
     .map_err(AppError::internal)?;
@@ -207,7 +213,7 @@ pub async fn upload(
     let target = target(&form, file_name.as_deref())?;
     let existing = app.meta.asset(target.public_id.as_str()).await?;
     check_replaceable(&principal, existing.as_ref(), target.overwrite)?;
-    let (info, master) = inspect(&app, bytes.clone()).await?;
+    let (info, masters) = inspect(&app, bytes.clone()).await?;
 
     // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
     let blob_id = random_hex(16);
@@ -215,8 +221,8 @@ pub async fn upload(
     app.meta.add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS).await?;
     let stored = async {
         app.blobs.put(&original_key(&blob_id), bytes.clone()).await?;
-        if let Some(master) = &master {
-            app.blobs.put(&master_key(&blob_id), Bytes::from(master.clone())).await?;
+        for (level, master) in &masters {
+            app.blobs.put(&master_key(&blob_id, level.name), Bytes::from(master.clone())).await?;
         }
         Ok::<_, crate::store::StoreError>(())
     };
@@ -239,7 +245,7 @@ pub async fn upload(
         width: info.width,
         height: info.height,
         has_alpha: info.has_alpha,
-        has_master: master.is_some(),
+        has_master: !masters.is_empty(),
         bytes: bytes.len() as u64,
         original_filename: file_name.clone(),
         created_at: existing.map_or(now, |e| e.created_at),

@@ -1,11 +1,11 @@
-//! The master: at upload, a still original that is slow to decode is also stored in a form that
-//! decodes fast, oriented and stripped. A render that the master can serve decodes it instead of
-//! the original (decoding a 12 MP JPEG costs more than the rest of a thumbnail's pipeline, and no
-//! decoder trick removes the entropy decoding; inflating a large PNG costs the same):
-//! - an opaque original larger than [`MASTER_SIDE`] gets a reduced copy as a high-quality JPEG,
-//!   used by renders that only shrink it;
-//! - an original with alpha gets a lossless QOI copy (reduced to [`MASTER_SIDE`] when larger),
-//!   used by every render it can serve.
+//! Masters: at upload, a still original that is slow to decode is also stored in forms that decode
+//! fast, oriented and stripped. A render that a master can serve decodes the smallest such master
+//! instead of the original (decoding a 12 MP JPEG costs more than the rest of a thumbnail's
+//! pipeline, and no decoder trick removes the entropy decoding; inflating a large PNG costs the
+//! same):
+//! - an opaque original gets reduced copies that fit 2048 and 1024 px (those smaller than it), as
+//!   high-quality JPEGs, used by renders that only shrink them;
+//! - an original with alpha gets one lossless QOI copy (reduced to fit 2048 px when larger).
 
 use std::io::Cursor;
 
@@ -17,55 +17,79 @@ use crate::{
     transform::{plan, Placement, Plan, Transform},
 };
 
-pub const MASTER_SIDE: u32 = 2048;
+/// The sides opaque masters are reduced to fit, largest first.
+const SIDES: [u32; 2] = [2048, 1024];
 const MASTER_QUALITY: u8 = 94;
+/// A lossy master serves renders at most this fraction of its size.
+const MIN_SHRINK: f64 = 0.75;
 
-/// The size of a master reduced to fit [`MASTER_SIDE`], or `None` when the original fits already.
-pub fn master_size(size: (u32, u32)) -> Option<(u32, u32)> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    /// Names the stored object (`assets/<blob_id>/master-<name>`).
+    pub name: &'static str,
+    pub size: (u32, u32),
+    pub lossless: bool,
+}
+
+fn fit(size: (u32, u32), side: u32) -> (u32, u32) {
     let longest = size.0.max(size.1);
-    if longest <= MASTER_SIDE {
-        return None;
+    if longest <= side {
+        return size;
     }
-    let scale = f64::from(MASTER_SIDE) / f64::from(longest);
-    let side = |s: u32| ((f64::from(s) * scale).round() as u32).max(1);
-    Some((side(size.0), side(size.1)))
+    let scale = f64::from(side) / f64::from(longest);
+    let scaled = |s: u32| ((f64::from(s) * scale).round() as u32).max(1);
+    (scaled(size.0), scaled(size.1))
 }
 
-/// Whether an original of `size` gets a master.
-pub fn wanted(size: (u32, u32), frames: u32, has_alpha: bool) -> bool {
-    frames == 1 && (has_alpha || master_size(size).is_some())
+/// The masters an original of `size` gets, largest first (none for animations).
+pub fn levels(size: (u32, u32), frames: u32, has_alpha: bool) -> Vec<Level> {
+    if frames != 1 {
+        return Vec::new();
+    }
+    if has_alpha {
+        return vec![Level { name: "lossless", size: fit(size, SIDES[0]), lossless: true }];
+    }
+    let names = ["2048", "1024"];
+    SIDES
+        .iter()
+        .zip(names)
+        .filter(|(side, _)| size.0.max(size.1) > **side)
+        .map(|(side, name)| Level { name, size: fit(size, *side), lossless: false })
+        .collect()
 }
 
-/// Whether rendering `t` from an original of `size` can start from its master: always from a
-/// lossless one of the same size; else only when the render shrinks the reduced master.
-pub fn serves(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> bool {
+/// The smallest master that can serve rendering `t` from an original of `size`: a lossless one of
+/// the original's size, or one that the render shrinks by at least [`MIN_SHRINK`] (resampling an
+/// already resampled image by little softens it measurably).
+pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Option<Level> {
     let scaled = plan(size, t, max_output_side).scaled;
-    match master_size(size) {
-        None => has_alpha,
-        Some(m) => scaled.0 <= m.0 && scaled.1 <= m.1,
-    }
+    let shrinks = |l: &Level| f64::from(scaled.0.max(scaled.1)) <= f64::from(l.size.0.max(l.size.1)) * MIN_SHRINK;
+    levels(size, 1, has_alpha).into_iter().filter(|l| (l.lossless && l.size == size) || shrinks(l)).last()
 }
 
-/// Makes the master of a still original (`None` when it needs none).
-pub fn make(bytes: &[u8], format: Format, limits: &Limits) -> Result<Option<Vec<u8>>, RenderError> {
+/// Makes the masters of a still original, largest first (empty when it needs none).
+pub fn make(bytes: &[u8], format: Format, limits: &Limits) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
     let frames = decode::decode(bytes, format, limits, false)?;
-    let Some(Frame { image, .. }) = frames.into_iter().next() else { return Ok(None) };
-    let (size, alpha) = ((image.width(), image.height()), image.color().has_alpha());
-    if !wanted(size, 1, alpha) {
-        return Ok(None);
+    let Some(Frame { mut image, .. }) = frames.into_iter().next() else { return Ok(Vec::new()) };
+    let alpha = image.color().has_alpha();
+    let mut out = Vec::new();
+    for level in levels((image.width(), image.height()), 1, alpha) {
+        // Each level is resized from the previous one: the same filter, a fraction of the work.
+        let plan = Plan { scaled: level.size, canvas: level.size, placement: Placement::Whole };
+        image = super::resize::resize(image, &plan, [255; 4])?;
+        let bytes = if level.lossless {
+            let mut bytes = Vec::new();
+            image::codecs::qoi::QoiEncoder::new(&mut bytes)
+                .write_image(image.as_bytes(), level.size.0, level.size.1, image.color().into())
+                .map_err(|e| RenderError::Encode(e.to_string()))?;
+            bytes
+        } else {
+            let frame = Frame { image: DynamicImage::ImageRgb8(image.to_rgb8()), delay_ms: 0 };
+            encode::encode(&[frame], Format::Jpeg, Some(MASTER_QUALITY))?
+        };
+        out.push((level, bytes));
     }
-    let reduced = master_size(size).unwrap_or(size);
-    let plan = Plan { scaled: reduced, canvas: reduced, placement: Placement::Whole };
-    let image = super::resize::resize(image, &plan, [255; 4])?;
-    if alpha {
-        let mut out = Vec::new();
-        image::codecs::qoi::QoiEncoder::new(&mut out)
-            .write_image(image.as_bytes(), reduced.0, reduced.1, image.color().into())
-            .map_err(|e| RenderError::Encode(e.to_string()))?;
-        return Ok(Some(out));
-    }
-    let frame = Frame { image: DynamicImage::ImageRgb8(image.to_rgb8()), delay_ms: 0 };
-    encode::encode(&[frame], Format::Jpeg, Some(MASTER_QUALITY)).map(Some)
+    Ok(out)
 }
 
 /// Decodes a master this module made.
@@ -116,27 +140,40 @@ mod tests {
     }
 
     #[test]
-    fn only_large_originals_get_a_master_and_only_shrinking_renders_use_it() {
-        assert_eq!(master_size((4000, 3000)), Some((2048, 1536)));
-        assert_eq!(master_size((2048, 1000)), None);
+    fn slow_originals_get_masters_and_renders_use_the_smallest_that_serves() {
+        let sizes = |size, alpha| levels(size, 1, alpha).iter().map(|l| l.size).collect::<Vec<_>>();
+        assert_eq!(sizes((4000, 3000), false), [(2048, 1536), (1024, 768)]);
+        assert_eq!(sizes((2000, 1500), false), [(1024, 768)]);
+        assert_eq!(sizes((1000, 667), false), []);
+        assert_eq!(sizes((1000, 667), true), [(1000, 667)]);
+        assert!(levels((4000, 3000), 42, false).is_empty(), "animations keep their frames");
         let t = |s: &str| Transform::parse(s).unwrap();
-        assert!(serves((4000, 3000), false, &t("w_400,h_400,c_fill"), 4000));
-        assert!(serves((4000, 3000), false, &t("w_2048"), 4000));
-        assert!(!serves((4000, 3000), false, &t("w_2049"), 4000));
-        assert!(!serves((4000, 3000), false, &t("f_webp"), 4000), "no resize means the original's pixels");
-        assert!(!serves((1000, 667), false, &t("w_100"), 4000));
-        assert!(serves((1024, 1024), true, &t("w_4000"), 4000), "a lossless master serves everything");
-        assert!(!wanted((1000, 667), 1, false) && wanted((1000, 667), 1, true) && !wanted((4000, 3000), 42, false));
+        let chosen = |size, alpha, transform| choose(size, alpha, &t(transform), 4000).map(|l| l.name);
+        assert_eq!(chosen((4000, 3000), false, "w_400,h_400,c_fill"), Some("1024"));
+        assert_eq!(chosen((4000, 3000), false, "w_1200"), Some("2048"));
+        assert_eq!(chosen((4000, 3000), false, "w_1536"), Some("2048"));
+        assert_eq!(chosen((4000, 3000), false, "w_1537"), None);
+        assert_eq!(chosen((4000, 3000), false, "w_768"), Some("1024"));
+        assert_eq!(chosen((4000, 3000), false, "w_769"), Some("2048"));
+        assert_eq!(chosen((4000, 3000), false, "f_webp"), None, "no resize means the original's pixels");
+        assert_eq!(chosen((1000, 667), false, "w_100"), None);
+        assert_eq!(chosen((1024, 1024), true, "w_4000"), Some("lossless"), "a lossless master serves everything");
+        assert_eq!(chosen((4096, 4096), true, "w_4000"), None, "unless it was reduced");
     }
 
     #[test]
     fn renders_from_the_master_match_renders_from_the_original() {
         let original = corpus("photo_12mp_4000x3000.jpg");
-        let master = make(&original, Format::Jpeg, &LIMITS).unwrap().expect("a 12 MP photo gets a master");
-        for transform in ["w_400,h_400,c_fill,f_png", "w_1200,h_1200,c_fit,f_png", "w_2000,f_png"] {
+        let masters = make(&original, Format::Jpeg, &LIMITS).unwrap();
+        assert_eq!(masters.len(), 2, "a 12 MP photo gets two masters");
+        for transform in
+            ["w_400,h_400,c_fill,f_png", "w_768,f_png", "w_1000,f_png", "w_1200,h_1200,c_fit,f_png", "w_1536,f_png"]
+        {
             let t = Transform::parse(transform).unwrap();
+            let level = choose((4000, 3000), false, &t, 4000).expect("a master serves it");
+            let master = &masters.iter().find(|(l, _)| *l == level).unwrap().1;
             let direct = render(&original, Source::Original(Format::Jpeg), None, &t, Format::Png, &LIMITS).unwrap();
-            let via_master = render(&master, Source::Master, Some((4000, 3000)), &t, Format::Png, &LIMITS).unwrap();
+            let via_master = render(master, Source::Master, Some((4000, 3000)), &t, Format::Png, &LIMITS).unwrap();
             assert_eq!((direct.width, direct.height), (via_master.width, via_master.height), "{transform}");
             let luma = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_luma8();
             let score = ssim(&luma(&direct.bytes), &luma(&via_master.bytes));
@@ -155,11 +192,12 @@ mod lossless_tests {
         let limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000 };
         let original =
             std::fs::read(format!("{}/../../shared/corpus/alpha_1024x1024.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let master = make(&original, Format::Png, &limits).unwrap().expect("alpha gets a master");
-        assert!(master.starts_with(b"qoif"));
+        let masters = make(&original, Format::Png, &limits).unwrap();
+        let master = &masters[0].1;
+        assert!(masters.len() == 1 && master.starts_with(b"qoif"));
         let t = Transform::parse("w_256,h_256,c_contain,f_png").unwrap();
         let direct = render(&original, Source::Original(Format::Png), None, &t, Format::Png, &limits).unwrap();
-        let via_master = render(&master, Source::Master, Some((1024, 1024)), &t, Format::Png, &limits).unwrap();
+        let via_master = render(master, Source::Master, Some((1024, 1024)), &t, Format::Png, &limits).unwrap();
         let pixels = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_rgba8().into_raw();
         assert_eq!(pixels(&direct.bytes), pixels(&via_master.bytes));
     }

@@ -133,9 +133,9 @@ pub fn original_key(blob_id: &str) -> String {
     format!("{}/original", asset_tree(blob_id))
 }
 
-/// Where an asset's reduced master lives (see `render::master`).
-pub fn master_key(blob_id: &str) -> String {
-    format!("{}/master", asset_tree(blob_id))
+/// Where an asset's master `name` lives (see `render::master`).
+pub fn master_key(blob_id: &str, name: &str) -> String {
+    format!("{}/master-{name}", asset_tree(blob_id))
 }
 
 /// The folder of everything stored for one version of an asset (original, master, variants).

@@ -47,7 +47,7 @@ pub struct AssetRecord {
     pub height: u32,
     /// Whether the original may have transparent pixels (`f_auto` picks PNG over JPEG then).
     pub has_alpha: bool,
-    /// Whether a master (`assets/<blob_id>/master`, see `render::master`) was stored beside the original.
+    /// Whether the masters `render::master::levels` names were stored beside the original.
     pub has_master: bool,
     pub bytes: u64,
     pub original_filename: Option<String>,
