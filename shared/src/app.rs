@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     domain::{password, Role},
     secrets::random_token,
+    signing::Signer,
     single_flight::KeyedLocks,
     store::{
         fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
@@ -23,6 +24,8 @@ pub struct App {
     pub meta: Arc<dyn MetaStore>,
     /// Bounds concurrent decodes (uploads and renders), so that a burst cannot exhaust memory.
     pub decode_permits: Semaphore,
+    /// Signs and checks delivery URLs (SPEC §7).
+    pub signer: Signer,
     /// One render per variant at a time.
     pub render_locks: KeyedLocks,
     /// A hash checked when a login names no user, so that both failures take the same time.
@@ -53,16 +56,22 @@ impl App {
             .map_err(|source| StartError::DataDir { path: dir.display().to_string(), source })?;
         let blobs = CachedBlobStore::new(FileBlobStore::open(dir.join("blobs"))?, config.memory_cache_bytes);
         let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
-        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta)))
+        let data_dir_error = |source| StartError::DataDir { path: dir.display().to_string(), source };
+        let signer = match &config.signing_secret {
+            Some(secret) => Signer::new(secret.as_bytes()).map_err(|e| data_dir_error(std::io::Error::other(e)))?,
+            None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
+        };
+        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer))
     }
 
-    pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>) -> Arc<Self> {
+    pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>, signer: Signer) -> Arc<Self> {
         let decode_permits = Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
         Arc::new(Self {
             config,
             blobs,
             meta,
             decode_permits,
+            signer,
             render_locks: KeyedLocks::default(),
             dummy_password_hash: password::hash(&random_token(16)),
         })

@@ -15,6 +15,8 @@ pub struct Config {
     pub max_frames: u32,
     pub max_output_side: u32,
     pub cache_max_age: u32,
+    /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
+    pub signing_secret: Option<String>,
     /// Bytes of originals and variants kept in memory for hot deliveries.
     pub memory_cache_bytes: u64,
 }
@@ -92,6 +94,10 @@ impl Config {
             })
             .transpose()?;
         let admin_password = get("IMGCLOUD_ADMIN_PASSWORD");
+        let signing_secret = get("IMGCLOUD_SIGNING_SECRET");
+        if let Some(secret) = &signing_secret {
+            crate::signing::Signer::new(secret.as_bytes()).map_err(|r| err("IMGCLOUD_SIGNING_SECRET", &r))?;
+        }
         if let Some(p) = &admin_password {
             crate::domain::password::check_policy(p).map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r))?;
         }
@@ -105,6 +111,7 @@ impl Config {
             max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", 50_000_000, 1, 1 << 40)?,
             max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", 500, 1, 100_000)? as u32,
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
+            signing_secret,
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
         })

@@ -8,6 +8,7 @@ mod delivery;
 mod durability;
 mod openapi;
 mod routing;
+mod signed;
 mod support;
 mod transforms;
 mod upload;

@@ -6,15 +6,17 @@ use std::sync::Arc;
 
 use axum::{
     body::Body,
-    extract::{Path, State},
+    extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
     response::Response,
 };
 use bytes::Bytes;
+use percent_encoding::percent_decode_str;
 
 use crate::{
     app::App,
     auth::authenticate,
+    clock::now_ms,
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult},
     media::Format,
@@ -99,22 +101,25 @@ fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap
     }
 }
 
-pub async fn deliver(
-    State(app): State<Arc<App>>,
-    Path(path): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> AppResult<Response> {
+pub async fn deliver(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> AppResult<Response> {
+    // The signature is checked first, on the path exactly as sent, before any other work.
+    let signed_until = check_signature(&app, &uri)?;
+    let raw = uri.path().strip_prefix("/v1/image/").unwrap_or_default();
+    let path = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| AppError::bad_request("invalid_public_id", "the path is not UTF-8"))?;
     // `%2C` would smuggle a second spelling of a transform past the canonical form: refuse it.
-    let raw_first = uri.path().trim_start_matches("/v1/image/").split('/').next().unwrap_or_default();
+    let raw_first = raw.split('/').next().unwrap_or_default();
     if raw_first.contains('%') && path.split('/').next().is_some_and(is_transform_shaped) {
         return Err(AppError::bad_request("invalid_transform", "a transform must not be percent-encoded"));
     }
     let (transform, id) = parse_path(&path)?;
     let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
-    let cache_control = match asset.visibility {
-        Visibility::Public => format!("public, max-age={}", app.config.cache_max_age),
-        Visibility::Private => {
+    let cache_control = match (signed_until, asset.visibility) {
+        // No cache may keep a signed response past its signature (SPEC §5).
+        (Some(expires), _) => format!("public, max-age={}", (expires - now_ms() / 1000).max(0)),
+        (None, Visibility::Public) => format!("public, max-age={}", app.config.cache_max_age),
+        (None, Visibility::Private) => {
             let principal = authenticate(&app, &headers).await?;
             if !principal.is_some_and(|p| p.may_manage(&asset.owner_id)) {
                 return Err(AppError::unauthorized(
@@ -150,6 +155,35 @@ pub async fn deliver(
         .header(header::CONTENT_LENGTH, bytes.len())
         .body(Body::from(bytes))
         .map_err(AppError::internal)
+}
+
+/// `?expires=<unix>&sig=<sig>`: `None` when the URL is not signed, the expiry when it is signed
+/// validly, 401 when it is signed otherwise (tampered, expired, malformed), 400 when a parameter
+/// is given twice. Other parameters are ignored: they are not part of what was signed.
+fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<i64>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|_| AppError::bad_request("invalid_query", "the query string is malformed"))?;
+    let one = |name: &str| -> AppResult<Option<&str>> {
+        let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (first, None) => Ok(first),
+            _ => Err(AppError::bad_request("invalid_query", format!("{name} is given twice"))),
+        }
+    };
+    let (expires, sig) = (one("expires")?, one("sig")?);
+    if expires.is_none() && sig.is_none() {
+        return Ok(None);
+    }
+    let invalid =
+        || AppError::new(crate::error::Kind::Unauthorized, "invalid_signature", "the URL's signature is invalid");
+    let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or_else(invalid)?;
+    if !app.signer.verify(uri.path(), expires, sig.unwrap_or_default()) {
+        return Err(invalid());
+    }
+    if expires < now_ms() / 1000 {
+        return Err(AppError::new(crate::error::Kind::Unauthorized, "signature_expired", "the signed URL has expired"));
+    }
+    Ok(Some(expires))
 }
 
 fn missing_original(asset: &AssetRecord) -> AppError {

@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod delivery;
 mod openapi;
+mod sign;
 mod upload;
 mod users;
 mod views;
@@ -67,7 +68,11 @@ fn upload(app: Arc<App>) -> Router {
 }
 
 fn delivery(app: Arc<App>) -> Router {
-    Router::new().route("/v1/image/{*path}", get(delivery::deliver)).with_state(app)
+    Router::new()
+        // `sign` can also be an asset's id: GET on that path is a delivery like any other.
+        .route("/v1/image/sign", post(sign::sign).get(delivery::deliver))
+        .route("/v1/image/{*path}", get(delivery::deliver))
+        .with_state(app)
 }
 
 /// JSON for unknown routes (404) and wrong methods (405), and `nosniff` on every response.

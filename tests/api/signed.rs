@@ -1,0 +1,157 @@
+//! Signed URLs (SPEC §7) through HTTP: issue, deliver, tamper, expire.
+
+use imgcloud_core::{clock::now_ms, signing::Signer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+async fn private_photo() -> (TestApp, Cred) {
+    let app = spawn_app().await;
+    let (_, ann) = app.user("ann@example.com").await;
+    let key = app.key(&ann).await;
+    app.upload_photo(&key, &[("public_id", "private/contract-001"), ("visibility", "private")]).await;
+    (app, key)
+}
+
+async fn sign(app: &TestApp, cred: &Cred, body: Value) -> reqwest::Response {
+    app.send_json(Method::POST, "/v1/image/sign", cred, body).await
+}
+
+/// The path and query of a signed URL.
+fn local(app: &TestApp, url: &str) -> String {
+    url.strip_prefix(&app.base).expect("the URL starts with the public URL").to_owned()
+}
+
+#[tokio::test]
+async fn a_signed_url_delivers_a_private_asset_and_no_cache_keeps_it_past_expiry() {
+    let (app, key) = private_photo().await;
+    assert_error(app.get("/v1/image/w_200,q_80/private/contract-001", &Cred::None).await, StatusCode::UNAUTHORIZED)
+        .await;
+    let response =
+        sign(&app, &key, json!({"public_id": "private/contract-001", "transform": "q_80,w_200", "ttl_seconds": 3600}))
+            .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let (url, expires) = (body["url"].as_str().unwrap(), body["expires"].as_i64().unwrap());
+    let now = now_ms() / 1000;
+    assert!((now + 3599..=now + 3601).contains(&expires));
+    assert!(
+        url.starts_with(&format!("{}/v1/image/w_200,q_80/private/contract-001?expires={expires}&sig=", app.base)),
+        "{url}"
+    );
+
+    let delivered = app.get(&local(&app, url), &Cred::None).await;
+    assert_eq!(delivered.status(), StatusCode::OK);
+    let max_age: i64 = delivered.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .strip_prefix("public, max-age=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&max_age), "{max_age}");
+    let image = image::load_from_memory(&delivered.bytes().await.unwrap()).unwrap();
+    assert_eq!((image.width(), image.height()), (200, 133));
+}
+
+#[tokio::test]
+async fn an_object_transform_is_validated_and_canonicalised_and_none_signs_the_original() {
+    let (app, key) = private_photo().await;
+    let body: Value =
+        sign(&app, &key, json!({"public_id": "private/contract-001", "transform": {"q": 80, "w": 200, "gr": true}}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert!(body["url"].as_str().unwrap().contains("/v1/image/w_200,q_80,gr_1/private/contract-001?"), "{body}");
+    let original: Value = sign(&app, &key, json!({"public_id": "private/contract-001"})).await.json().await.unwrap();
+    let url = original["url"].as_str().unwrap();
+    assert!(url.contains("/v1/image/private/contract-001?expires="), "{url}");
+    assert_eq!(app.get(&local(&app, url), &Cred::None).await.bytes().await.unwrap(), photo());
+}
+
+#[tokio::test]
+async fn a_signature_never_carries_over_to_another_path_transform_or_expiry() {
+    let (app, key) = private_photo().await;
+    let body: Value = sign(&app, &key, json!({"public_id": "private/contract-001", "transform": "w_200"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = local(&app, body["url"].as_str().unwrap());
+    let (path, query) = url.split_once('?').unwrap();
+    let expires = body["expires"].as_i64().unwrap();
+    let sig = query.split("sig=").nth(1).unwrap();
+    let flipped = format!("{}{}", &sig[..sig.len() - 1], if sig.ends_with('A') { 'B' } else { 'A' });
+    for tampered in [
+        format!("/v1/image/w_201/private/contract-001?{query}"),
+        format!("/v1/image/w_200/private/Contract-001?{query}"),
+        format!("/v1/image/w_200/private/contract-001/?{query}"),
+        format!("/v1/image/h_10,w_200/private/contract-001?{query}"),
+        format!("{path}?expires={}&sig={sig}", expires + 1),
+        format!("{path}?expires={expires}&sig={flipped}"),
+        format!("{path}?expires={expires}&sig={}", &sig[..20]),
+        format!("{path}?expires={expires}&sig=not-base64!!"),
+        format!("{path}?expires={expires}"),
+        format!("{path}?sig={sig}"),
+        format!("{path}?expires=soon&sig={sig}"),
+    ] {
+        let response = app.get(&tampered, &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{tampered}");
+        assert_error(response, StatusCode::UNAUTHORIZED).await;
+    }
+    let twice = app.get(&format!("{path}?expires={expires}&expires={expires}&sig={sig}"), &Cred::None).await;
+    assert_error(twice, StatusCode::BAD_REQUEST).await;
+    assert_eq!(app.get(&url, &Cred::None).await.status(), StatusCode::OK, "the untouched URL still works");
+}
+
+#[tokio::test]
+async fn an_expired_signature_is_401() {
+    let (app, _) = private_photo().await;
+    let secret = std::fs::read_to_string(app.dir.path().join("signing.key")).unwrap();
+    let signer = Signer::new(secret.trim().as_bytes()).unwrap();
+    let path = "/v1/image/w_100/private/contract-001";
+    let expired = now_ms() / 1000 - 5;
+    let response = app.get(&format!("{path}?expires={expired}&sig={}", signer.sign(path, expired)), &Cred::None).await;
+    assert_eq!(assert_error(response, StatusCode::UNAUTHORIZED).await, "signature_expired");
+    let valid = now_ms() / 1000 + 60;
+    let response = app.get(&format!("{path}?expires={valid}&sig={}", signer.sign(path, valid)), &Cred::None).await;
+    assert_eq!(response.status(), StatusCode::OK, "signing offline with the secret works");
+}
+
+#[tokio::test]
+async fn only_the_owner_or_an_admin_signs_and_bad_requests_are_refused() {
+    let (app, ann_key) = private_photo().await;
+    let (_, bob) = app.user("bob@example.com").await;
+    let admin = app.admin().await;
+    assert_error(sign(&app, &bob, json!({"public_id": "private/contract-001"})).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(sign(&app, &admin, json!({"public_id": "private/contract-001"})).await.status(), StatusCode::OK);
+    assert_error(sign(&app, &Cred::None, json!({"public_id": "private/contract-001"})).await, StatusCode::UNAUTHORIZED)
+        .await;
+    assert_error(sign(&app, &ann_key, json!({"public_id": "nothing"})).await, StatusCode::NOT_FOUND).await;
+    for body in [
+        json!({"public_id": "private/contract-001", "transform": "w_0"}),
+        json!({"public_id": "private/contract-001", "transform": {"w": 0}}),
+        json!({"public_id": "private/contract-001", "transform": {"zoom": 2}}),
+        json!({"public_id": "private/contract-001", "transform": {"w": [1]}}),
+        json!({"public_id": "private/contract-001", "ttl_seconds": 0}),
+        json!({"public_id": "private/contract-001", "ttl_seconds": 604_801}),
+        json!({"public_id": "../etc"}),
+        json!({"public_id": "private/contract-001", "extra": 1}),
+    ] {
+        assert_error(sign(&app, &ann_key, body.clone()).await, StatusCode::BAD_REQUEST).await;
+    }
+    assert_eq!(
+        sign(&app, &ann_key, json!({"public_id": "private/contract-001", "ttl_seconds": 604_800})).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_asset_named_sign_is_still_delivered() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "sign")]).await;
+    assert_eq!(app.get("/v1/image/sign", &Cred::None).await.bytes().await.unwrap(), photo());
+}
