@@ -26,6 +26,8 @@ pub struct App {
     pub decode_permits: Semaphore,
     /// Signs and checks delivery URLs (SPEC §7).
     pub signer: Signer,
+    /// Renders waiting for a decode permit (bounded by `config.render_queue`).
+    pub renders_waiting: std::sync::atomic::AtomicU32,
     /// One render per variant at a time.
     pub render_locks: KeyedLocks,
     /// A hash checked when a login names no user, so that both failures take the same time.
@@ -72,6 +74,7 @@ impl App {
             meta,
             decode_permits,
             signer,
+            renders_waiting: Default::default(),
             render_locks: KeyedLocks::default(),
             dummy_password_hash: password::hash(&random_token(16)),
         })

@@ -14,6 +14,8 @@ pub struct Config {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
+    /// Renders that may wait for a free core; more are refused with 503.
+    pub render_queue: u32,
     pub cache_max_age: u32,
     /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
     pub signing_secret: Option<String>,
@@ -113,6 +115,7 @@ impl Config {
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
             signing_secret,
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
+            render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
         })
     }

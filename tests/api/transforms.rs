@@ -321,3 +321,74 @@ async fn making_an_asset_private_takes_effect_at_once_even_for_cached_variants()
     let owner = app.get("/v1/image/w_120/p", &key).await;
     assert_eq!((owner.status(), owner.headers()["x-cache"].to_str().unwrap()), (StatusCode::OK, "HIT"));
 }
+
+#[tokio::test]
+async fn every_key_accepts_its_boundaries() {
+    let (app, _) = with_photo(&[("public_id", "p")]).await;
+    for transform in [
+        "w_1",
+        "h_1",
+        "w_4000,h_1,c_fill",
+        "q_1,w_50",
+        "q_100,w_50",
+        "dpr_1,w_50",
+        "dpr_3,w_50",
+        "dpr_1.25,w_50",
+        "bl_0.3,w_50",
+        "bl_25,w_50",
+        "r_-360,w_50",
+        "r_360,w_50",
+        "r_1,w_50",
+        "bg_000000,w_50,h_50,c_contain",
+        "bg_FFFFFF,w_50,h_50,c_contain",
+        "gr_1,w_50",
+        "f_auto,w_50",
+    ] {
+        let response = app.get(&format!("/v1/image/{transform}/p"), &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{transform}");
+    }
+    let (_, bytes) = fetch(&app, "/v1/image/w_4000,h_1,c_fill/p").await;
+    assert_eq!(size_of(&bytes), (4000, 1));
+}
+
+#[tokio::test]
+async fn renders_strip_metadata() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((with_orientation(&photo(), 1), "exif.jpg")), &[("public_id", "exif")]).await;
+    for f in ["jpg", "png", "webp"] {
+        let (_, bytes) = fetch(&app, &format!("/v1/image/w_64,f_{f}/exif")).await;
+        let found = bytes.windows(4).any(|w| w == b"Exif" || w == b"eXIf" || w == b"EXIF");
+        assert!(!found, "{f} carries no EXIF");
+    }
+}
+
+#[tokio::test]
+async fn a_full_render_queue_answers_503_with_retry_after_and_nothing_else_fails() {
+    let app = spawn_app_with(&[("IMGCLOUD_RENDER_QUEUE", "1")]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let response = app.get(&format!("/v1/image/w_{},f_avif/p", 300 + i), &Cred::None).await;
+                (response.status(), response.headers().get("retry-after").cloned())
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for t in tasks {
+        let (status, retry_after) = t.await.unwrap();
+        match status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                assert_eq!(retry_after.unwrap(), "1");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(busy > 0, "24 concurrent AVIF renders with 2 cores and a queue of 1 turn some away");
+}

@@ -2,7 +2,10 @@
 //! on first request and stored beside it (`X-Cache: MISS`, then `HIT`). The ETag is known before
 //! any rendering: the asset's blob id (new at every version) plus the variant's name.
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU32, Ordering},
+    Arc,
+};
 
 use axum::{
     body::Body,
@@ -186,6 +189,29 @@ fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<i64>> {
     Ok(Some(expires))
 }
 
+/// A place in the render queue, given back when dropped.
+struct Waiting<'a>(&'a AtomicU32);
+
+impl<'a> Waiting<'a> {
+    fn enter(waiting: &'a AtomicU32, limit: u32) -> AppResult<Self> {
+        if waiting.fetch_add(1, Ordering::AcqRel) >= limit {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::new(
+                crate::error::Kind::Unavailable,
+                "busy",
+                "too many renders are waiting; retry shortly",
+            ));
+        }
+        Ok(Self(waiting))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn missing_original(asset: &AssetRecord) -> AppError {
     AppError::internal(format!("original of {} is missing", asset.public_id))
 }
@@ -220,8 +246,11 @@ async fn variant(
     let limits = app.render_limits();
     let (t, output) = (t.clone(), target.format);
     let rendered = {
-        // Renders run one per core; waiting requests hold no image bytes yet.
-        let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
+        // Renders run one per core; a bounded number wait, holding no image bytes yet.
+        let _permit = {
+            let _waiting = Waiting::enter(&app.renders_waiting, app.config.render_queue)?;
+            app.decode_permits.acquire().await.map_err(AppError::internal)?
+        };
         let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
         tokio::task::spawn_blocking(move || render::render(&input, source, plan_on, &t, output, &limits))
             .await
