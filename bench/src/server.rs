@@ -25,6 +25,10 @@ impl TestServer {
             "IMGCLOUD_DATA_DIR" => Some(data_dir.clone()),
             "IMGCLOUD_ADMIN_EMAIL" => Some(ADMIN.0.into()),
             "IMGCLOUD_ADMIN_PASSWORD" => Some(ADMIN.1.into()),
+            // One client making thousands of requests is the point here: no rate limits.
+            "IMGCLOUD_RATE_API_PER_MINUTE"
+            | "IMGCLOUD_RATE_UPLOADS_PER_MINUTE"
+            | "IMGCLOUD_RATE_RENDERS_PER_MINUTE" => Some("0".into()),
             _ => None,
         })
         .unwrap();

@@ -1,7 +1,7 @@
 //! The application: configuration plus the storage ports, built once at start and shared by every
 //! handler.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Semaphore;
 
@@ -9,6 +9,7 @@ use crate::{
     clock::now_ms,
     config::Config,
     domain::{password, Role},
+    limits::{KeyedLimit, Limits, LoginLimit},
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
@@ -18,6 +19,8 @@ use crate::{
     },
 };
 
+const MINUTE: Duration = Duration::from_secs(60);
+
 pub struct App {
     pub config: Config,
     pub blobs: Arc<dyn BlobStore>,
@@ -26,6 +29,8 @@ pub struct App {
     pub decode_permits: Semaphore,
     /// Signs and checks delivery URLs (SPEC §7).
     pub signer: Signer,
+    /// The rate limits of SPEC §9.
+    pub limits: Limits,
     /// Renders waiting for a decode permit (bounded by `config.render_queue`).
     pub renders_waiting: std::sync::atomic::AtomicU32,
     /// One render per variant at a time.
@@ -68,6 +73,12 @@ impl App {
 
     pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>, signer: Signer) -> Arc<Self> {
         let decode_permits = Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let limits = Limits {
+            logins: LoginLimit::new(config.rate_login_failures, Duration::from_secs(15 * 60)),
+            api: KeyedLimit::new(config.rate_api_per_minute, MINUTE),
+            uploads: KeyedLimit::new(config.rate_uploads_per_minute, MINUTE),
+            renders: KeyedLimit::new(config.rate_renders_per_minute, MINUTE),
+        };
         Arc::new(Self {
             config,
             blobs,
@@ -75,6 +86,7 @@ impl App {
             decode_permits,
             signer,
             renders_waiting: Default::default(),
+            limits,
             render_locks: KeyedLocks::default(),
             dummy_password_hash: password::hash(&random_token(16)),
         })

@@ -14,6 +14,14 @@ pub struct Config {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
+    /// Failed logins allowed per email and per IP in 15 minutes (0: no limit).
+    pub rate_login_failures: u32,
+    /// API calls per principal per minute (0: no limit).
+    pub rate_api_per_minute: u32,
+    /// Uploads per principal per minute (0: no limit).
+    pub rate_uploads_per_minute: u32,
+    /// Uncached renders per client IP per minute (0: no limit).
+    pub rate_renders_per_minute: u32,
     /// Renders that may wait for a free core; more are refused with 503.
     pub render_queue: u32,
     pub cache_max_age: u32,
@@ -115,6 +123,10 @@ impl Config {
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
             signing_secret,
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
+            rate_login_failures: number(&get, "IMGCLOUD_RATE_LOGIN_FAILURES", 10, 0, 1_000_000)? as u32,
+            rate_api_per_minute: number(&get, "IMGCLOUD_RATE_API_PER_MINUTE", 600, 0, 100_000_000)? as u32,
+            rate_uploads_per_minute: number(&get, "IMGCLOUD_RATE_UPLOADS_PER_MINUTE", 120, 0, 100_000_000)? as u32,
+            rate_renders_per_minute: number(&get, "IMGCLOUD_RATE_RENDERS_PER_MINUTE", 300, 0, 100_000_000)? as u32,
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
         })

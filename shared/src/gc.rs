@@ -55,6 +55,7 @@ pub fn spawn_sweeper(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
+            app.limits.forget_idle();
             match sweep(&app).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(collected = n, "garbage blobs removed"),

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod gc;
 pub mod http;
+pub mod limits;
 pub mod media;
 pub mod render;
 pub mod secrets;

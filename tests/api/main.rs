@@ -6,6 +6,7 @@ mod assets;
 mod auth;
 mod delivery;
 mod durability;
+mod limits;
 mod openapi;
 mod routing;
 mod signed;

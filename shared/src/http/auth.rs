@@ -11,13 +11,14 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{body::JsonBody, views};
+use super::{body::JsonBody, client_ip::ClientIp, views};
 use crate::{
     app::App,
     auth::{self, check_csrf, session_cookie, AnyAuth, SessionAuth, Via, SESSION_MAX_MS},
     clock::now_ms,
     domain::{password, Email},
     error::{AppError, AppResult},
+    limits::too_many,
     secrets::{random_token, sha256_hex},
     store::SessionRecord,
 };
@@ -44,18 +45,29 @@ pub(super) async fn hash_password(password: String) -> AppResult<String> {
 
 pub async fn login(
     State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Login>,
 ) -> AppResult<Response> {
     check_csrf(&app.config, &Method::POST, &headers)?;
-    let user = match Email::parse(&body.email) {
+    let email = body.email.trim().to_ascii_lowercase();
+    // While throttled, even the right password is refused (SPEC §9).
+    if let Some(wait) = app.limits.logins.blocked(&email, &ip) {
+        return Err(too_many(wait, "failed sign-ins"));
+    }
+    let user = match Email::parse(&email) {
         Ok(email) => app.meta.user_by_email(&email.0).await?,
         Err(_) => None,
     };
     // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
     let phc = user.as_ref().map_or_else(|| app.dummy_password_hash.clone(), |u| u.password_hash.clone());
     let password_ok = verify_password(body.password, phc).await;
-    let user = user.filter(|u| password_ok && !u.disabled).ok_or_else(login_failed)?;
+    let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
+        return Err(match app.limits.logins.failed(&email, &ip) {
+            Some(wait) => too_many(wait, "failed sign-ins"),
+            None => login_failed(),
+        });
+    };
 
     // A fresh token at every login; a session the client already had ends (no fixation).
     if let Some(old) = auth::session_token(&app.config, &headers) {

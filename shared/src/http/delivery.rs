@@ -16,12 +16,14 @@ use axum::{
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 
+use super::client_ip::ClientIp;
 use crate::{
     app::App,
     auth::authenticate,
     clock::now_ms,
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult},
+    limits::too_many,
     media::Format,
     render::{self, master, RenderError, Source},
     secrets::sha256_hex,
@@ -104,7 +106,12 @@ fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap
     }
 }
 
-pub async fn deliver(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> AppResult<Response> {
+pub async fn deliver(
+    State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
+    uri: Uri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     // The signature is checked first, on the path exactly as sent, before any other work.
     let signed_until = check_signature(&app, &uri)?;
     let raw = uri.path().strip_prefix("/v1/image/").unwrap_or_default();
@@ -148,7 +155,7 @@ pub async fn deliver(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) 
     }
     let (bytes, cache) = match &target.transform {
         None => (app.blobs.get(&target.key).await?.ok_or_else(|| missing_original(&asset))?, None),
-        Some(t) => variant(&app, &asset, t, &target).await?,
+        Some(t) => variant(&app, &asset, t, &target, &ip).await?,
     };
     if let Some(cache) = cache {
         response = response.header("x-cache", cache);
@@ -222,10 +229,13 @@ async fn variant(
     asset: &AssetRecord,
     t: &Transform,
     target: &Target,
+    client_ip: &str,
 ) -> AppResult<(Bytes, Option<&'static str>)> {
     if let Some(bytes) = app.blobs.get(&target.key).await? {
         return Ok((bytes, Some("HIT")));
     }
+    // Only renders count against the client's limit; cached deliveries are free (SPEC §9).
+    app.limits.renders.check(client_ip).map_err(|wait| too_many(wait, "uncached renders"))?;
     let lock = app.render_locks.lock_for(&target.key);
     let _guard = lock.lock().await;
     if let Some(bytes) = app.blobs.get(&target.key).await? {

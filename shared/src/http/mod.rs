@@ -6,6 +6,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod body;
+mod client_ip;
 mod delivery;
 mod openapi;
 mod sign;

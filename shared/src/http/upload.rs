@@ -20,6 +20,7 @@ use crate::{
     domain::{Folder, PublicId, Tags, Visibility},
     error::{AppError, AppResult},
     gc,
+    limits::too_many,
     media::{self, ImageInfo, InspectError},
     render::master,
     secrets::random_hex,
@@ -203,6 +204,8 @@ pub async fn upload(
     AnyAuth(principal): AnyAuth,
     req: Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    // Counted before a byte of the body is read: a refused upload writes nothing.
+    app.limits.uploads.check(&principal.user.id).map_err(|wait| too_many(wait, "uploads"))?;
     let form = read_form(req, app.config.max_upload_bytes).await?;
     let (bytes, file_name) =
         form.file.clone().ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
