@@ -4,9 +4,12 @@
 //! - `imgcloud-bench api [seconds]`: authenticated metadata reads/s and 1 MB JPEG uploads/s.
 //! - `imgcloud-bench render [iterations]`: the image engine against sharp (libvips) on the same
 //!   operations, plus uncached and cached deliveries/s over HTTP.
+//! - `imgcloud-bench load [seconds]`: 64 clients mixing uploads, signed and public deliveries;
+//!   fails unless there was no 5xx and no upload was lost.
 
 mod api;
 mod load;
+mod mixed;
 mod render;
 mod server;
 
@@ -27,8 +30,9 @@ async fn main() {
     match command.as_str() {
         "api" => api::bench(number.unwrap_or(10)).await,
         "render" => render::bench(number.unwrap_or(10) as usize).await,
+        "load" => mixed::bench(number.unwrap_or(60)).await,
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds]");
             std::process::exit(2);
         }
     }
