@@ -17,6 +17,7 @@ use crate::{
         fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
         UserRecord,
     },
+    usage::UsageMeter,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -29,6 +30,8 @@ pub struct App {
     pub decode_permits: Semaphore,
     /// Signs and checks delivery URLs (SPEC §7).
     pub signer: Signer,
+    /// Image traffic not yet flushed to the store (SPEC §10).
+    pub usage: UsageMeter,
     /// The rate limits of SPEC §9.
     pub limits: Limits,
     /// Renders waiting for a decode permit (bounded by `config.render_queue`).
@@ -87,6 +90,7 @@ impl App {
             signer,
             renders_waiting: Default::default(),
             limits,
+            usage: UsageMeter::default(),
             render_locks: KeyedLocks::default(),
             dummy_password_hash: password::hash(&random_token(16)),
         })

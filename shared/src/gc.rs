@@ -64,3 +64,16 @@ pub fn spawn_sweeper(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// Flushes the usage tally every few seconds, for as long as the runtime lives.
+pub fn spawn_usage_flusher(app: Arc<App>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            if let Err(e) = app.usage.flush(app.meta.as_ref()).await {
+                tracing::warn!(error = %e, "usage flush failed; kept for the next one");
+            }
+        }
+    })
+}

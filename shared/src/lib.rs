@@ -20,6 +20,7 @@ pub mod signing;
 pub mod single_flight;
 pub mod store;
 pub mod transform;
+pub mod usage;
 
 pub use app::App;
 pub use config::Config;

@@ -13,4 +13,5 @@ mod signed;
 mod support;
 mod transforms;
 mod upload;
+mod usage;
 mod users;

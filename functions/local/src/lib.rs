@@ -14,7 +14,7 @@ pub struct Server {
     pub app: Arc<App>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
-    sweeper: JoinHandle<()>,
+    background: [JoinHandle<()>; 2],
 }
 
 /// Opens the stores, creates the first admin if the store has none (printing a generated
@@ -31,15 +31,18 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
     let task = tokio::spawn(async move {
         axum::serve(listener, router).with_graceful_shutdown(async { stopped.await.unwrap_or(()) }).await
     });
-    let sweeper = gc::spawn_sweeper(app.clone());
-    Ok(Server { addr, app, stop, task, sweeper })
+    let background = [gc::spawn_sweeper(app.clone()), gc::spawn_usage_flusher(app.clone())];
+    Ok(Server { addr, app, stop, task, background })
 }
 
 impl Server {
-    /// Stops accepting, lets requests in flight finish, and returns once the listener is closed.
+    /// Stops accepting, lets requests in flight finish, flushes the usage tally, and returns once
+    /// the listener is closed.
     pub async fn stop(self) -> std::io::Result<()> {
-        self.sweeper.abort();
+        self.background.iter().for_each(JoinHandle::abort);
         let _ = self.stop.send(());
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        let served = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.app.usage.flush(self.app.meta.as_ref()).await.map_err(std::io::Error::other)?;
+        served
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{
 use axum::{
     body::Body,
     extract::State,
-    http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::Response,
 };
 use bytes::Bytes;
@@ -29,6 +29,7 @@ use crate::{
     secrets::sha256_hex,
     store::{asset_tree, master_key, original_key, AssetRecord},
     transform::{OutputFormat, Transform},
+    usage::period,
 };
 
 /// Splits `<transform>/<public_id>` from `<public_id>` (SPEC §3: a transform-shaped first segment
@@ -109,6 +110,7 @@ fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap
 pub async fn deliver(
     State(app): State<Arc<App>>,
     ClientIp(ip): ClientIp,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
@@ -159,6 +161,9 @@ pub async fn deliver(
     };
     if let Some(cache) = cache {
         response = response.header("x-cache", cache);
+    }
+    if method == Method::GET {
+        app.usage.record(&asset.owner_id, period(now_ms()), bytes.len() as u64);
     }
     response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(target.format.content_type()))
@@ -274,6 +279,7 @@ async fn variant(
     })?;
     let bytes = Bytes::from(rendered.bytes);
     app.blobs.put(&target.key, bytes.clone()).await?;
+    app.meta.add_derived_bytes(&asset.public_id, &asset.blob_id, bytes.len() as u64).await?;
     Ok((bytes, Some("MISS")))
 }
 

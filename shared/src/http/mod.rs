@@ -11,6 +11,7 @@ mod delivery;
 mod openapi;
 mod sign;
 mod upload;
+mod usage;
 mod users;
 mod views;
 
@@ -58,6 +59,7 @@ fn api(app: Arc<App>) -> Router {
         .route("/v1/users/{id}", patch(users::update).delete(users::delete))
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{key_id}/revoke", post(api_keys::revoke))
+        .route("/v1/usage/summary", get(usage::summary_handler))
         .route("/v1/assets", get(assets::list))
         .route("/v1/assets/{*public_id}", get(assets::get).patch(assets::update).delete(assets::delete))
         .with_state(app)

@@ -249,6 +249,7 @@ pub async fn upload(
         height: info.height,
         has_alpha: info.has_alpha,
         has_master: !masters.is_empty(),
+        derived_bytes: masters.iter().map(|(_, m)| m.len() as u64).sum(),
         bytes: bytes.len() as u64,
         original_filename: file_name.clone(),
         created_at: existing.map_or(now, |e| e.created_at),

@@ -124,6 +124,17 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
 
+    /// Adds `bytes` to the derived bytes of the asset if it still has `blob_id` (a variant stored).
+    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<()>;
+
+    // ---- usage ----
+    /// Adds each entry to its owner's counters for its period, atomically (a batch of many requests).
+    async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()>;
+    /// The counters of `period`, for one owner or for every owner.
+    async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>>;
+    /// What each owner (or one owner) stores, from the asset records.
+    async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>>;
+
     /// Drops records past their expiry (sessions). Backends with a native TTL may do nothing.
     async fn purge_expired(&self, now: i64) -> StoreResult<()>;
 }

@@ -49,6 +49,8 @@ pub struct AssetRecord {
     pub has_alpha: bool,
     /// Whether the masters `render::master::levels` names were stored beside the original.
     pub has_master: bool,
+    /// Bytes stored beside the original for this version: masters and rendered variants.
+    pub derived_bytes: u64,
     pub bytes: u64,
     pub original_filename: Option<String>,
     pub created_at: i64,
@@ -85,4 +87,22 @@ pub struct AssetPage {
     pub assets: Vec<AssetRecord>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<AssetCursor>,
+}
+
+/// Image bytes served for one owner in one period (`2026-11`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traffic {
+    pub owner_id: String,
+    pub period: String,
+    pub bandwidth_bytes: u64,
+    pub requests: u64,
+}
+
+/// What one owner stores.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Storage {
+    pub owner_id: String,
+    pub asset_count: u64,
+    pub original_bytes: u64,
+    pub derived_bytes: u64,
 }

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS assets (
     height INTEGER NOT NULL,
     has_alpha INTEGER NOT NULL,
     has_master INTEGER NOT NULL,
+    derived_bytes INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     original_filename TEXT,
     created_at INTEGER NOT NULL,
@@ -68,6 +69,13 @@ CREATE TABLE IF NOT EXISTS assets (
 );
 CREATE INDEX IF NOT EXISTS assets_newest ON assets (created_at DESC, public_id DESC);
 CREATE INDEX IF NOT EXISTS assets_by_owner_newest ON assets (owner_id, created_at DESC, public_id DESC);
+CREATE TABLE IF NOT EXISTS traffic (
+    owner_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    bandwidth_bytes INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, period)
+);
 CREATE TABLE IF NOT EXISTS blob_garbage (
     blob_id TEXT PRIMARY KEY,
     due_at INTEGER NOT NULL
@@ -247,6 +255,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         height: row.get("height")?,
         has_alpha: row.get("has_alpha")?,
         has_master: row.get("has_master")?,
+        derived_bytes: row.get::<_, i64>("derived_bytes")? as u64,
         bytes: row.get::<_, i64>("bytes")? as u64,
         original_filename: row.get("original_filename")?,
         created_at: row.get("created_at")?,
@@ -275,10 +284,10 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
 
 const INSERT_ASSET: &str =
     "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
-    has_master, bytes, original_filename, created_at, updated_at, version, blob_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
-fn asset_params(a: &AssetRecord) -> [Value; 16] {
+fn asset_params(a: &AssetRecord) -> [Value; 17] {
     [
         a.public_id.clone().into(),
         a.owner_id.clone().into(),
@@ -290,6 +299,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 16] {
         i64::from(a.height).into(),
         i64::from(a.has_alpha).into(),
         i64::from(a.has_master).into(),
+        (a.derived_bytes as i64).into(),
         (a.bytes as i64).into(),
         a.original_filename.clone().map_or(Value::Null, Value::Text),
         a.created_at.into(),
@@ -630,6 +640,74 @@ impl MetaStore for SqliteMetaStore {
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
         self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
+    }
+
+    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<()> {
+        let (id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
+        self.write_asset(public_id, move |c| {
+            c.execute(
+                "UPDATE assets SET derived_bytes = derived_bytes + ?3 WHERE public_id = ?1 AND blob_id = ?2",
+                params![id, blob_id, bytes as i64],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()> {
+        let batch = batch.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for t in &batch {
+                tx.execute(
+                    "INSERT INTO traffic (owner_id, period, bandwidth_bytes, requests) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (owner_id, period) DO UPDATE SET bandwidth_bytes = bandwidth_bytes + ?3, requests = requests + ?4",
+                    params![t.owner_id, t.period, t.bandwidth_bytes as i64, t.requests as i64],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>> {
+        let (period, owner) = (period.to_owned(), owner_id.map(str::to_owned));
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT owner_id, period, bandwidth_bytes, requests FROM traffic
+                 WHERE period = ?1 AND (?2 IS NULL OR owner_id = ?2) ORDER BY owner_id",
+            )?;
+            let rows = stmt.query_map(params![period, owner], |r| {
+                Ok(Traffic {
+                    owner_id: r.get(0)?,
+                    period: r.get(1)?,
+                    bandwidth_bytes: r.get::<_, i64>(2)? as u64,
+                    requests: r.get::<_, i64>(3)? as u64,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>> {
+        let owner = owner_id.map(str::to_owned);
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT owner_id, COUNT(*), SUM(bytes), SUM(derived_bytes) FROM assets
+                 WHERE (?1 IS NULL OR owner_id = ?1) GROUP BY owner_id ORDER BY owner_id",
+            )?;
+            let rows = stmt.query_map(params![owner], |r| {
+                Ok(Storage {
+                    owner_id: r.get(0)?,
+                    asset_count: r.get::<_, i64>(1)? as u64,
+                    original_bytes: r.get::<_, i64>(2)? as u64,
+                    derived_bytes: r.get::<_, i64>(3)? as u64,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn purge_expired(&self, now: i64) -> StoreResult<()> {

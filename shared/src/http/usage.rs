@@ -1,0 +1,105 @@
+//! `GET /v1/usage/summary[?all=true]` (SPEC §10): what the caller stores and what their images
+//! served this month; `all=true` (admins) sums everyone and adds a per-user breakdown.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    extract::{RawQuery, State},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::parse_query;
+use crate::{
+    app::App,
+    auth::AnyAuth,
+    clock::now_ms,
+    error::{AppError, AppResult},
+    store::{Storage, Traffic},
+    usage::period,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryParams {
+    all: Option<String>,
+}
+
+#[derive(Default)]
+struct Totals {
+    storage: Storage,
+    bandwidth_bytes: u64,
+    requests: u64,
+}
+
+fn summary(t: &Totals, period: &str) -> Value {
+    json!({
+        "storage_bytes": t.storage.original_bytes + t.storage.derived_bytes,
+        "original_bytes": t.storage.original_bytes,
+        "variant_bytes": t.storage.derived_bytes,
+        "asset_count": t.storage.asset_count,
+        "bandwidth_bytes": t.bandwidth_bytes,
+        "requests": t.requests,
+        "period": period,
+    })
+}
+
+pub async fn summary_handler(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    RawQuery(query): RawQuery,
+) -> AppResult<Json<Value>> {
+    let params: SummaryParams = parse_query(query.as_deref())?;
+    let all = match params.all.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::bad_request("invalid_query", "all must be true or false")),
+    };
+    if all && !principal.is_admin() {
+        return Err(AppError::forbidden("all=true is for admins"));
+    }
+    let owner = (!all).then_some(principal.user.id.as_str());
+    let period = period(now_ms());
+    let (storage, traffic) = {
+        // A flush between the two reads would count its batch twice or not at all.
+        let _consistent = app.usage.consistent.lock().await;
+        let storage = app.meta.storage(owner).await?;
+        let mut traffic = app.meta.traffic(&period, owner).await?;
+        traffic.extend(app.usage.pending(&period, owner));
+        (storage, traffic)
+    };
+    let mut per_owner: BTreeMap<String, Totals> = BTreeMap::new();
+    for s in storage {
+        let owner = s.owner_id.clone();
+        per_owner.entry(owner).or_default().storage = s;
+    }
+    for Traffic { owner_id, bandwidth_bytes, requests, .. } in traffic {
+        let t = per_owner.entry(owner_id).or_default();
+        t.bandwidth_bytes += bandwidth_bytes;
+        t.requests += requests;
+    }
+    let mut total = Totals::default();
+    for t in per_owner.values() {
+        total.storage.asset_count += t.storage.asset_count;
+        total.storage.original_bytes += t.storage.original_bytes;
+        total.storage.derived_bytes += t.storage.derived_bytes;
+        total.bandwidth_bytes += t.bandwidth_bytes;
+        total.requests += t.requests;
+    }
+    let mut body = summary(&total, &period);
+    if all {
+        let users = app.meta.users().await?;
+        let breakdown: Vec<Value> = per_owner
+            .iter()
+            .map(|(owner, t)| {
+                let mut row = summary(t, &period);
+                row["user_id"] = json!(owner);
+                row["email"] = json!(users.iter().find(|u| &u.id == owner).map(|u| u.email.clone()));
+                row
+            })
+            .collect();
+        body["users"] = json!(breakdown);
+    }
+    Ok(Json(body))
+}
