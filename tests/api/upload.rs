@@ -154,13 +154,16 @@ async fn only_the_owner_or_an_admin_may_overwrite() {
     assert_eq!(by_admin.json::<Value>().await.unwrap()["asset"]["owner_id"], ann_asset["owner_id"], "the owner stays");
 }
 
+/// A named upload: the file (bytes, name), the text fields, and the status it must get.
+type Case<'a> = (&'a str, Option<(Vec<u8>, &'a str)>, Vec<(&'a str, &'a str)>, StatusCode);
+
 /// Each rejected upload answers its status and leaves nothing behind.
 #[tokio::test]
 async fn bad_uploads_are_refused_with_their_status_and_write_nothing() {
     let (app, key) = setup().await;
     let jpeg = photo();
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
-    let cases: Vec<(&str, Option<(Vec<u8>, &str)>, Vec<(&str, &str)>, StatusCode)> = vec![
+    let cases: Vec<Case> = vec![
         ("truncated jpeg", Some((jpeg[..jpeg.len() / 2].to_vec(), "t.jpg")), vec![], StatusCode::BAD_REQUEST),
         (
             "truncated png",

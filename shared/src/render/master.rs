@@ -64,7 +64,7 @@ pub fn levels(size: (u32, u32), frames: u32, has_alpha: bool) -> Vec<Level> {
 pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Option<Level> {
     let scaled = plan(size, t, max_output_side).scaled;
     let shrinks = |l: &Level| f64::from(scaled.0.max(scaled.1)) <= f64::from(l.size.0.max(l.size.1)) * MIN_SHRINK;
-    levels(size, 1, has_alpha).into_iter().filter(|l| (l.lossless && l.size == size) || shrinks(l)).last()
+    levels(size, 1, has_alpha).into_iter().rfind(|l| (l.lossless && l.size == size) || shrinks(l))
 }
 
 /// Makes the masters of a still original, largest first (empty when it needs none).
