@@ -7,7 +7,7 @@ use crate::{corpus, load::run, server::TestServer};
 pub async fn bench(seconds: u64) {
     let server = TestServer::start().await;
     let jpeg = one_megabyte_jpeg();
-    let asset = server.upload(&jpeg, None).await.expect("first upload");
+    let asset = server.upload(&jpeg, &[]).await.expect("first upload");
     let url = format!("{}/v1/assets/{}", server.base, asset["public_id"].as_str().unwrap());
 
     let (client, key) = (server.client.clone(), server.key.clone());
@@ -28,7 +28,7 @@ pub async fn bench(seconds: u64) {
         let (server, jpeg) = (server.clone(), jpeg.clone());
         move |_| {
             let (server, jpeg) = (server.clone(), jpeg.clone());
-            async move { server.upload(&jpeg, None).await.is_some() }
+            async move { server.upload(&jpeg, &[]).await.is_some() }
         }
     })
     .await;

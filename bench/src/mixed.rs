@@ -12,9 +12,10 @@ use crate::{corpus, load::run, server::TestServer};
 pub async fn bench(seconds: u64) {
     let server = Arc::new(TestServer::start().await);
     let photo = Arc::new(corpus("photo_1000x667.jpg"));
-    server.upload(&photo, Some("public-base")).await.expect("upload");
-    let private = upload_private(&server, &photo, "private-base").await;
-    let signed = sign(&server, &private).await;
+    server.upload(&photo, &[("public_id", "public-base")]).await.expect("upload");
+    let private = "private-base";
+    server.upload(&photo, &[("public_id", private), ("visibility", "private")]).await.expect("upload");
+    let signed = sign(&server, private).await;
     let uploaded: Arc<Mutex<Vec<String>>> = Arc::default();
     let server_errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
 
@@ -32,7 +33,7 @@ pub async fn bench(seconds: u64) {
                     _ => (format!("{}/v1/image/w_{},f_webp/public-base", server.base, 100 + n % 500), false),
                 };
                 if is_upload {
-                    return match server.upload(&photo, None).await {
+                    return match server.upload(&photo, &[]).await {
                         Some(asset) => {
                             uploaded.lock().unwrap().push(asset["public_id"].as_str().unwrap_or_default().to_owned());
                             true
@@ -75,23 +76,6 @@ pub async fn bench(seconds: u64) {
         eprintln!("load check FAILED");
         std::process::exit(1);
     }
-}
-
-async fn upload_private(server: &TestServer, photo: &[u8], id: &str) -> String {
-    let form = reqwest::multipart::Form::new()
-        .text("public_id", id.to_owned())
-        .text("visibility", "private")
-        .part("file", reqwest::multipart::Part::bytes(photo.to_vec()).file_name("p.jpg"));
-    let response = server
-        .client
-        .post(format!("{}/v1/upload", server.base))
-        .header("authorization", &server.key)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    id.to_owned()
 }
 
 async fn sign(server: &TestServer, id: &str) -> String {

@@ -108,7 +108,7 @@ pub async fn bench(iterations: usize) {
 
 async fn http(iterations: usize) {
     let server = TestServer::start().await;
-    server.upload(&corpus("photo_12mp_4000x3000.jpg"), Some("p")).await.expect("upload");
+    server.upload(&corpus("photo_12mp_4000x3000.jpg"), &[("public_id", "p")]).await.expect("upload");
     let seconds = (iterations as u64).clamp(3, 10);
     let (client, base) = (server.client.clone(), server.base.clone());
     let uncached = run(2, seconds, move |n| {

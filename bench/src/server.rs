@@ -56,12 +56,12 @@ impl TestServer {
         Self { base, key, client, server, _dir: dir }
     }
 
-    /// Uploads `bytes`; returns the asset, or `None` on any failure.
-    pub async fn upload(&self, bytes: &[u8], public_id: Option<&str>) -> Option<Value> {
+    /// Uploads `bytes` with the form `fields`; returns the asset, or `None` on any failure.
+    pub async fn upload(&self, bytes: &[u8], fields: &[(&str, &str)]) -> Option<Value> {
         let mut form =
             multipart::Form::new().part("file", multipart::Part::bytes(bytes.to_vec()).file_name("bench.jpg"));
-        if let Some(id) = public_id {
-            form = form.text("public_id", id.to_owned());
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
         }
         let response = self
             .client
