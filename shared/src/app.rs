@@ -50,6 +50,8 @@ pub enum StartError {
     DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
 }
 
 impl App {
@@ -62,13 +64,14 @@ impl App {
     /// Opens the embedded stores under the configured data dir.
     pub fn open_embedded(config: Config) -> Result<Arc<Self>, StartError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| StartError::DataDir { path: dir.display().to_string(), source })?;
+        let data_dir_error = |source| StartError::DataDir { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(&dir).map_err(data_dir_error)?;
         let blobs = CachedBlobStore::new(FileBlobStore::open(dir.join("blobs"))?, config.memory_cache_bytes);
         let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
-        let data_dir_error = |source| StartError::DataDir { path: dir.display().to_string(), source };
         let signer = match &config.signing_secret {
-            Some(secret) => Signer::new(secret.as_bytes()).map_err(|e| data_dir_error(std::io::Error::other(e)))?,
+            Some(secret) => {
+                Signer::new(secret.as_bytes()).expect("IMGCLOUD_SIGNING_SECRET is checked with the configuration")
+            }
             None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
         };
         Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer))

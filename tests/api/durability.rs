@@ -41,3 +41,21 @@ async fn a_crash_between_blob_and_row_leaves_an_orphan_that_the_sweep_removes() 
     let response = app.get("/v1/image/kept", &Cred::None).await;
     assert_eq!(response.status(), StatusCode::OK, "committed assets are untouched: {kept}");
 }
+
+#[tokio::test]
+async fn an_empty_store_without_a_configured_password_gets_a_generated_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().display().to_string();
+    let config = imgcloud_core::Config::from_lookup(|k| (k == "IMGCLOUD_DATA_DIR").then(|| data_dir.clone())).unwrap();
+    let app = imgcloud_core::App::open_embedded(config).unwrap();
+    let (email, password) = app.bootstrap_admin().await.unwrap().expect("a generated password, to print once");
+    assert_eq!(email, "admin@localhost");
+    assert!(password.len() >= 16, "{password}");
+    assert_eq!(app.bootstrap_admin().await.unwrap(), None, "only on an empty store");
+    drop(app);
+
+    let server = spawn_app_in(dir, Default::default()).await;
+    let session = server.login(&email, &password).await;
+    let me: Value = server.get("/v1/auth/me", &session).await.json().await.unwrap();
+    assert_eq!(me["user"]["role"], "admin");
+}

@@ -155,3 +155,22 @@ async fn an_asset_named_sign_is_still_delivered() {
     app.upload_photo(&admin, &[("public_id", "sign")]).await;
     assert_eq!(app.get("/v1/image/sign", &Cred::None).await.bytes().await.unwrap(), photo());
 }
+
+#[tokio::test]
+async fn a_configured_signing_secret_signs_urls_anyone_holding_it_can_make() {
+    let secret = "a-signing-secret-from-the-environment";
+    let app = spawn_app_with(&[("IMGCLOUD_SIGNING_SECRET", secret)]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "doc"), ("visibility", "private")]).await;
+    assert!(!app.dir.path().join("signing.key").exists(), "no generated secret when one is configured");
+    let (path, expires) = ("/v1/image/w_50/doc", now_ms() / 1000 + 60);
+    let sig = Signer::new(secret.as_bytes()).unwrap().sign(path, expires);
+    let response = app.get(&format!("{path}?expires={expires}&sig={sig}"), &Cred::None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let issued: Value =
+        sign(&app, &admin, json!({"public_id": "doc", "transform": "w_50"})).await.json().await.unwrap();
+    assert!(issued["url"].as_str().unwrap().contains(&format!(
+        "sig={}",
+        Signer::new(secret.as_bytes()).unwrap().sign(path, issued["expires"].as_i64().unwrap())
+    )));
+}

@@ -52,10 +52,11 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    start(dir, all).await
+    spawn_app_in(dir, all).await
 }
 
-async fn start(dir: TempDir, mut vars: HashMap<String, String>) -> TestApp {
+/// The server on an existing data dir, configured by exactly `vars`.
+pub async fn spawn_app_in(dir: TempDir, mut vars: HashMap<String, String>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     vars.insert("IMGCLOUD_ADDR".into(), addr.to_string());
@@ -71,7 +72,7 @@ impl TestApp {
     /// Stops the server and starts a new one on the same data dir (and a new port).
     pub async fn restart(mut self) -> TestApp {
         self.server.take().unwrap().stop().await.unwrap();
-        start(self.dir, self.vars).await
+        spawn_app_in(self.dir, self.vars).await
     }
 
     pub fn url(&self, path: &str) -> String {

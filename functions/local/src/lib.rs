@@ -25,7 +25,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
         println!("imgcloud: created the first admin {email} with password {password}");
         println!("imgcloud: this password is shown once; sign in and change it");
     }
-    let addr = listener.local_addr().map_err(|source| StartError::DataDir { path: "listener".into(), source })?;
+    let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
