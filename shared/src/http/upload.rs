@@ -173,11 +173,16 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::
     let render_limits = app.render_limits();
     let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
     let inspected = tokio::task::spawn_blocking(move || {
-        let info = media::inspect(&bytes, &limits)?;
+        let (info, pixels) = media::inspect_keeping_pixels(&bytes, &limits)?;
         let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
         let masters = if wanted {
+            // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
+            let made = match pixels {
+                Some(image) => master::from_image(image),
+                None => master::make(&bytes, info.format, &render_limits),
+            };
             // Without masters the asset is still whole: renders start from the original.
-            master::make(&bytes, info.format, &render_limits).unwrap_or_else(|e| {
+            made.unwrap_or_else(|e| {
                 tracing::warn!(error = ?e, "no masters");
                 Vec::new()
             })

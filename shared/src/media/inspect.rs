@@ -4,6 +4,8 @@
 
 use std::io::Cursor;
 
+use image::{metadata::Orientation, DynamicImage};
+
 use super::{sniff, Format};
 
 #[derive(Debug, Clone, Copy)]
@@ -38,18 +40,27 @@ pub enum InspectError {
 }
 
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError> {
+    inspect_keeping_pixels(bytes, limits).map(|(info, _)| info)
+}
+
+/// [`inspect`], also handing back the decoded, oriented pixels where decoding is costly enough
+/// not to do twice (JPEG), so that the upload's masters start from them.
+pub fn inspect_keeping_pixels(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(ImageInfo, Option<DynamicImage>), InspectError> {
     let format = sniff(bytes)
         .ok_or_else(|| InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF or AVIF image".into()))?;
-    let (width, height, frames, has_alpha) = match format {
+    let ((width, height, frames, has_alpha), pixels) = match format {
         Format::Jpeg => jpeg(bytes, limits)?,
-        Format::Png => png(bytes, limits)?,
-        Format::Gif => gif(bytes, limits)?,
-        Format::WebP => webp(bytes, limits)?,
+        Format::Png => (png(bytes, limits)?, None),
+        Format::Gif => (gif(bytes, limits)?, None),
+        Format::WebP => (webp(bytes, limits)?, None),
         Format::Avif => {
             return Err(InspectError::Unsupported("AVIF originals are not accepted by this build yet".into()))
         }
     };
-    Ok(ImageInfo { format, width, height, frames, has_alpha })
+    Ok((ImageInfo { format, width, height, frames, has_alpha }, pixels))
 }
 
 /// The bytes carry the format's signature but no valid header: a polyglot or another kind of file
@@ -83,7 +94,7 @@ fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(
     Ok(())
 }
 
-fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
     use zune_core::{bytestream::ZCursor, options::DecoderOptions};
     let corrupt = corrupt(Format::Jpeg);
     let options = DecoderOptions::default().set_strict_mode(true).set_max_width(1 << 16).set_max_height(1 << 16);
@@ -92,15 +103,23 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let (width, height) =
         decoder.dimensions().map(|(w, h)| (w as u32, h as u32)).ok_or_else(|| corrupt("no frame header".into()))?;
     check_caps(width, height, 1, limits)?;
-    let swaps_sides = decoder.exif().and_then(|exif| orientation(exif)).is_some_and(|o| (5..=8).contains(&o));
-    decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
-    Ok(if swaps_sides { (height, width, 1, false) } else { (width, height, 1, false) })
+    let orientation = decoder.exif().and_then(|exif| orientation(exif));
+    let rgb = decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
+    // zune-jpeg answers RGB by default; anything else is left for the render path to decode.
+    let pixels = image::RgbImage::from_raw(width, height, rgb).map(|rgb| {
+        let mut image = DynamicImage::ImageRgb8(rgb);
+        image.apply_orientation(orientation.unwrap_or(Orientation::NoTransforms));
+        image
+    });
+    let swaps_sides = orientation.is_some_and(|o| (5..=8).contains(&o.to_exif()));
+    let inspected = if swaps_sides { (height, width, 1, false) } else { (width, height, 1, false) };
+    Ok((inspected, pixels))
 }
 
-/// The EXIF orientation (1–8), read from the TIFF structure and nothing else.
-fn orientation(exif: &[u8]) -> Option<u8> {
+/// The EXIF orientation, read from the TIFF structure and nothing else.
+fn orientation(exif: &[u8]) -> Option<Orientation> {
     let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
-    image::metadata::Orientation::from_exif_chunk(tiff).map(|o| o.to_exif())
+    Orientation::from_exif_chunk(tiff)
 }
 
 fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {

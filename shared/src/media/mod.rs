@@ -5,5 +5,5 @@
 mod inspect;
 mod sniff;
 
-pub use inspect::{inspect, ImageInfo, InspectError, Limits};
+pub use inspect::{inspect, inspect_keeping_pixels, ImageInfo, InspectError, Limits};
 pub use sniff::{sniff, Format};

@@ -70,7 +70,12 @@ pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side:
 /// Makes the masters of a still original, largest first (empty when it needs none).
 pub fn make(bytes: &[u8], format: Format, limits: &Limits) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
     let frames = decode::decode(bytes, format, limits, false)?;
-    let Some(Frame { mut image, .. }) = frames.into_iter().next() else { return Ok(Vec::new()) };
+    let Some(Frame { image, .. }) = frames.into_iter().next() else { return Ok(Vec::new()) };
+    from_image(image)
+}
+
+/// Makes the masters of a still original already decoded (and oriented) as `image`.
+pub fn from_image(mut image: DynamicImage) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
     let alpha = image.color().has_alpha();
     let mut out = Vec::new();
     for level in levels((image.width(), image.height()), 1, alpha) {
@@ -159,6 +164,15 @@ mod tests {
         assert_eq!(chosen((1000, 667), false, "w_100"), None);
         assert_eq!(chosen((1024, 1024), true, "w_4000"), Some("lossless"), "a lossless master serves everything");
         assert_eq!(chosen((4096, 4096), true, "w_4000"), None, "unless it was reduced");
+    }
+
+    #[test]
+    fn masters_from_the_upload_s_inspection_are_the_masters_of_a_fresh_decode() {
+        let original = corpus("photo_12mp_4000x3000.jpg");
+        let inspect_limits = crate::media::Limits { max_pixels: 50_000_000, max_frames: 500 };
+        let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
+        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels")).unwrap();
+        assert_eq!(from_inspection, make(&original, Format::Jpeg, &LIMITS).unwrap());
     }
 
     #[test]
