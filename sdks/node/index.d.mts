@@ -1,0 +1,26 @@
+// Type declarations of the ESM entry: the same as the CommonJS ones.
+import cloudimg = require('./index.js');
+
+export import Client = cloudimg.Client;
+export import CloudimgError = cloudimg.CloudimgError;
+export import createClient = cloudimg.createClient;
+export import canonicalTransform = cloudimg.canonicalTransform;
+export import VERSION = cloudimg.VERSION;
+export type {
+  Asset,
+  AssetChanges,
+  AssetPage,
+  ClientOptions,
+  ListParams,
+  RetryInfo,
+  SignedUrl,
+  SignOptions,
+  Transform,
+  TransformObject,
+  UploadOptions,
+  UploadSource,
+  UsageSummary,
+  Visibility,
+} from './index.js';
+
+export default cloudimg;

@@ -1,0 +1,193 @@
+// Type declarations of cloudimg (CommonJS entry; index.d.mts re-exports them for ESM).
+
+/// <reference types="node" />
+
+export type Visibility = 'public' | 'private';
+
+/** An asset as the API returns it (openapi.yaml `Asset`). */
+export interface Asset {
+  public_id: string;
+  /** The delivery URL of the original. */
+  url: string;
+  /** `""` is the root. */
+  folder: string;
+  tags: string[];
+  visibility: Visibility;
+  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif';
+  /** As displayed (after the EXIF orientation). */
+  width: number;
+  height: number;
+  bytes: number;
+  content_type: string;
+  owner_id: string;
+  original_filename: string | null;
+  created_at: string;
+  updated_at: string;
+  /** 1 at the first upload, +1 at every overwrite. */
+  version: number;
+  [extra: string]: unknown;
+}
+
+export interface AssetPage {
+  assets: Asset[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  next_cursor: string | null;
+}
+
+export interface UsageSummary {
+  storage_bytes: number;
+  original_bytes: number;
+  variant_bytes: number;
+  asset_count: number;
+  bandwidth_bytes: number;
+  requests: number;
+  /** `YYYY-MM`, UTC. */
+  period: string;
+  /** `{all: true}` only. */
+  users?: Array<Record<string, unknown>>;
+  [extra: string]: unknown;
+}
+
+/** SPEC §6. Values out of range throw CloudimgError (400 invalid_transform) before any request. */
+export interface TransformObject {
+  /** Width, 1–4000. */
+  w?: number | string;
+  /** Height, 1–4000. */
+  h?: number | string;
+  /** Crop mode (default fit). */
+  c?: 'fit' | 'fill' | 'cover' | 'contain' | 'inside' | 'outside' | 'thumb';
+  /** Quality, 1–100. */
+  q?: number | string;
+  /** Output format (default: the original's). */
+  f?: 'auto' | 'jpg' | 'png' | 'webp' | 'avif' | 'gif';
+  /** Device pixel ratio, 1–3, at most two decimals. */
+  dpr?: number | string;
+  /** Grayscale. */
+  gr?: 1 | '1' | true;
+  /** Blur sigma, 0.3–25, at most two decimals. */
+  bl?: number | string;
+  /** Clockwise rotation, -360–360. */
+  r?: number | string;
+  /** Background, 6 hex digits (`ffffff`). */
+  bg?: string;
+}
+
+/** An object, or a string like `'w_400,c_fill'` (any order; the SDK emits the canonical one). */
+export type Transform = TransformObject | string;
+
+export interface RetryInfo {
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  error: CloudimgError;
+}
+
+export interface ClientOptions {
+  /** The server, like `https://img.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  keyId?: string;
+  keySecret?: string;
+  /** Per attempt, including reading the answer. Default 30000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  maxRetries?: number;
+  /** A longer Retry-After is not waited for: the error is thrown at once. Default 60000. */
+  maxRetryDelayMs?: number;
+  /** A fetch to use instead of the global one (a proxy agent, say). */
+  fetch?: typeof globalThis.fetch;
+  /** Called before each retry. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export type UploadSource =
+  | string
+  | URL
+  | Uint8Array
+  | ArrayBuffer
+  | Blob
+  | NodeJS.ReadableStream
+  | AsyncIterable<Uint8Array | string>;
+
+export interface UploadOptions {
+  /** Generated from the file name when absent: `<folder/>` + slug + `-` + 12 hex. */
+  public_id?: string;
+  folder?: string;
+  /** `['a', 'b']` or `'a,b'`. */
+  tags?: string[] | string;
+  /** Default public. */
+  visibility?: Visibility;
+  /** Required to replace an existing public_id. */
+  overwrite?: boolean;
+  /** File name sent with bytes or a stream (a path sends its own). */
+  filename?: string;
+}
+
+export interface AssetChanges {
+  tags?: string[] | string;
+  folder?: string;
+  visibility?: Visibility;
+}
+
+export interface ListParams {
+  folder?: string;
+  tag?: string;
+  visibility?: Visibility;
+  /** A public_id prefix. */
+  q?: string;
+  /** 1–100, default 50. */
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface SignOptions {
+  transform?: Transform;
+  /** 1–604800, default 3600. */
+  ttl_seconds?: number;
+}
+
+export interface SignedUrl {
+  url: string;
+  /** Unix seconds. */
+  expires: number;
+}
+
+export declare class Client {
+  private constructor(options: ClientOptions);
+  readonly baseUrl: string;
+  readonly keyId: string | null;
+  upload(source: UploadSource, options?: UploadOptions): Promise<Asset>;
+  urlFor(publicId: string, transform?: Transform): string;
+  srcset(publicId: string, widths: number[], transform?: Transform): string;
+  sign(publicId: string, options?: SignOptions): Promise<SignedUrl>;
+  signedUrl(publicId: string, options?: SignOptions): Promise<string>;
+  getAsset(publicId: string): Promise<Asset>;
+  updateAsset(publicId: string, changes: AssetChanges): Promise<Asset>;
+  deleteAsset(publicId: string): Promise<void>;
+  listAssets(params?: ListParams): Promise<AssetPage>;
+  iterAssets(params?: Omit<ListParams, 'cursor'>): AsyncGenerator<Asset, void, undefined>;
+  usage(options?: { all?: boolean }): Promise<UsageSummary>;
+  toJSON(): { baseUrl: string; keyId: string | null };
+}
+
+export declare class CloudimgError extends Error {
+  constructor(
+    message: string,
+    details: { status: number; code: string; retryAfter?: number | null; method?: string; path?: string; cause?: unknown },
+  );
+  readonly name: 'CloudimgError';
+  /** HTTP status; 0 when no answer arrived. */
+  readonly status: number;
+  /** The server's snake_case code (`not_found`, `rate_limited`, …), or `network_error` / `timeout`. */
+  readonly code: string;
+  /** Seconds the server asked to wait (429 / 503), else null. */
+  readonly retryAfter: number | null;
+  readonly method?: string;
+  readonly path?: string;
+}
+
+export declare function createClient(options: ClientOptions): Client;
+
+/** The canonical spelling of a transform (`'w_400,h_400,c_fill,f_webp'`); `''` for none. */
+export declare function canonicalTransform(transform?: Transform | null): string;
+
+export declare const VERSION: string;

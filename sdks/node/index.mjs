@@ -1,0 +1,6 @@
+// ESM entry: the same objects as the CommonJS entry (one implementation, so `instanceof
+// CloudimgError` holds whichever way the package was loaded).
+import cloudimg from './index.js';
+
+export const { createClient, Client, CloudimgError, canonicalTransform, VERSION } = cloudimg;
+export default cloudimg;
