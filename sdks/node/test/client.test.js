@@ -1,0 +1,334 @@
+'use strict';
+
+// Every verb against the real server that scripts/test-sdks started, as one fresh user.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { inspect } = require('node:util');
+const { createClient, canonicalTransform, CloudimgError } = require('..');
+const { env, newUser, adminKey, photoPath, photoDir } = require('./support');
+
+let cli;
+let key;
+const photo = () => fs.readFileSync(photoPath());
+const hex12 = '[0-9a-f]{12}';
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test.before(async () => {
+  key = await newUser(env.base);
+  cli = createClient({ baseUrl: env.base, keyId: key.keyId, keySecret: key.keySecret });
+});
+
+async function rejectsWith(promise, status, code) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof CloudimgError, `not a CloudimgError: ${e}`);
+    assert.equal(e.status, status, e.message);
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}
+
+test('seed quickstart: upload ./photo.jpg, asset.url and urlFor have the seed shape, the URL delivers', async () => {
+  const dir = photoDir('photo.jpg');
+  const asset = await cli.upload(path.join(dir, 'photo.jpg'));
+  assert.match(asset.url, new RegExp(`^${escape(env.base)}/v1/image/photo-${hex12}$`));
+  assert.match(asset.public_id, new RegExp(`^photo-${hex12}$`));
+  assert.equal(asset.original_filename, 'photo.jpg');
+  const url = cli.urlFor(asset.public_id, { w: 400, h: 400, c: 'fill', f: 'webp' });
+  assert.equal(url, `${env.base}/v1/image/w_400,h_400,c_fill,f_webp/${asset.public_id}`);
+  const response = await fetch(url);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'image/webp');
+});
+
+test('seed Node SDK block: upload with options, urlFor, signedUrl, update, delete, list', async () => {
+  const dir = photoDir('hero.jpg');
+  const asset = await cli.upload(path.join(dir, 'hero.jpg'), { folder: 'marketing', tags: ['hero', 'homepage'], visibility: 'public' });
+  assert.match(asset.public_id, new RegExp(`^marketing/hero-${hex12}$`));
+  assert.deepEqual(asset.tags, ['hero', 'homepage']);
+  assert.equal(asset.folder, 'marketing');
+
+  const thumb = cli.urlFor(asset.public_id, { w: 400, h: 400, c: 'fill', f: 'webp', q: 80 });
+  assert.equal(thumb, `${env.base}/v1/image/w_400,h_400,c_fill,q_80,f_webp/${asset.public_id}`);
+
+  const signed = await cli.signedUrl(asset.public_id, { transform: { w: 200 }, ttl_seconds: 3600 });
+  assert.match(signed, new RegExp(`^${escape(env.base)}/v1/image/w_200/${escape(asset.public_id)}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+  assert.equal((await fetch(signed)).status, 200);
+
+  const updated = await cli.updateAsset(asset.public_id, { tags: 'archived' });
+  assert.deepEqual(updated.tags, ['archived']);
+  assert.equal((await cli.listAssets({ folder: 'marketing', limit: 50 })).assets.length, 1);
+  await cli.deleteAsset(asset.public_id);
+  const { assets } = await cli.listAssets({ folder: 'marketing', limit: 50 });
+  assert.deepEqual(assets, []);
+});
+
+test('upload from a Buffer, a Uint8Array view, a Blob and a stream', async () => {
+  const bytes = photo();
+  const fromBuffer = await cli.upload(bytes, { public_id: 'sources/buffer' });
+  assert.equal(fromBuffer.public_id, 'sources/buffer');
+  assert.equal(fromBuffer.folder, 'sources');
+  assert.equal(fromBuffer.bytes, bytes.length);
+  assert.equal(fromBuffer.original_filename, null);
+
+  const unnamed = await cli.upload(bytes, { folder: 'sources' });
+  assert.match(unnamed.public_id, new RegExp(`^sources/image-${hex12}$`));
+
+  const padded = Buffer.concat([Buffer.from('padding before the view'), bytes]);
+  const view = new Uint8Array(padded.buffer, padded.byteOffset + 23, bytes.length);
+  const fromView = await cli.upload(view, { public_id: 'sources/view', filename: 'view.jpg' });
+  assert.equal(fromView.bytes, bytes.length);
+  assert.equal(fromView.original_filename, 'view.jpg');
+
+  const fromBlob = await cli.upload(new Blob([bytes]), { public_id: 'sources/blob', tags: 'a,b', visibility: 'private' });
+  assert.deepEqual(fromBlob.tags, ['a', 'b']);
+  assert.equal(fromBlob.visibility, 'private');
+
+  const fromStream = await cli.upload(fs.createReadStream(photoPath()), { folder: 'sources' });
+  assert.match(fromStream.public_id, new RegExp(`^sources/photo-1000x667-${hex12}$`));
+  assert.equal(fromStream.width, 1000);
+  assert.equal(fromStream.height, 667);
+});
+
+test('overwrite: 409 without it, version 2 with it', async () => {
+  const first = await cli.upload(photo(), { public_id: 'overwrite/me' });
+  assert.equal(first.version, 1);
+  await rejectsWith(cli.upload(photo(), { public_id: 'overwrite/me' }), 409, 'already_exists');
+  const second = await cli.upload(photo(), { public_id: 'overwrite/me', overwrite: true, tags: ['v2'] });
+  assert.equal(second.version, 2);
+  assert.deepEqual(second.tags, ['v2']);
+});
+
+test('signed URL of a private asset: delivers; tampered, re-transformed or re-dated it is 401', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'private/contract-001', visibility: 'private' });
+  assert.equal((await fetch(cli.urlFor(asset.public_id))).status, 401);
+
+  const { url, expires } = await cli.sign(asset.public_id, { transform: 'q_80,w_300', ttl_seconds: 60 });
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(expires > now && expires <= now + 61, `${expires}`);
+  assert.ok(url.startsWith(`${cli.urlFor(asset.public_id, { w: 300, q: 80 })}?expires=${expires}&sig=`), url);
+  const ok = await fetch(url);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('content-type'), 'image/jpeg');
+  assert.match(ok.headers.get('cache-control'), /^public, max-age=(60|59|58)$/);
+
+  const sig = new URL(url).searchParams.get('sig');
+  const flipped = `${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+  for (const tampered of [
+    url.replace(sig, flipped),
+    url.replace('w_300,q_80', 'w_301,q_80'),
+    url.replace('w_300,q_80', 'q_80,w_300'),
+    url.replace(`expires=${expires}`, `expires=${expires + 1}`),
+    url.replace('contract-001', 'contract-002'),
+  ]) {
+    const response = await fetch(tampered);
+    assert.ok([401, 404].includes(response.status), `${tampered}: ${response.status}`);
+    if (!tampered.includes('contract-002')) assert.equal(response.status, 401, tampered);
+  }
+
+  const original = await cli.signedUrl(asset.public_id);
+  assert.match(original, new RegExp(`^${escape(env.base)}/v1/image/private/contract-001\\?expires=`));
+  assert.equal((await fetch(original)).status, 200);
+
+  const short = await cli.signedUrl(asset.public_id, { ttl_seconds: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const expired = await fetch(short);
+  assert.equal(expired.status, 401);
+  assert.equal((await expired.json()).code, 'signature_expired');
+
+  await rejectsWith(cli.signedUrl(asset.public_id, { ttl_seconds: 0 }), 400, 'invalid_ttl');
+  await rejectsWith(cli.signedUrl('no/such-asset'), 404, 'not_found');
+});
+
+// Transforms given out of order, with leading zeros, trailing decimal zeros or capitals.
+const SPELLINGS = [
+  'h_300,w_400',
+  'f_webp,q_080,c_fill,h_300,w_400',
+  'bg_FFAA00,c_contain,h_200,w_200',
+  'r_-90,gr_1,w_120',
+  'bl_4.50,dpr_2.0,w_150',
+  'f_png,dpr_1.25,w_100,c_thumb,h_100',
+  'q_50,c_outside,h_90,w_90',
+  'c_inside,w_2000',
+  'r_45,bg_00FF00,w_100',
+  'f_auto,w_50',
+];
+
+test('urlFor spells every transform as the server canonicalises it, and each URL delivers', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'canonical/photo' });
+  for (const spelling of SPELLINGS) {
+    const { url } = await cli.sign(asset.public_id, { transform: spelling });
+    // The server's own canonical form, from a request that bypasses the SDK's canonicaliser.
+    const raw = await fetch(`${env.base}/v1/image/sign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `ApiKey ${key.keyId}:${key.keySecret}` },
+      body: JSON.stringify({ public_id: asset.public_id, transform: spelling }),
+    });
+    const serverUrl = (await raw.json()).url;
+    const serverTransform = new URL(serverUrl).pathname.split('/')[3];
+    assert.equal(canonicalTransform(spelling), serverTransform, spelling);
+    assert.equal(url.split('?')[0], serverUrl.split('?')[0], spelling);
+    const sdkUrl = cli.urlFor(asset.public_id, spelling);
+    assert.equal(sdkUrl, serverUrl.split('?')[0], spelling);
+    const delivered = await fetch(sdkUrl, { headers: { accept: 'image/webp' } });
+    assert.equal(delivered.status, 200, `${sdkUrl}: ${await delivered.text()}`);
+  }
+});
+
+test('the SDK refuses bad transforms and public_ids with the server code and message', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'refusals/photo' });
+  const bad = ['w_0', 'w_-1', 'w_1.5', 'w_99999999999999999999', 'w_+10', 'w_１００', 'q_101', 'q_NaN', 'c_crop',
+    'f_jpeg', 'dpr_3.01', 'dpr_1.234', 'dpr_2.', 'dpr_.5', 'bl_0.29', 'r_-361', 'r_--1', 'gr_0', 'bg_#ffffff',
+    'x_1', 'w400', 'w_400,', ',w_400', 'w_400,w_500', 'w_ 400', `w_1,${'q_1,'.repeat(70)}`, 'w_400,h_x'];
+  for (const transform of bad) {
+    const response = await fetch(`${env.base}/v1/image/sign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `ApiKey ${key.keyId}:${key.keySecret}` },
+      body: JSON.stringify({ public_id: asset.public_id, transform }),
+    });
+    assert.equal(response.status, 400, transform);
+    const server = await response.json();
+    assert.throws(() => cli.urlFor(asset.public_id, transform), (e) => {
+      assert.equal(e.code, server.code, transform);
+      assert.equal(e.message, server.error, transform);
+      return true;
+    });
+  }
+  for (const id of ['../x', 'a//b', '/abs', 'abs/', '.hidden', 'a b', 'é', 'w_400/x', 'a'.repeat(256), '%2e%2e%2f']) {
+    const response = await fetch(`${env.base}/v1/image/sign`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `ApiKey ${key.keyId}:${key.keySecret}` },
+      body: JSON.stringify({ public_id: id }),
+    });
+    const server = await response.json();
+    assert.equal(response.status, 400, id);
+    assert.throws(() => cli.urlFor(id), (e) => {
+      assert.equal(e.code, server.code, id);
+      assert.equal(e.message, server.error, id);
+      return true;
+    });
+    await rejectsWith(cli.getAsset(id), 400, 'invalid_public_id');
+  }
+});
+
+test('getAsset, updateAsset, listAssets pages, iterAssets, deleteAsset', async () => {
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    const asset = await cli.upload(photo(), { public_id: `paging/p${i}`, tags: i % 2 ? ['odd'] : ['even'] });
+    ids.push(asset.public_id);
+  }
+  const got = await cli.getAsset('paging/p3');
+  assert.equal(got.public_id, 'paging/p3');
+  assert.deepEqual(got.tags, ['odd']);
+  assert.equal(got.width, 1000);
+
+  const updated = await cli.updateAsset('paging/p3', { tags: ['odd', 'picked'], visibility: 'private' });
+  assert.deepEqual(updated.tags, ['odd', 'picked']);
+  assert.equal(updated.visibility, 'private');
+  assert.equal((await cli.updateAsset('paging/p3', { folder: 'paging' })).folder, 'paging');
+
+  const first = await cli.listAssets({ folder: 'paging', limit: 2 });
+  assert.deepEqual(first.assets.map((a) => a.public_id), ['paging/p4', 'paging/p3']);
+  assert.equal(typeof first.next_cursor, 'string');
+  const second = await cli.listAssets({ folder: 'paging', limit: 2, cursor: first.next_cursor });
+  assert.deepEqual(second.assets.map((a) => a.public_id), ['paging/p2', 'paging/p1']);
+
+  const all = [];
+  for await (const asset of cli.iterAssets({ folder: 'paging', limit: 2 })) all.push(asset.public_id);
+  assert.deepEqual(all, [...ids].reverse());
+  const odd = [];
+  for await (const asset of cli.iterAssets({ q: 'paging/', tag: 'odd' })) odd.push(asset.public_id);
+  assert.deepEqual(odd, ['paging/p3', 'paging/p1']);
+  const privateOnes = (await cli.listAssets({ visibility: 'private', q: 'paging/' })).assets;
+  assert.deepEqual(privateOnes.map((a) => a.public_id), ['paging/p3']);
+
+  for (const id of ids) await cli.deleteAsset(id);
+  assert.deepEqual((await cli.listAssets({ folder: 'paging' })).assets, []);
+  await rejectsWith(cli.listAssets({ limit: 1000 }), 400, 'invalid_limit');
+});
+
+test('a missing asset is a 404 CloudimgError with the server message', async () => {
+  await assert.rejects(cli.getAsset('no/such-asset'), (e) => {
+    assert.ok(e instanceof CloudimgError);
+    assert.equal(e.name, 'CloudimgError');
+    assert.equal(e.status, 404);
+    assert.equal(e.code, 'not_found');
+    assert.equal(e.message, 'no such asset');
+    assert.equal(e.method, 'GET');
+    assert.equal(e.path, '/v1/assets/no/such-asset');
+    return true;
+  });
+  await rejectsWith(cli.deleteAsset('no/such-asset'), 404, 'not_found');
+  await rejectsWith(cli.updateAsset('no/such-asset', { tags: 'x' }), 404, 'not_found');
+});
+
+test('server-side refusals surface as CloudimgError: bad upload fields, not an image, another user\'s asset', async () => {
+  await rejectsWith(cli.upload(photo(), { visibility: 'secret' }), 400, 'invalid_visibility');
+  await rejectsWith(cli.upload(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), { filename: 'x.svg' }), 415, 'unsupported_media_type');
+  await rejectsWith(cli.upload(Buffer.alloc(0)), 400, 'empty_file');
+  await rejectsWith(cli.updateAsset('nope/x', { visibility: 'secret' }), 404, 'not_found');
+  await assert.rejects(cli.upload(photo(), { tags: ['a,b'] }), (e) => e.code === 'invalid_tags' && e.status === 400);
+  await assert.rejects(cli.upload(photo(), { overwrite: 'yes' }), TypeError);
+  await assert.rejects(cli.upload(photo(), { publicId: 'x' }), /unknown option publicId/);
+  await assert.rejects(cli.upload(42), TypeError);
+
+  const other = await newUser(env.base, 'other');
+  const theirs = createClient({ baseUrl: env.base, keyId: other.keyId, keySecret: other.keySecret });
+  const asset = await theirs.upload(photo(), { public_id: `theirs-${other.userId}` });
+  await rejectsWith(cli.getAsset(asset.public_id), 403, 'forbidden');
+  await rejectsWith(cli.deleteAsset(asset.public_id), 403, 'forbidden');
+  await rejectsWith(cli.signedUrl(asset.public_id), 403, 'forbidden');
+});
+
+test('usage: the caller\'s month; all=true for admins', async () => {
+  const summary = await cli.usage();
+  assert.match(summary.period, /^\d{4}-\d{2}$/);
+  for (const field of ['storage_bytes', 'original_bytes', 'variant_bytes', 'asset_count', 'bandwidth_bytes', 'requests']) {
+    assert.equal(typeof summary[field], 'number', field);
+  }
+  assert.ok(summary.asset_count >= 1);
+  assert.ok(summary.original_bytes >= photo().length);
+  await rejectsWith(cli.usage({ all: true }), 403, 'forbidden');
+  const admin = await adminKey(env.base);
+  const all = await createClient({ baseUrl: env.base, ...admin }).usage({ all: true });
+  assert.ok(Array.isArray(all.users));
+});
+
+test('srcset URLs deliver at their widths', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'srcset/photo' });
+  const srcset = cli.srcset(asset.public_id, [200, 100], { f: 'webp' });
+  assert.equal(srcset, `${env.base}/v1/image/w_100,f_webp/srcset/photo 100w, ${env.base}/v1/image/w_200,f_webp/srcset/photo 200w`);
+  for (const candidate of srcset.split(', ')) {
+    const [url, width] = candidate.split(' ');
+    const response = await fetch(url);
+    assert.equal(response.status, 200, url);
+    assert.equal(width.endsWith('w'), true);
+  }
+});
+
+test('no secret in errors, inspect or JSON', async () => {
+  const wrong = createClient({ baseUrl: env.base, keyId: key.keyId, keySecret: `${key.keySecret}x` });
+  let error;
+  try {
+    await wrong.getAsset('any/thing');
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof CloudimgError);
+  assert.equal(error.status, 401);
+  const texts = [String(error), error.message, error.stack, inspect(error, { depth: 10, showHidden: true }),
+    JSON.stringify(error), inspect(cli, { depth: 10, showHidden: true }), JSON.stringify(cli), String(cli)];
+  for (const text of texts) {
+    assert.ok(!text.includes(key.keySecret), text);
+    assert.ok(!text.includes(key.keySecret.slice(3, 20)), text);
+  }
+  // A network error carries its cause, and no secret either.
+  const unreachable = createClient({ baseUrl: 'http://127.0.0.1:9', keyId: key.keyId, keySecret: key.keySecret, maxRetries: 0 });
+  await assert.rejects(unreachable.usage(), (e) => {
+    assert.equal(e.code, 'network_error');
+    assert.ok(!inspect(e, { depth: 10, showHidden: true }).includes(key.keySecret));
+    return true;
+  });
+});
