@@ -1,0 +1,197 @@
+"""The transform grammar (SPEC §6) and the public_id rules (SPEC §3), checked exactly as the server
+checks them (shared/src/transform/mod.rs, shared/src/domain/public_id.rs), with the same codes and
+messages, so a bad URL fails here rather than as a 400 later."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Dict, Mapping, Optional, Union
+
+from ._errors import CloudimgError
+
+#: Keys in canonical order.
+KEYS = ("w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg")
+CROPS = ("fit", "fill", "cover", "contain", "inside", "outside", "thumb")
+FORMATS = ("auto", "jpg", "png", "webp", "avif", "gif")
+MAX_LEN = 256
+MAX_SIDE = 4000
+MAX_ID_LEN = 255
+
+TransformValue = Union[str, int, float, bool]
+#: A mapping like ``{"w": 400, "c": "fill"}`` or a string like ``"w_400,c_fill"``.
+Transform = Union[Mapping[str, Optional[TransformValue]], str]
+
+_DIGITS = re.compile(r"[0-9]+\Z")
+_HEX6 = re.compile(r"[0-9A-Fa-f]{6}\Z")
+_ID_CHAR = re.compile(r"[A-Za-z0-9_.\-/]\Z")
+
+
+def _invalid(code: str, message: str) -> CloudimgError:
+    return CloudimgError(message, status=400, code=code)
+
+
+def _quoted(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _integer(s: str, low: int, high: int) -> Optional[int]:
+    """A whole number of at most 6 ASCII digits within [low, high]."""
+    if not s or len(s.encode()) > 6 or not _DIGITS.match(s):
+        return None
+    n = int(s)
+    return n if low <= n <= high else None
+
+
+def _signed_integer(s: str, low: int, high: int) -> Optional[int]:
+    if s.startswith("-"):
+        m = _integer(s[1:], 0, -low)
+        n = None if m is None else -m
+    else:
+        n = _integer(s, 0, high)
+    return n if n is not None and low <= n <= high else None
+
+
+def _decimal(s: str, low: int, high: int) -> Optional[int]:
+    """``1``, ``1.5``, ``1.25`` as hundredths within [low, high]."""
+    whole, dot, fraction = s.partition(".")
+    if s.endswith(".") or len(fraction) > 2 or (fraction and not _DIGITS.match(fraction)):
+        return None
+    w = _integer(whole, 0, 1000)
+    if w is None:
+        return None
+    n = w * 100 + int(fraction.ljust(2, "0"))
+    return n if low <= n <= high else None
+
+
+def _hundredths(n: int) -> str:
+    whole, f = divmod(n, 100)
+    if f == 0:
+        return str(whole)
+    if f % 10 == 0:
+        return f"{whole}.{f // 10}"
+    return f"{whole}.{f:02d}"
+
+
+def canonical_string(s: str) -> str:
+    """Parses a transform string as the server does and returns its canonical spelling.
+
+    Raises CloudimgError 400 ``invalid_transform`` naming the bad pair.
+    """
+    if len(s.encode()) > MAX_LEN:
+        raise _invalid("invalid_transform", f"a transform is at most {MAX_LEN} characters")
+    values: Dict[str, str] = {}
+    for pair in s.split(","):
+
+        def bad(why: str, pair: str = pair) -> CloudimgError:
+            return _invalid("invalid_transform", f"invalid transform pair {_quoted(pair)}: {why}")
+
+        key, sep, value = pair.partition("_")
+        if not sep:
+            raise bad("expected key_value")
+        if key not in KEYS:
+            raise bad("unknown key")
+        if key in values:
+            raise bad("the key is given twice")
+        if key in ("w", "h"):
+            n = _integer(value, 1, MAX_SIDE)
+            if n is None:
+                raise bad(f"{key} must be a whole number from 1 to 4000")
+            out = str(n)
+        elif key == "q":
+            n = _integer(value, 1, 100)
+            if n is None:
+                raise bad("q must be a whole number from 1 to 100")
+            out = str(n)
+        elif key == "r":
+            n = _signed_integer(value, -360, 360)
+            if n is None:
+                raise bad("r must be a whole number from -360 to 360")
+            out = str(n)
+        elif key == "c":
+            if value not in CROPS:
+                raise bad("c must be one of fit, fill, cover, contain, inside, outside, thumb")
+            out = value
+        elif key == "f":
+            if value not in FORMATS:
+                raise bad("f must be one of auto, jpg, png, webp, avif, gif")
+            out = value
+        elif key == "dpr":
+            n = _decimal(value, 100, 300)
+            if n is None:
+                raise bad("dpr must be from 1 to 3, with at most two decimals")
+            out = _hundredths(n)
+        elif key == "bl":
+            n = _decimal(value, 30, 2500)
+            if n is None:
+                raise bad("bl must be from 0.3 to 25, with at most two decimals")
+            out = _hundredths(n)
+        elif key == "gr":
+            if value != "1":
+                raise bad("gr must be 1")
+            out = "1"
+        else:  # bg
+            if not _HEX6.match(value):
+                raise bad("bg must be 6 hex digits, like ffffff")
+            out = value.lower()
+        values[key] = out
+    return ",".join(f"{k}_{values[k]}" for k in KEYS if k in values)
+
+
+def _value_text(key: str, value: object) -> str:
+    """One value of a mapping transform, spelled as the sign endpoint spells JSON values."""
+    if value is True:
+        return "1"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    try:
+        shown = json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError):
+        shown = type(value).__name__
+    raise _invalid("invalid_transform", f"transform value of {key} must be a string or a number, not {shown}")
+
+
+def canonical_transform(transform: Optional[Transform] = None) -> str:
+    """The canonical spelling of a transform given as a mapping (``{"w": 400, "c": "fill"}``), a
+    string (``"c_fill,w_400"``) or nothing; ``None`` values are left out."""
+    if transform is None or transform == "":
+        return ""
+    if isinstance(transform, str):
+        return canonical_string(transform)
+    if not isinstance(transform, Mapping):
+        raise TypeError('a transform is a mapping like {"w": 400, "c": "fill"} or a string like "w_400,c_fill"')
+    pairs = [f"{k}_{_value_text(k, v)}" for k, v in transform.items() if v is not None]
+    return canonical_string(",".join(pairs)) if pairs else ""
+
+
+def is_transform_shaped(segment: str) -> bool:
+    key, sep, _ = segment.partition("_")
+    return bool(sep) and key in KEYS
+
+
+def check_public_id(public_id: str) -> str:
+    """Raises CloudimgError 400 ``invalid_public_id`` unless the id follows SPEC §3's rules."""
+    what = "public_id"
+    if not isinstance(public_id, str):
+        raise TypeError("a public_id is a str")
+    if not public_id or len(public_id.encode()) > MAX_ID_LEN:
+        raise _invalid("invalid_public_id", f"{what} must be 1 to {MAX_ID_LEN} bytes long")
+    for c in public_id:
+        if not _ID_CHAR.match(c):
+            shown = "'" + json.dumps(c, ensure_ascii=False)[1:-1] + "'"
+            raise _invalid("invalid_public_id", f"{what} may only contain A-Z, a-z, 0-9, _ . - and /, not {shown}")
+    if public_id.startswith("/") or public_id.endswith("/"):
+        raise _invalid("invalid_public_id", f"{what} must not start or end with /")
+    for segment in public_id.split("/"):
+        if not segment:
+            raise _invalid("invalid_public_id", f"{what} must not contain an empty segment (//)")
+        if segment.startswith("."):
+            raise _invalid("invalid_public_id", f"{what} segments must not start with . (no ., .. or hidden names)")
+    first = public_id.split("/")[0]
+    if is_transform_shaped(first):
+        raise _invalid(
+            "invalid_public_id", f"{what} must not start with a transform-shaped segment like {_quoted(first)}"
+        )
+    return public_id

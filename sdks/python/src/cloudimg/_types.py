@@ -1,0 +1,55 @@
+"""The JSON shapes the API returns (openapi.yaml), as TypedDicts: plain dicts at run time."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, TypedDict
+
+
+class Asset(TypedDict):
+    public_id: str
+    #: The delivery URL of the original.
+    url: str
+    #: ``""`` is the root.
+    folder: str
+    tags: List[str]
+    visibility: str
+    format: str
+    #: As displayed (after the EXIF orientation).
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+    owner_id: str
+    original_filename: Optional[str]
+    created_at: str
+    updated_at: str
+    #: 1 at the first upload, +1 at every overwrite.
+    version: int
+
+
+class AssetPage(TypedDict):
+    assets: List[Asset]
+    #: Pass as ``cursor`` for the next page; ``None`` on the last one.
+    next_cursor: Optional[str]
+
+
+class _Usage(TypedDict):
+    storage_bytes: int
+    original_bytes: int
+    variant_bytes: int
+    asset_count: int
+    bandwidth_bytes: int
+    requests: int
+    #: ``YYYY-MM``, UTC.
+    period: str
+
+
+class UsageSummary(_Usage, total=False):
+    #: ``all=True`` only.
+    users: List[Dict[str, Any]]
+
+
+class SignedUrl(TypedDict):
+    url: str
+    #: Unix seconds.
+    expires: int

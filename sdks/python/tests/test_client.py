@@ -1,0 +1,293 @@
+"""Every verb against the real server that scripts/test-sdks started, as one fresh user."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import pytest
+
+from cloudimg import Cloudimg, CloudimgError, canonical_transform
+
+from .conftest import Env, User, admin_key, new_user
+
+HEX12 = "[0-9a-f]{12}"
+
+
+def raises(status: int, code: str) -> Callable[[Callable[[], object]], CloudimgError]:
+    def check(call: Callable[[], object]) -> CloudimgError:
+        with pytest.raises(CloudimgError) as caught:
+            call()
+        assert (caught.value.status, caught.value.code) == (status, code), caught.value
+        return caught.value
+
+    return check
+
+
+def test_seed_quickstart_upload_a_path_and_print_the_seed_url_shapes(cli: Cloudimg, env: Env, photo_dir: Path) -> None:
+    asset = cli.upload(str(photo_dir / "photo.jpg"))
+    assert re.fullmatch(rf"{re.escape(env.base)}/v1/image/photo-{HEX12}", asset["url"])
+    assert asset["original_filename"] == "photo.jpg"
+    url = cli.url_for(asset["public_id"], w=400, h=400, c="fill", f="webp")
+    assert url == f"{env.base}/v1/image/w_400,h_400,c_fill,f_webp/{asset['public_id']}"
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/webp"
+
+
+def test_seed_python_block_upload_url_for_signed_url_update_delete(cli: Cloudimg, env: Env, photo_dir: Path) -> None:
+    asset = cli.upload(photo_dir / "photo.jpg", folder="gallery", tags=["hero"])
+    assert re.fullmatch(rf"gallery/photo-{HEX12}", asset["public_id"])
+    assert asset["tags"] == ["hero"]
+    assert asset["folder"] == "gallery"
+    assert (
+        cli.url_for(asset["public_id"], w=400, h=400, c="fill", f="webp", q=80)
+        == f"{env.base}/v1/image/w_400,h_400,c_fill,q_80,f_webp/{asset['public_id']}"
+    )
+    signed = cli.signed_url(asset["public_id"], transform={"w": 200}, ttl_seconds=3600)
+    assert re.fullmatch(
+        rf"{re.escape(env.base)}/v1/image/w_200/{re.escape(asset['public_id'])}\?expires=\d+&sig=[A-Za-z0-9_-]{{43}}",
+        signed,
+    )
+    assert httpx.get(signed).status_code == 200
+    updated = cli.update_asset(asset["public_id"], tags="archived,old")
+    assert updated["tags"] == ["archived", "old"]
+    cli.delete_asset(asset["public_id"])
+    raises(404, "not_found")(lambda: cli.get_asset(asset["public_id"]))
+
+
+def test_upload_from_bytes_a_memoryview_a_file_object_and_a_path_object(
+    cli: Cloudimg, photo: bytes, photo_path: Path
+) -> None:
+    from_bytes = cli.upload(photo, public_id="sources/bytes")
+    assert (from_bytes["public_id"], from_bytes["folder"]) == ("sources/bytes", "sources")
+    assert from_bytes["bytes"] == len(photo)
+    assert from_bytes["original_filename"] is None
+
+    unnamed = cli.upload(photo, folder="sources")
+    assert re.fullmatch(rf"sources/image-{HEX12}", unnamed["public_id"])
+
+    view = memoryview(b"padding" + photo)[7:]
+    from_view = cli.upload(view, public_id="sources/view", filename="view.jpg")
+    assert from_view["original_filename"] == "view.jpg"
+    assert from_view["bytes"] == len(photo)
+
+    with open(photo_path, "rb") as f:
+        from_file = cli.upload(f, folder="sources", visibility="private", tags="a,b")
+    assert re.fullmatch(rf"sources/photo-1000x667-{HEX12}", from_file["public_id"])
+    assert (from_file["visibility"], from_file["tags"]) == ("private", ["a", "b"])
+
+    from_buffer = cli.upload(io.BytesIO(photo), public_id="sources/bytesio")
+    assert (from_buffer["width"], from_buffer["height"]) == (1000, 667)
+
+    from_path = cli.upload(photo_path, public_id="sources/path")
+    assert from_path["original_filename"] == "photo_1000x667.jpg"
+
+
+def test_overwrite_409_without_it_version_2_with_it(cli: Cloudimg, photo: bytes) -> None:
+    assert cli.upload(photo, public_id="overwrite/me")["version"] == 1
+    raises(409, "already_exists")(lambda: cli.upload(photo, public_id="overwrite/me"))
+    second = cli.upload(photo, public_id="overwrite/me", overwrite=True, tags=["v2"])
+    assert (second["version"], second["tags"]) == (2, ["v2"])
+
+
+def test_signed_url_of_a_private_asset_delivers_and_tampering_is_401(cli: Cloudimg, env: Env, photo: bytes) -> None:
+    asset = cli.upload(photo, public_id="private/contract-001", visibility="private")
+    assert httpx.get(cli.url_for(asset["public_id"])).status_code == 401
+
+    signed = cli.sign(asset["public_id"], transform="q_80,w_300", ttl_seconds=60)
+    url, expires = signed["url"], signed["expires"]
+    now = int(time.time())
+    assert now < expires <= now + 61
+    assert url.startswith(f"{cli.url_for(asset['public_id'], w=300, q=80)}?expires={expires}&sig=")
+    ok = httpx.get(url)
+    assert ok.status_code == 200
+    assert ok.headers["content-type"] == "image/jpeg"
+    assert re.fullmatch(r"public, max-age=(60|59|58)", ok.headers["cache-control"])
+
+    sig = httpx.URL(url).params["sig"]
+    flipped = ("B" if sig[0] == "A" else "A") + sig[1:]
+    for tampered in (
+        url.replace(sig, flipped),
+        url.replace("w_300,q_80", "w_301,q_80"),
+        url.replace("w_300,q_80", "q_80,w_300"),
+        url.replace(f"expires={expires}", f"expires={expires + 1}"),
+    ):
+        assert httpx.get(tampered).status_code == 401, tampered
+
+    original = cli.signed_url(asset["public_id"])
+    assert original.startswith(f"{env.base}/v1/image/private/contract-001?expires=")
+    assert httpx.get(original).status_code == 200
+
+    short = cli.signed_url(asset["public_id"], ttl_seconds=1)
+    time.sleep(2.1)
+    expired = httpx.get(short)
+    assert (expired.status_code, expired.json()["code"]) == (401, "signature_expired")
+
+    raises(400, "invalid_ttl")(lambda: cli.signed_url(asset["public_id"], ttl_seconds=0))
+    raises(404, "not_found")(lambda: cli.signed_url("no/such-asset"))
+
+
+SPELLINGS = [
+    "h_300,w_400",
+    "f_webp,q_080,c_fill,h_300,w_400",
+    "bg_FFAA00,c_contain,h_200,w_200",
+    "r_-90,gr_1,w_120",
+    "bl_4.50,dpr_2.0,w_150",
+    "f_png,dpr_1.25,w_100,c_thumb,h_100",
+    "q_50,c_outside,h_90,w_90",
+    "c_inside,w_2000",
+    "r_45,bg_00FF00,w_100",
+    "f_auto,w_50",
+]
+
+
+def _raw_sign(env: Env, user: User, body: dict[str, object]) -> httpx.Response:
+    """The sign endpoint called without the SDK (so without its canonicaliser)."""
+    return httpx.post(
+        f"{env.base}/v1/image/sign", json=body, headers={"authorization": f"ApiKey {user.key_id}:{user.key_secret}"}
+    )
+
+
+def test_url_for_spells_every_transform_as_the_server_canonicalises_it_and_each_delivers(
+    cli: Cloudimg, env: Env, user: User, photo: bytes
+) -> None:
+    asset = cli.upload(photo, public_id="canonical/photo", overwrite=True)
+    for spelling in SPELLINGS:
+        server_url = _raw_sign(env, user, {"public_id": asset["public_id"], "transform": spelling}).json()["url"]
+        server_path = server_url.split("?")[0]
+        assert canonical_transform(spelling) == httpx.URL(server_url).path.split("/")[3], spelling
+        assert cli.url_for(asset["public_id"], spelling) == server_path, spelling
+        assert cli.sign(asset["public_id"], spelling)["url"].split("?")[0] == server_path, spelling
+        delivered = httpx.get(server_path, headers={"accept": "image/webp"})
+        assert delivered.status_code == 200, (spelling, delivered.text)
+
+
+BAD_TRANSFORMS = ["w_0", "w_-1", "w_1.5", "w_99999999999999999999", "w_+10", "w_１００", "q_101", "q_NaN", "c_crop",
+                  "f_jpeg", "dpr_3.01", "dpr_1.234", "dpr_2.", "dpr_.5", "bl_0.29", "r_-361", "r_--1", "gr_0",
+                  "bg_#ffffff", "x_1", "w400", "w_400,", ",w_400", "w_400,w_500", "w_ 400", "w_1," + "q_1," * 70,
+                  "w_400,h_x"]
+BAD_IDS = ["../x", "a//b", "/abs", "abs/", ".hidden", "a b", "é", "w_400/x", "a" * 256, "%2e%2e%2f"]
+
+
+def test_the_sdk_refuses_what_the_server_refuses_with_the_same_code_and_message(
+    cli: Cloudimg, env: Env, user: User, photo: bytes
+) -> None:
+    asset = cli.upload(photo, public_id="refusals/photo", overwrite=True)
+    for spelling in BAD_TRANSFORMS:
+        response = _raw_sign(env, user, {"public_id": asset["public_id"], "transform": spelling})
+        assert response.status_code == 400, spelling
+        with pytest.raises(CloudimgError) as caught:
+            cli.url_for(asset["public_id"], spelling)
+        assert (caught.value.code, caught.value.message) == (response.json()["code"], response.json()["error"])
+    for public_id in BAD_IDS:
+        response = _raw_sign(env, user, {"public_id": public_id})
+        assert response.status_code == 400, public_id
+        with pytest.raises(CloudimgError) as caught:
+            cli.url_for(public_id)
+        assert (caught.value.code, caught.value.message) == (response.json()["code"], response.json()["error"])
+        raises(400, "invalid_public_id")(lambda: cli.get_asset(public_id))
+
+
+def test_get_update_list_pages_iterate_and_delete(cli: Cloudimg, photo: bytes) -> None:
+    ids = [cli.upload(photo, public_id=f"paging/p{i}", tags=["odd" if i % 2 else "even"])["public_id"] for i in range(5)]
+    got = cli.get_asset("paging/p3")
+    assert (got["public_id"], got["tags"], got["width"]) == ("paging/p3", ["odd"], 1000)
+
+    updated = cli.update_asset("paging/p3", tags=["odd", "picked"], visibility="private")
+    assert (updated["tags"], updated["visibility"]) == (["odd", "picked"], "private")
+    assert cli.update_asset("paging/p3", folder="paging")["folder"] == "paging"
+
+    first = cli.list_assets(folder="paging", limit=2)
+    assert [a["public_id"] for a in first["assets"]] == ["paging/p4", "paging/p3"]
+    assert isinstance(first["next_cursor"], str)
+    second = cli.list_assets(folder="paging", limit=2, cursor=first["next_cursor"])
+    assert [a["public_id"] for a in second["assets"]] == ["paging/p2", "paging/p1"]
+
+    assert [a["public_id"] for a in cli.iter_assets(folder="paging", limit=2)] == ids[::-1]
+    assert [a["public_id"] for a in cli.iter_assets(q="paging/", tag="odd")] == ["paging/p3", "paging/p1"]
+    assert [a["public_id"] for a in cli.list_assets(visibility="private", q="paging/")["assets"]] == ["paging/p3"]
+
+    for public_id in ids:
+        cli.delete_asset(public_id)
+    assert cli.list_assets(folder="paging")["assets"] == []
+    raises(400, "invalid_limit")(lambda: cli.list_assets(limit=1000))
+
+
+def test_a_missing_asset_is_a_404_cloudimg_error_with_the_server_message(cli: Cloudimg) -> None:
+    error = raises(404, "not_found")(lambda: cli.get_asset("no/such-asset"))
+    assert error.message == "no such asset"
+    assert str(error) == "no such asset (404 not_found)"
+    assert (error.method, error.path) == ("GET", "/v1/assets/no/such-asset")
+    raises(404, "not_found")(lambda: cli.delete_asset("no/such-asset"))
+    raises(404, "not_found")(lambda: cli.update_asset("no/such-asset", tags="x"))
+
+
+def test_server_side_refusals_surface_as_cloudimg_error(cli: Cloudimg, env: Env, photo: bytes) -> None:
+    raises(400, "invalid_visibility")(lambda: cli.upload(photo, visibility="secret"))
+    raises(415, "unsupported_media_type")(
+        lambda: cli.upload(b'<svg xmlns="http://www.w3.org/2000/svg"/>', filename="x.svg")
+    )
+    raises(400, "empty_file")(lambda: cli.upload(b""))
+    raises(400, "invalid_tags")(lambda: cli.upload(photo, tags=["a,b"]))
+    with pytest.raises(TypeError):
+        cli.upload(photo, overwrite="yes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cli.upload(42)  # type: ignore[arg-type]
+
+    other = new_user(env, env.base, "other")
+    with Cloudimg(env.base, other.key_id, other.key_secret) as theirs:
+        asset = theirs.upload(photo, public_id=f"theirs-{other.user_id}")
+    raises(403, "forbidden")(lambda: cli.get_asset(asset["public_id"]))
+    raises(403, "forbidden")(lambda: cli.delete_asset(asset["public_id"]))
+    raises(403, "forbidden")(lambda: cli.signed_url(asset["public_id"]))
+
+
+def test_usage_is_the_callers_month_and_all_is_for_admins(cli: Cloudimg, env: Env, photo: bytes) -> None:
+    summary = cli.usage()
+    assert re.fullmatch(r"\d{4}-\d{2}", summary["period"])
+    for field in ("storage_bytes", "original_bytes", "variant_bytes", "asset_count", "bandwidth_bytes", "requests"):
+        assert isinstance(summary[field], int), field  # type: ignore[literal-required]
+    assert summary["asset_count"] >= 1
+    assert summary["original_bytes"] >= len(photo)
+    raises(403, "forbidden")(lambda: cli.usage(all=True))
+    key_id, key_secret = admin_key(env, env.base)
+    with Cloudimg(env.base, key_id, key_secret) as admin:
+        assert isinstance(admin.usage(all=True)["users"], list)
+
+
+def test_srcset_urls_deliver(cli: Cloudimg, env: Env, photo: bytes) -> None:
+    asset = cli.upload(photo, public_id="srcset/photo", overwrite=True)
+    srcset = cli.srcset(asset["public_id"], [200, 100], f="webp")
+    assert srcset == (
+        f"{env.base}/v1/image/w_100,f_webp/srcset/photo 100w, {env.base}/v1/image/w_200,f_webp/srcset/photo 200w"
+    )
+    for candidate in srcset.split(", "):
+        url, width = candidate.split(" ")
+        assert httpx.get(url).status_code == 200
+        assert width.endswith("w")
+
+
+def test_no_secret_in_errors_repr_logs_or_tracebacks(
+    cli: Cloudimg, env: Env, user: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import traceback
+
+    caplog.set_level(logging.DEBUG)
+    with Cloudimg(env.base, user.key_id, user.key_secret + "x") as wrong:
+        error = raises(401, "unauthorized")(lambda: wrong.get_asset("any/thing"))
+        texts = [str(error), repr(error), repr(wrong), repr(vars(wrong)), str(vars(error))]
+    with Cloudimg("http://127.0.0.1:9", user.key_id, user.key_secret, max_retries=1) as unreachable:
+        with pytest.raises(CloudimgError) as caught:
+            unreachable.usage()
+    assert caught.value.code == "network_error"
+    texts += [str(caught.value), "".join(traceback.format_exception(caught.value)), repr(cli), caplog.text]
+    assert "retrying GET /v1/usage/summary" in caplog.text
+    for text in texts:
+        assert user.key_secret not in text, text
+        assert user.key_secret[3:20] not in text, text
