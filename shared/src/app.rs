@@ -7,13 +7,14 @@ use tokio::sync::Semaphore;
 
 use crate::{
     clock::now_ms,
-    config::Config,
+    config::{AwsSettings, Backend, Config},
     domain::{password, Role},
     limits::{KeyedLimit, Limits, LoginLimit},
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
     store::{
+        aws::AwsStores,
         fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
         UserRecord,
     },
@@ -57,8 +58,29 @@ pub enum StartError {
 impl App {
     /// Reads the configuration from the environment and opens its stores: what every entry point
     /// does first.
-    pub fn from_env() -> Result<Arc<Self>, StartError> {
-        Self::open_embedded(Config::from_env()?)
+    pub async fn from_env() -> Result<Arc<Self>, StartError> {
+        Self::open(Config::from_env()?).await
+    }
+
+    /// Opens the configured backend.
+    pub async fn open(config: Config) -> Result<Arc<Self>, StartError> {
+        match config.backend.clone() {
+            Backend::Embedded => Self::open_embedded(config),
+            Backend::Aws(settings) => Self::open_aws(config, &settings).await,
+        }
+    }
+
+    /// Connects to S3 and DynamoDB. The signing secret is the configured one, or else the one kept
+    /// in the table (made on first use).
+    pub async fn open_aws(config: Config, settings: &AwsSettings) -> Result<Arc<Self>, StartError> {
+        let stores = AwsStores::connect(settings).await;
+        let secret = match &config.signing_secret {
+            Some(secret) => secret.clone(),
+            None => stores.meta.load_or_create_signing_secret().await?,
+        };
+        let signer = Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
+        let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
+        Ok(Self::new(config, Arc::new(blobs), Arc::new(stores.meta), signer))
     }
 
     /// Opens the embedded stores under the configured data dir.

@@ -7,6 +7,8 @@ use std::{net::SocketAddr, path::PathBuf};
 pub struct Config {
     pub addr: SocketAddr,
     pub public_url: PublicUrl,
+    /// Where assets and records live.
+    pub backend: Backend,
     pub data_dir: PathBuf,
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -29,6 +31,25 @@ pub struct Config {
     pub signing_secret: Option<String>,
     /// Bytes of originals and variants kept in memory for hot deliveries.
     pub memory_cache_bytes: u64,
+    /// Image responses larger than this redirect to a short-lived URL of the store instead, when
+    /// the store can make one (Lambda's response payload limit); `None`: always inline.
+    pub inline_max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// Files under the data dir and SQLite beside them.
+    Embedded,
+    /// S3 and DynamoDB.
+    Aws(AwsSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub bucket: String,
+    pub table: String,
+    /// `AWS_ENDPOINT_URL`: an emulator (LocalStack, MinIO, moto) instead of AWS.
+    pub endpoint: Option<String>,
 }
 
 /// The base of every URL the API returns, and the one origin trusted for cookie-authenticated
@@ -89,13 +110,11 @@ impl Config {
             Some(v) => PublicUrl::parse(&v).map_err(|r| err("IMGCLOUD_PUBLIC_URL", &r))?,
             None => PublicUrl::parse(&format!("http://{addr}")).map_err(|r| err("IMGCLOUD_ADDR", &r))?,
         };
-        match get("IMGCLOUD_BACKEND").as_deref() {
-            None | Some("embedded") => {}
-            Some("aws") => {
-                return Err(err("IMGCLOUD_BACKEND", "the aws backend is not part of this build yet; use embedded"))
-            }
+        let backend = match get("IMGCLOUD_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws(AwsSettings::from_lookup(&get)?),
             Some(_) => return Err(err("IMGCLOUD_BACKEND", "must be embedded or aws")),
-        }
+        };
         let admin_email = get("IMGCLOUD_ADMIN_EMAIL")
             .map(|e| {
                 crate::domain::Email::parse(&e)
@@ -114,6 +133,7 @@ impl Config {
         Ok(Self {
             addr,
             public_url,
+            backend,
             data_dir: get("IMGCLOUD_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")),
             admin_email,
             admin_password,
@@ -129,7 +149,44 @@ impl Config {
             rate_renders_per_minute: number(&get, "IMGCLOUD_RATE_RENDERS_PER_MINUTE", 300, 0, 100_000_000)? as u32,
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
+            inline_max_bytes: match get("IMGCLOUD_INLINE_MAX_BYTES") {
+                Some(_) => Some(number(&get, "IMGCLOUD_INLINE_MAX_BYTES", 0, 1, 1 << 40)?),
+                None => None,
+            },
         })
+    }
+}
+
+impl AwsSettings {
+    fn from_lookup(get: &impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str| {
+            get(var).ok_or_else(|| ConfigError { var, reason: "is required when IMGCLOUD_BACKEND=aws".into() })
+        };
+        let bucket = required("IMGCLOUD_BUCKET")?;
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && bucket.as_bytes()[0].is_ascii_alphanumeric();
+        if !bucket_ok {
+            return Err(ConfigError {
+                var: "IMGCLOUD_BUCKET",
+                reason: "must be an S3 bucket name (3-63 lowercase letters, digits, '-' or '.')".into(),
+            });
+        }
+        let table = required("IMGCLOUD_TABLE")?;
+        if !(3..=255).contains(&table.len()) || !table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            return Err(ConfigError {
+                var: "IMGCLOUD_TABLE",
+                reason: "must be a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')".into(),
+            });
+        }
+        let endpoint = get("AWS_ENDPOINT_URL");
+        if let Some(e) = &endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(ConfigError { var: "AWS_ENDPOINT_URL", reason: "must start with http:// or https://".into() });
+            }
+        }
+        Ok(Self { bucket, table, endpoint })
     }
 }
 
@@ -173,7 +230,27 @@ mod tests {
         assert_eq!(config(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "lots")]).unwrap_err().var, "IMGCLOUD_MAX_UPLOAD_BYTES");
         assert_eq!(config(&[("IMGCLOUD_PUBLIC_URL", "ftp://x")]).unwrap_err().var, "IMGCLOUD_PUBLIC_URL");
         assert_eq!(config(&[("IMGCLOUD_BACKEND", "mongo")]).unwrap_err().var, "IMGCLOUD_BACKEND");
+        assert_eq!(config(&[("IMGCLOUD_BACKEND", "aws")]).unwrap_err().var, "IMGCLOUD_BUCKET");
+        let aws = [("IMGCLOUD_BACKEND", "aws"), ("IMGCLOUD_BUCKET", "Bad_Bucket"), ("IMGCLOUD_TABLE", "t1")];
+        assert_eq!(config(&aws).unwrap_err().var, "IMGCLOUD_BUCKET");
         assert_eq!(config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")]).unwrap_err().var, "IMGCLOUD_ADMIN_PASSWORD");
+    }
+
+    #[test]
+    fn the_aws_backend_names_its_bucket_table_and_endpoint() {
+        let c = config(&[
+            ("IMGCLOUD_BACKEND", "aws"),
+            ("IMGCLOUD_BUCKET", "img-cloud-assets"),
+            ("IMGCLOUD_TABLE", "imgcloud"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        let expected = AwsSettings {
+            bucket: "img-cloud-assets".into(),
+            table: "imgcloud".into(),
+            endpoint: Some("http://127.0.0.1:5000".into()),
+        };
+        assert_eq!(c.backend, Backend::Aws(expected));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The api Lambda function: auth, users, API keys and asset metadata, over the core's router.
 
-use imgcloud_core::{http::api_routes, App};
+use imgcloud_core::{gc, http::{flush_usage_per_request, api_routes}, App, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = App::from_env()?;
-    lambda_http::run(api_routes(app)).await
+    let config = Config::from_env()?;
+    let app = App::open(config).await?;
+    // Blobs of overwritten and deleted assets are collected while an instance is warm.
+    gc::spawn_sweeper(app.clone());
+    lambda_http::run(flush_usage_per_request(app.clone(), api_routes(app))).await
 }

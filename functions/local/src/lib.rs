@@ -20,7 +20,7 @@ pub struct Server {
 /// Opens the stores, creates the first admin if the store has none (printing a generated
 /// password once), and serves on `listener` until [`Server::stop`].
 pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
-    let app = App::open_embedded(config)?;
+    let app = App::open(config).await?;
     if let Some((email, password)) = app.bootstrap_admin().await? {
         println!("imgcloud: created the first admin {email} with password {password}");
         println!("imgcloud: this password is shown once; sign in and change it");

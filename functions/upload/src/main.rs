@@ -1,10 +1,11 @@
-//! The upload Lambda function: multipart uploads, over the core's router.
+//! The upload Lambda function: multipart and direct-to-S3 uploads, over the core's router.
 
-use imgcloud_core::{http::upload_routes, App};
+use imgcloud_core::{http::{flush_usage_per_request, upload_routes}, App, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = App::from_env()?;
-    lambda_http::run(upload_routes(app)).await
+    let config = Config::from_env()?;
+    let app = App::open(config).await?;
+    lambda_http::run(flush_usage_per_request(app.clone(), upload_routes(app))).await
 }

@@ -32,6 +32,9 @@ use crate::{
     usage::period,
 };
 
+/// How long a redirect to the store's own URL stays valid (responses over `inline_max_bytes`).
+const REDIRECT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Splits `<transform>/<public_id>` from `<public_id>` (SPEC §3: a transform-shaped first segment
 /// is the transform, and is a 400 if invalid).
 fn parse_path(path: &str) -> AppResult<(Option<Transform>, PublicId)> {
@@ -164,6 +167,17 @@ pub async fn deliver(
     }
     if method == Method::GET {
         app.usage.record(&asset.owner_id, period(now_ms()), bytes.len() as u64);
+    }
+    if app.config.inline_max_bytes.is_some_and(|max| bytes.len() as u64 > max) {
+        if let Some(url) = app.blobs.presigned_get(&target.key, REDIRECT_TTL).await? {
+            // The short-lived URL must not outlive itself in any cache.
+            response.headers_mut().map(|h| h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+            return response
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(header::LOCATION, url)
+                .body(Body::empty())
+                .map_err(AppError::internal);
+        }
     }
     response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(target.format.content_type()))

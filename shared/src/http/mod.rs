@@ -78,6 +78,21 @@ fn delivery(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// For shapes whose process may be frozen or ended between requests (Lambda): the usage tally is
+/// stored before each response leaves, so that no counted delivery waits in a frozen process.
+pub fn flush_usage_per_request(app: Arc<App>, router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| {
+        let app = app.clone();
+        async move {
+            let response = next.run(request).await;
+            if let Err(e) = app.usage.flush(app.meta.as_ref()).await {
+                tracing::warn!(error = %e, "usage flush failed; kept for the next request");
+            }
+            response
+        }
+    }))
+}
+
 /// JSON for unknown routes (404) and wrong methods (405), and `nosniff` on every response.
 fn finish(router: Router) -> Router {
     router

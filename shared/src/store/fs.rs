@@ -99,6 +99,15 @@ impl BlobStore for FileBlobStore {
         }
     }
 
+    async fn size(&self, key: &str) -> StoreResult<Option<u64>> {
+        match tokio::fs::metadata(self.path(key)?).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
     async fn delete_tree(&self, key: &str) -> StoreResult<()> {
         let path = self.path(key)?;
         let ignore_missing = |r: std::io::Result<()>| match r {

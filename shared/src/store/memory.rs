@@ -62,6 +62,23 @@ impl<S: BlobStore> BlobStore for CachedBlobStore<S> {
         self.cache.retain(|k, _| k != key && !k.starts_with(&below));
         self.inner.delete_tree(key).await
     }
+
+    async fn size(&self, key: &str) -> StoreResult<Option<u64>> {
+        self.inner.size(key).await
+    }
+
+    async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> StoreResult<Option<String>> {
+        self.inner.presigned_get(key, ttl).await
+    }
+
+    async fn presigned_post(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<super::PresignedPost>> {
+        self.inner.presigned_post(key, max_bytes, ttl).await
+    }
 }
 
 #[cfg(test)]

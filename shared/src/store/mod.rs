@@ -6,6 +6,7 @@
 //!
 //! Expected outcomes are values (`Option`, [`Created`], [`Swapped`]); `Err` is a real failure.
 
+pub mod aws;
 pub mod fs;
 pub mod memory;
 mod records;
@@ -35,6 +36,34 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Removes `key` and every key below `key/` (an asset's original and all its variants live
     /// below `assets/<blob_id>/`); absent keys are not an error.
     async fn delete_tree(&self, key: &str) -> StoreResult<()>;
+
+    /// The size of the blob under `key`, without reading it.
+    async fn size(&self, key: &str) -> StoreResult<Option<u64>>;
+
+    /// A URL that serves `key` for `ttl` without credentials, when the store can make one (S3
+    /// can; files cannot, so the caller serves the bytes itself).
+    async fn presigned_get(&self, _key: &str, _ttl: std::time::Duration) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
+    /// A browser form that uploads one object of up to `max_bytes` to `key` within `ttl`, when the
+    /// store can take uploads directly (S3's presigned POST).
+    async fn presigned_post(
+        &self,
+        _key: &str,
+        _max_bytes: u64,
+        _ttl: std::time::Duration,
+    ) -> StoreResult<Option<PresignedPost>> {
+        Ok(None)
+    }
+}
+
+/// A form to POST (multipart, `fields` first, then `file`) to `url` before `expires_at` (unix s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPost {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
+    pub expires_at: i64,
 }
 
 /// What a conditional create did.
@@ -147,6 +176,12 @@ pub fn original_key(blob_id: &str) -> String {
 /// Where an asset's master `name` lives (see `render::master`).
 pub fn master_key(blob_id: &str, name: &str) -> String {
     format!("{}/master-{name}", asset_tree(blob_id))
+}
+
+/// Where a direct upload waits until it is registered (see `http::upload`); the bucket expires
+/// what is left there after a day.
+pub fn staging_key(upload_id: &str) -> String {
+    format!("staging/{upload_id}")
 }
 
 /// The folder of everything stored for one version of an asset (original, master, variants).

@@ -1,0 +1,415 @@
+//! The contract of the storage ports, one function per behaviour; `main.rs` runs each against
+//! every backend.
+
+use bytes::Bytes;
+use imgcloud_core::{
+    domain::{Role, Visibility},
+    store::*,
+};
+
+use crate::Stores;
+
+fn user(id: &str, email: &str, role: Role, created_at: i64) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        email: email.into(),
+        name: Some(format!("name of {id}")),
+        role,
+        disabled: false,
+        password_hash: "hash-1".into(),
+        created_at,
+    }
+}
+
+fn session(token_hash: &str, user_id: &str) -> SessionRecord {
+    SessionRecord {
+        token_hash: token_hash.into(),
+        user_id: user_id.into(),
+        created_at: 1_000,
+        last_seen_at: 1_000,
+        expires_at: 4_102_444_800_000,
+    }
+}
+
+fn key(key_id: &str, owner_id: &str, created_at: i64) -> ApiKeyRecord {
+    ApiKeyRecord {
+        key_id: key_id.into(),
+        owner_id: owner_id.into(),
+        name: format!("key {key_id}"),
+        secret_hash: "secret-hash".into(),
+        created_at,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn asset(public_id: &str, owner_id: &str, created_at: i64) -> AssetRecord {
+    AssetRecord {
+        public_id: public_id.into(),
+        owner_id: owner_id.into(),
+        folder: String::new(),
+        tags: vec![],
+        visibility: Visibility::Public,
+        format: "jpg".into(),
+        width: 640,
+        height: 480,
+        has_alpha: false,
+        has_master: false,
+        derived_bytes: 0,
+        bytes: 1_000,
+        original_filename: Some("photo.jpg".into()),
+        created_at,
+        updated_at: created_at,
+        version: 1,
+        blob_id: format!("blob-{public_id}-1"),
+    }
+}
+
+pub async fn blobs_put_get_and_delete_trees(s: &Stores) {
+    let b = &s.blobs;
+    b.put("assets/ab12/original", Bytes::from_static(b"one")).await.unwrap();
+    b.put("assets/ab12/original", Bytes::from_static(b"two")).await.unwrap();
+    b.put("assets/ab12/variants/w_1.jpg", Bytes::from_static(b"variant")).await.unwrap();
+    b.put("assets/ab123/original", Bytes::from_static(b"a sibling whose name extends the first")).await.unwrap();
+    assert_eq!(b.get("assets/ab12/original").await.unwrap().unwrap(), "two", "the last put wins");
+    assert_eq!(b.size("assets/ab12/variants/w_1.jpg").await.unwrap(), Some(7));
+    assert_eq!(b.get("assets/none/original").await.unwrap(), None);
+    assert_eq!(b.size("assets/none/original").await.unwrap(), None);
+    b.delete_tree("assets/ab12").await.unwrap();
+    b.delete_tree("assets/ab12").await.unwrap();
+    assert_eq!(b.get("assets/ab12/original").await.unwrap(), None);
+    assert_eq!(b.get("assets/ab12/variants/w_1.jpg").await.unwrap(), None);
+    assert!(b.get("assets/ab123/original").await.unwrap().is_some(), "a tree is its key and what is below `key/`");
+}
+
+pub async fn large_blobs_round_trip(s: &Stores) {
+    // Above the S3 store's multipart threshold, with a part boundary inside.
+    let bytes: Vec<u8> = (0..17 * 1024 * 1024 + 123).map(|i: usize| (i * 31 % 251) as u8).collect();
+    s.blobs.put("assets/big/original", Bytes::from(bytes.clone())).await.unwrap();
+    let back = s.blobs.get("assets/big/original").await.unwrap().unwrap();
+    assert_eq!(back.len(), bytes.len());
+    assert!(back == bytes, "the bytes come back unchanged");
+}
+
+pub async fn users_have_unique_emails_and_list_oldest_first(s: &Stores) {
+    let m = &s.meta;
+    assert!(!m.has_users().await.unwrap());
+    assert_eq!(m.create_user(&user("u2", "b@example.com", Role::User, 20)).await.unwrap(), Created::Created);
+    assert_eq!(m.create_user(&user("u1", "a@example.com", Role::Admin, 10)).await.unwrap(), Created::Created);
+    assert_eq!(
+        m.create_user(&user("u3", "a@example.com", Role::User, 30)).await.unwrap(),
+        Created::AlreadyExists,
+        "the email is taken"
+    );
+    assert!(m.has_users().await.unwrap());
+    assert_eq!(m.user("u3").await.unwrap(), None, "a refused create leaves nothing");
+    assert_eq!(m.user("u1").await.unwrap().unwrap(), user("u1", "a@example.com", Role::Admin, 10));
+    assert_eq!(m.user_by_email("b@example.com").await.unwrap().unwrap().id, "u2");
+    assert_eq!(m.user_by_email("c@example.com").await.unwrap(), None);
+    let ids: Vec<String> = m.users().await.unwrap().into_iter().map(|u| u.id).collect();
+    assert_eq!(ids, ["u1", "u2"]);
+
+    let mut renamed = user("u2", "b@example.com", Role::User, 20);
+    renamed.name = None;
+    assert_eq!(m.update_user(&renamed, None).await.unwrap(), UserChange::Done);
+    assert_eq!(m.user("u2").await.unwrap().unwrap().name, None);
+    assert_eq!(m.update_user(&user("nobody", "x@example.com", Role::User, 1), None).await.unwrap(), UserChange::NotFound);
+}
+
+pub async fn the_last_enabled_admin_stays(s: &Stores) {
+    let m = &s.meta;
+    let admin = user("a1", "a1@example.com", Role::Admin, 1);
+    m.create_user(&admin).await.unwrap();
+    let demoted = UserRecord { role: Role::User, ..admin.clone() };
+    assert_eq!(m.update_user(&demoted, None).await.unwrap(), UserChange::LastAdmin);
+    let disabled = UserRecord { disabled: true, ..admin.clone() };
+    assert_eq!(m.update_user(&disabled, None).await.unwrap(), UserChange::LastAdmin);
+    assert_eq!(m.delete_user("a1").await.unwrap(), UserChange::LastAdmin);
+    assert_eq!(m.user("a1").await.unwrap().unwrap(), admin, "a refused change changes nothing");
+
+    let second = user("a2", "a2@example.com", Role::Admin, 2);
+    m.create_user(&second).await.unwrap();
+    assert_eq!(m.update_user(&demoted, None).await.unwrap(), UserChange::Done);
+    assert_eq!(m.delete_user("a2").await.unwrap(), UserChange::LastAdmin, "a1 is no admin any more");
+    let promoted = UserRecord { role: Role::Admin, ..demoted };
+    assert_eq!(m.update_user(&promoted, None).await.unwrap(), UserChange::Done);
+    assert_eq!(m.delete_user("a2").await.unwrap(), UserChange::Done);
+    assert_eq!(m.delete_user("a2").await.unwrap(), UserChange::NotFound);
+    assert_eq!(m.user_by_email("a2@example.com").await.unwrap(), None);
+    // The email is free again.
+    assert_eq!(m.create_user(&user("a3", "a2@example.com", Role::User, 3)).await.unwrap(), Created::Created);
+}
+
+pub async fn sessions_end_with_a_new_password_or_a_disabled_user(s: &Stores) {
+    let m = &s.meta;
+    let u = user("u1", "u1@example.com", Role::User, 1);
+    m.create_user(&u).await.unwrap();
+    m.create_user(&user("admin", "admin@example.com", Role::Admin, 0)).await.unwrap();
+    for token in ["t1", "t2", "t3"] {
+        m.create_session(&session(token, "u1")).await.unwrap();
+    }
+    assert_eq!(m.session("t1").await.unwrap().unwrap(), session("t1", "u1"));
+    m.touch_session("t1", 5_000).await.unwrap();
+    assert_eq!(m.session("t1").await.unwrap().unwrap().last_seen_at, 5_000);
+    m.delete_session("t3").await.unwrap();
+    assert_eq!(m.session("t3").await.unwrap(), None);
+    m.touch_session("t3", 6_000).await.unwrap();
+    assert_eq!(m.session("t3").await.unwrap(), None, "touching a deleted session does not revive it");
+
+    // A rename keeps every session.
+    let renamed = UserRecord { name: Some("New".into()), ..u.clone() };
+    m.update_user(&renamed, None).await.unwrap();
+    assert!(m.session("t1").await.unwrap().is_some() && m.session("t2").await.unwrap().is_some());
+
+    // A new password ends the others, keeping the one that changed it.
+    let new_password = UserRecord { password_hash: "hash-2".into(), ..renamed.clone() };
+    assert_eq!(m.update_user(&new_password, Some("t2")).await.unwrap(), UserChange::Done);
+    assert_eq!(m.session("t1").await.unwrap(), None);
+    assert!(m.session("t2").await.unwrap().is_some());
+
+    // A session made after the change is valid; disabling the user ends all.
+    m.create_session(&session("t4", "u1")).await.unwrap();
+    assert!(m.session("t4").await.unwrap().is_some());
+    let disabled = UserRecord { disabled: true, ..new_password };
+    m.update_user(&disabled, Some("t2")).await.unwrap();
+    assert!(m.session("t4").await.unwrap().is_none());
+
+    // Deleting a user ends their sessions.
+    m.create_user(&user("u2", "u2@example.com", Role::User, 2)).await.unwrap();
+    m.create_session(&session("t5", "u2")).await.unwrap();
+    m.delete_user("u2").await.unwrap();
+    assert_eq!(m.session("t5").await.unwrap(), None);
+    m.purge_expired(i64::MAX).await.unwrap();
+}
+
+pub async fn api_keys_list_newest_first_revoke_once_and_go_with_their_owner(s: &Stores) {
+    let m = &s.meta;
+    m.create_user(&user("admin", "admin@example.com", Role::Admin, 0)).await.unwrap();
+    m.create_user(&user("u1", "u1@example.com", Role::User, 1)).await.unwrap();
+    assert_eq!(m.create_api_key(&key("k1", "u1", 10)).await.unwrap(), Created::Created);
+    assert_eq!(m.create_api_key(&key("k2", "u1", 20)).await.unwrap(), Created::Created);
+    assert_eq!(m.create_api_key(&key("k3", "admin", 30)).await.unwrap(), Created::Created);
+    assert_eq!(m.create_api_key(&key("k1", "admin", 40)).await.unwrap(), Created::AlreadyExists);
+    assert_eq!(m.api_key("k1").await.unwrap().unwrap(), key("k1", "u1", 10));
+    assert_eq!(m.api_key("nope").await.unwrap(), None);
+    let ids: Vec<String> = m.api_keys_of("u1").await.unwrap().into_iter().map(|k| k.key_id).collect();
+    assert_eq!(ids, ["k2", "k1"]);
+
+    m.touch_api_key("k1", 50).await.unwrap();
+    assert_eq!(m.api_key("k1").await.unwrap().unwrap().last_used_at, Some(50));
+    assert_eq!(m.revoke_api_key("k1", 60).await.unwrap().unwrap().revoked_at, Some(60));
+    assert_eq!(m.revoke_api_key("k1", 70).await.unwrap().unwrap().revoked_at, Some(60), "revoked once");
+    assert_eq!(m.revoke_api_key("nope", 70).await.unwrap(), None);
+
+    m.delete_user("u1").await.unwrap();
+    assert_eq!(m.api_key("k2").await.unwrap(), None);
+    assert!(m.api_keys_of("u1").await.unwrap().is_empty());
+    assert!(m.api_key("k3").await.unwrap().is_some());
+}
+
+pub async fn assets_are_created_once_and_swapped_by_version(s: &Stores) {
+    let m = &s.meta;
+    let first = asset("photos/cat", "u1", 100);
+    // The upload lists its blob as garbage before writing it; the create takes it off.
+    m.add_garbage(&first.blob_id, 0).await.unwrap();
+    assert_eq!(m.create_asset(&first).await.unwrap(), Created::Created);
+    assert_eq!(m.create_asset(&asset("photos/cat", "u2", 200)).await.unwrap(), Created::AlreadyExists);
+    assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), first);
+    assert!(m.due_garbage(i64::MAX, 10).await.unwrap().is_empty());
+
+    let second = AssetRecord { version: 2, blob_id: "blob-cat-2".into(), bytes: 2_000, updated_at: 300, ..first.clone() };
+    m.add_garbage(&second.blob_id, 0).await.unwrap();
+    assert_eq!(m.replace_asset(&second, 5, &first.blob_id).await.unwrap(), Swapped::Stale);
+    assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), first, "a stale swap changes nothing");
+    assert_eq!(m.replace_asset(&second, 1, &first.blob_id).await.unwrap(), Swapped::Swapped);
+    assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), second);
+    assert_eq!(m.due_garbage(i64::MAX, 10).await.unwrap(), [first.blob_id.clone()], "the old blob is due");
+    assert_eq!(m.replace_asset(&asset("photos/none", "u1", 1), 1, "x").await.unwrap(), Swapped::Stale);
+
+    assert_eq!(m.delete_asset("photos/cat", 1, &second.blob_id, 400).await.unwrap(), Swapped::Stale);
+    assert_eq!(m.delete_asset("photos/cat", 2, &second.blob_id, 400).await.unwrap(), Swapped::Swapped);
+    assert_eq!(m.asset("photos/cat").await.unwrap(), None);
+    let mut due = m.due_garbage(i64::MAX, 10).await.unwrap();
+    due.sort();
+    let mut expected = [first.blob_id.clone(), second.blob_id.clone()];
+    expected.sort();
+    assert_eq!(due, expected);
+    assert_eq!(m.delete_asset("photos/cat", 2, &second.blob_id, 500).await.unwrap(), Swapped::Stale);
+}
+
+pub async fn garbage_is_due_in_order(s: &Stores) {
+    let m = &s.meta;
+    m.add_garbage("late", 3_000).await.unwrap();
+    m.add_garbage("early", 1_000).await.unwrap();
+    m.add_garbage("middle", 2_000).await.unwrap();
+    assert!(m.due_garbage(999, 10).await.unwrap().is_empty());
+    assert_eq!(m.due_garbage(2_000, 10).await.unwrap(), ["early", "middle"], "due at or before now, oldest first");
+    assert_eq!(m.due_garbage(5_000, 2).await.unwrap(), ["early", "middle"], "at most the limit");
+    m.add_garbage("early", 4_000).await.unwrap();
+    assert_eq!(m.due_garbage(3_500, 10).await.unwrap(), ["middle", "late"], "listing again moves the due time");
+    m.remove_garbage("middle").await.unwrap();
+    m.remove_garbage("never-listed").await.unwrap();
+    assert_eq!(m.due_garbage(i64::MAX, 10).await.unwrap(), ["late", "early"]);
+}
+
+pub async fn metadata_updates_leave_content_alone(s: &Stores) {
+    let m = &s.meta;
+    let original = asset("a", "u1", 1);
+    m.create_asset(&original).await.unwrap();
+    let edit = AssetRecord {
+        tags: vec!["x".into(), "y".into()],
+        folder: "new/folder".into(),
+        visibility: Visibility::Private,
+        updated_at: 50,
+        // Content fields in the argument are ignored.
+        bytes: 999_999,
+        version: 7,
+        ..original.clone()
+    };
+    let stored = m.update_asset_meta(&edit).await.unwrap().unwrap();
+    let expected = AssetRecord {
+        tags: edit.tags.clone(),
+        folder: edit.folder.clone(),
+        visibility: Visibility::Private,
+        updated_at: 50,
+        ..original
+    };
+    assert_eq!(stored, expected);
+    assert_eq!(m.asset("a").await.unwrap().unwrap(), expected);
+    assert_eq!(m.update_asset_meta(&asset("missing", "u1", 1)).await.unwrap(), None);
+    assert_eq!(m.asset("missing").await.unwrap(), None, "an update does not create");
+}
+
+pub async fn listings_filter_and_page_newest_first(s: &Stores) {
+    let m = &s.meta;
+    let specs = [
+        ("p/1", "u1", 10, "f1", vec!["red"], Visibility::Public),
+        ("p/2", "u1", 20, "f1", vec!["blue"], Visibility::Private),
+        ("q/3", "u2", 30, "f1", vec!["red", "blue"], Visibility::Public),
+        ("q/4", "u2", 40, "f2", vec![], Visibility::Public),
+        ("p/5", "u1", 50, "f2", vec!["red"], Visibility::Public),
+        ("p/6b", "u1", 60, "", vec![], Visibility::Public),
+        ("p/6a", "u1", 60, "", vec![], Visibility::Public),
+    ];
+    for (id, owner, created, folder, tags, visibility) in &specs {
+        let a = AssetRecord {
+            folder: folder.to_string(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            visibility: *visibility,
+            ..asset(id, owner, *created)
+        };
+        m.create_asset(&a).await.unwrap();
+    }
+    let ids = |page: &AssetPage| page.assets.iter().map(|a| a.public_id.clone()).collect::<Vec<_>>();
+    let all = |q: AssetQuery| async move {
+        let mut out = Vec::new();
+        let mut q = AssetQuery { limit: 2, ..q };
+        loop {
+            let page = m.list_assets(&q).await.unwrap();
+            assert!(page.assets.len() <= 2);
+            out.extend(page.assets.iter().map(|a| a.public_id.clone()));
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return out,
+            }
+        }
+    };
+    let everything = m.list_assets(&AssetQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(ids(&everything), ["p/6b", "p/6a", "p/5", "q/4", "q/3", "p/2", "p/1"], "newest first, then id");
+    assert_eq!(everything.next, None);
+    assert_eq!(all(AssetQuery::default()).await, ids(&everything), "pages join up to the whole listing");
+
+    let q = |f: fn(&mut AssetQuery)| {
+        let mut q = AssetQuery::default();
+        f(&mut q);
+        q
+    };
+    assert_eq!(all(q(|q| q.owner_id = Some("u2".into()))).await, ["q/4", "q/3"]);
+    assert_eq!(all(q(|q| q.folder = Some("f1".into()))).await, ["q/3", "p/2", "p/1"]);
+    assert_eq!(
+        all(q(|q| {
+            q.folder = Some("f1".into());
+            q.owner_id = Some("u1".into())
+        }))
+        .await,
+        ["p/2", "p/1"]
+    );
+    assert_eq!(all(q(|q| q.tag = Some("red".into()))).await, ["p/5", "q/3", "p/1"]);
+    assert_eq!(all(q(|q| q.visibility = Some(Visibility::Private))).await, ["p/2"]);
+    assert_eq!(all(q(|q| q.prefix = Some("p/".into()))).await, ["p/6b", "p/6a", "p/5", "p/2", "p/1"]);
+    assert_eq!(
+        all(q(|q| {
+            q.owner_id = Some("u1".into());
+            q.tag = Some("red".into());
+            q.prefix = Some("p/".into())
+        }))
+        .await,
+        ["p/5", "p/1"]
+    );
+    assert!(all(q(|q| q.tag = Some("green".into()))).await.is_empty());
+
+    let first = m.list_assets(&AssetQuery { limit: 3, ..Default::default() }).await.unwrap();
+    assert_eq!(first.next, Some(AssetCursor { created_at: 50, public_id: "p/5".into() }));
+    let exact = m.list_assets(&AssetQuery { limit: 7, ..Default::default() }).await.unwrap();
+    assert_eq!((exact.assets.len(), exact.next), (7, None), "no next page when the listing ends exactly");
+}
+
+pub async fn derived_bytes_count_only_for_the_current_version(s: &Stores) {
+    let m = &s.meta;
+    let a = asset("d", "u1", 1);
+    m.create_asset(&a).await.unwrap();
+    m.add_derived_bytes("d", &a.blob_id, 100).await.unwrap();
+    m.add_derived_bytes("d", &a.blob_id, 50).await.unwrap();
+    m.add_derived_bytes("d", "an-old-blob", 1_000).await.unwrap();
+    m.add_derived_bytes("missing", "blob", 1_000).await.unwrap();
+    assert_eq!(m.asset("d").await.unwrap().unwrap().derived_bytes, 150);
+    assert_eq!(m.asset("missing").await.unwrap(), None);
+}
+
+pub async fn traffic_adds_up_per_owner_and_period(s: &Stores) {
+    let m = &s.meta;
+    let t = |owner: &str, period: &str, bytes: u64, requests: u64| Traffic {
+        owner_id: owner.into(),
+        period: period.into(),
+        bandwidth_bytes: bytes,
+        requests,
+    };
+    m.add_traffic(&[t("u1", "2026-11", 100, 1), t("u2", "2026-11", 7, 2), t("u1", "2026-10", 5, 5)]).await.unwrap();
+    m.add_traffic(&[t("u1", "2026-11", 50, 3)]).await.unwrap();
+    // More entries than one DynamoDB transaction takes.
+    let many: Vec<Traffic> = (0..150).map(|i| t(&format!("bulk{i:03}"), "2026-12", i, 1)).collect();
+    m.add_traffic(&many).await.unwrap();
+    assert_eq!(m.traffic("2026-11", None).await.unwrap(), [t("u1", "2026-11", 150, 4), t("u2", "2026-11", 7, 2)]);
+    assert_eq!(m.traffic("2026-11", Some("u2")).await.unwrap(), [t("u2", "2026-11", 7, 2)]);
+    assert_eq!(m.traffic("2026-10", Some("u2")).await.unwrap(), []);
+    assert_eq!(m.traffic("2026-12", None).await.unwrap().len(), 150);
+}
+
+pub async fn storage_sums_asset_records_per_owner(s: &Stores) {
+    let m = &s.meta;
+    for (id, owner, bytes, derived) in [("s1", "u1", 100, 10), ("s2", "u1", 200, 0), ("s3", "u2", 7, 3)] {
+        m.create_asset(&AssetRecord { bytes, derived_bytes: derived, ..asset(id, owner, 1) }).await.unwrap();
+    }
+    let storage = |owner: &str, count: u64, original: u64, derived: u64| Storage {
+        owner_id: owner.into(),
+        asset_count: count,
+        original_bytes: original,
+        derived_bytes: derived,
+    };
+    assert_eq!(m.storage(None).await.unwrap(), [storage("u1", 2, 300, 10), storage("u2", 1, 7, 3)]);
+    assert_eq!(m.storage(Some("u2")).await.unwrap(), [storage("u2", 1, 7, 3)]);
+    assert_eq!(m.storage(Some("nobody")).await.unwrap(), []);
+}
+
+pub async fn concurrent_creates_of_one_id_make_one_asset(s: &Stores) {
+    let creates = (0..10).map(|i| {
+        let meta = s.meta.clone();
+        tokio::spawn(async move {
+            let a = AssetRecord { blob_id: format!("blob-{i}"), ..asset("race", &format!("u{i}"), i) };
+            meta.create_asset(&a).await.unwrap()
+        })
+    });
+    let outcomes = futures::future::join_all(creates).await;
+    let created = outcomes.iter().filter(|o| *o.as_ref().unwrap() == Created::Created).count();
+    assert_eq!(created, 1);
+}
