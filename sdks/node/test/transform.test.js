@@ -171,3 +171,12 @@ test('createClient checks its options without echoing the secret', () => {
   // URL building needs no key.
   assert.equal(createClient({ baseUrl: 'http://x' }).urlFor('a'), 'http://x/v1/image/a');
 });
+
+test('the ESM entry exports the same objects as the CommonJS one', async () => {
+  const esm = await import('cloudimg');
+  const cjs = require('cloudimg');
+  assert.equal(esm.createClient, cjs.createClient);
+  assert.equal(esm.CloudimgError, cjs.CloudimgError);
+  assert.equal(esm.default, cjs);
+  assert.equal(esm.createClient({ baseUrl: 'http://x' }).urlFor('a', 'q_80,w_1'), 'http://x/v1/image/w_1,q_80/a');
+});
