@@ -14,9 +14,8 @@ use crate::{
     signing::Signer,
     single_flight::KeyedLocks,
     store::{
-        aws::AwsStores,
-        fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created, MetaStore, StoreError,
-        UserRecord,
+        aws::AwsStores, fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created,
+        MetaStore, StoreError, UserRecord,
     },
     usage::UsageMeter,
 };
@@ -78,7 +77,8 @@ impl App {
             Some(secret) => secret.clone(),
             None => stores.meta.load_or_create_signing_secret().await?,
         };
-        let signer = Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
+        let signer =
+            Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
         let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
         Ok(Self::new(config, Arc::new(blobs), Arc::new(stores.meta), signer))
     }

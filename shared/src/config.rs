@@ -183,7 +183,10 @@ impl AwsSettings {
         let endpoint = get("AWS_ENDPOINT_URL");
         if let Some(e) = &endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(ConfigError { var: "AWS_ENDPOINT_URL", reason: "must start with http:// or https://".into() });
+                return Err(ConfigError {
+                    var: "AWS_ENDPOINT_URL",
+                    reason: "must start with http:// or https://".into(),
+                });
             }
         }
         Ok(Self { bucket, table, endpoint })

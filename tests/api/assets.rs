@@ -42,7 +42,7 @@ async fn the_owner_reads_changes_and_deletes_an_asset() {
         StatusCode::NOT_FOUND,
     )
     .await;
-    assert!(app.stored_files().is_empty(), "the original is removed");
+    assert!(app.stored_files().await.is_empty(), "the original is removed");
 }
 
 #[tokio::test]

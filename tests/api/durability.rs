@@ -33,10 +33,10 @@ async fn a_crash_between_blob_and_row_leaves_an_orphan_that_the_sweep_removes() 
     let orphan = "0123456789abcdef0123456789abcdef";
     server_app.meta.add_garbage(orphan, now_ms() - 1).await.unwrap();
     server_app.blobs.put(&original_key(orphan), photo().into()).await.unwrap();
-    assert_eq!(app.stored_files().len(), 2);
+    assert_eq!(app.stored_files().await.len(), 2);
 
     assert_eq!(gc::sweep(&server_app).await.unwrap(), 1);
-    assert_eq!(app.stored_files().len(), 1, "the orphan is gone");
+    assert_eq!(app.stored_files().await.len(), 1, "the orphan is gone");
     assert_eq!(gc::sweep(&server_app).await.unwrap(), 0);
     let response = app.get("/v1/image/kept", &Cred::None).await;
     assert_eq!(response.status(), StatusCode::OK, "committed assets are untouched: {kept}");
@@ -45,16 +45,17 @@ async fn a_crash_between_blob_and_row_leaves_an_orphan_that_the_sweep_removes() 
 #[tokio::test]
 async fn an_empty_store_without_a_configured_password_gets_a_generated_admin_once() {
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().display().to_string();
-    let config = imgcloud_core::Config::from_lookup(|k| (k == "IMGCLOUD_DATA_DIR").then(|| data_dir.clone())).unwrap();
-    let app = imgcloud_core::App::open_embedded(config).unwrap();
+    let mut vars = backend_vars().await;
+    vars.insert("IMGCLOUD_DATA_DIR".into(), dir.path().display().to_string());
+    let config = imgcloud_core::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let app = imgcloud_core::App::open(config).await.unwrap();
     let (email, password) = app.bootstrap_admin().await.unwrap().expect("a generated password, to print once");
     assert_eq!(email, "admin@localhost");
     assert!(password.len() >= 16, "{password}");
     assert_eq!(app.bootstrap_admin().await.unwrap(), None, "only on an empty store");
     drop(app);
 
-    let server = spawn_app_in(dir, Default::default()).await;
+    let server = spawn_app_in(dir, vars).await;
     let session = server.login(&email, &password).await;
     let me: Value = server.get("/v1/auth/me", &session).await.json().await.unwrap();
     assert_eq!(me["user"]["role"], "admin");

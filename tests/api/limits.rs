@@ -60,7 +60,7 @@ async fn uploads_are_limited_per_principal_and_a_refused_one_writes_nothing() {
     app.upload_photo(&key, &[]).await;
     assert_throttled(app.upload(&key, Some((photo(), "p.jpg")), &[("public_id", "third")]).await).await;
     assert_error(app.get("/v1/assets/third", &key).await, StatusCode::NOT_FOUND).await;
-    assert_eq!(app.stored_files().len(), 2);
+    assert_eq!(app.stored_files().await.len(), 2);
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! Integration tests: the real `imgcloud` server on a free port with a temp data dir, driven over
 //! HTTP. One binary, one `spawn_app()` (see `support`).
 
+#[path = "../common/aws.rs"]
+mod aws_emulator;
+
 mod api_keys;
 mod assets;
 mod auth;

@@ -109,8 +109,8 @@ async fn a_signature_never_carries_over_to_another_path_transform_or_expiry() {
 #[tokio::test]
 async fn an_expired_signature_is_401() {
     let (app, _) = private_photo().await;
-    let secret = std::fs::read_to_string(app.dir.path().join("signing.key")).unwrap();
-    let signer = Signer::new(secret.trim().as_bytes()).unwrap();
+    let secret = app.generated_signing_secret().await.expect("the server made a secret");
+    let signer = Signer::new(secret.as_bytes()).unwrap();
     let path = "/v1/image/w_100/private/contract-001";
     let expired = now_ms() / 1000 - 5;
     let response = app.get(&format!("{path}?expires={expired}&sig={}", signer.sign(path, expired)), &Cred::None).await;
@@ -162,7 +162,7 @@ async fn a_configured_signing_secret_signs_urls_anyone_holding_it_can_make() {
     let app = spawn_app_with(&[("IMGCLOUD_SIGNING_SECRET", secret)]).await;
     let admin = app.admin().await;
     app.upload_photo(&admin, &[("public_id", "doc"), ("visibility", "private")]).await;
-    assert!(!app.dir.path().join("signing.key").exists(), "no generated secret when one is configured");
+    assert_eq!(app.generated_signing_secret().await, None, "no generated secret when one is configured");
     let (path, expires) = ("/v1/image/w_50/doc", now_ms() / 1000 + 60);
     let sig = Signer::new(secret.as_bytes()).unwrap().sign(path, expires);
     let response = app.get(&format!("{path}?expires={expires}&sig={sig}"), &Cred::None).await;

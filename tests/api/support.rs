@@ -3,7 +3,11 @@
 
 use std::{collections::HashMap, path::PathBuf};
 
-use imgcloud_core::Config;
+use imgcloud_core::{
+    config::{AwsSettings, Backend},
+    store::aws::AwsStores,
+    Config,
+};
 use imgcloud_local::Server;
 use reqwest::{multipart, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
@@ -46,13 +50,35 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut all: HashMap<String, String> =
+    let mut all = backend_vars().await;
+    all.extend(
         [("IMGCLOUD_ADMIN_EMAIL", ADMIN_EMAIL), ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD)]
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            .chain(vars)
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     spawn_app_in(dir, all).await
+}
+
+/// Whether this run drives the aws backend (S3 + DynamoDB on moto): `IMGCLOUD_TEST_BACKEND=aws`,
+/// which `scripts/test` sets for its second pass over this suite.
+pub fn aws_backend() -> bool {
+    std::env::var("IMGCLOUD_TEST_BACKEND").is_ok_and(|b| b == "aws")
+}
+
+/// The variables that select the backend under test: nothing for the embedded one (the data dir
+/// is set per server); a fresh bucket and table on the emulator for the aws one.
+pub async fn backend_vars() -> HashMap<String, String> {
+    if !aws_backend() {
+        return HashMap::new();
+    }
+    let settings = crate::aws_emulator::fresh_settings().await;
+    HashMap::from([
+        ("IMGCLOUD_BACKEND".to_owned(), "aws".to_owned()),
+        ("IMGCLOUD_BUCKET".to_owned(), settings.bucket),
+        ("IMGCLOUD_TABLE".to_owned(), settings.table),
+        ("AWS_ENDPOINT_URL".to_owned(), settings.endpoint.unwrap_or_default()),
+    ])
 }
 
 /// The server on an existing data dir, configured by exactly `vars`.
@@ -152,8 +178,15 @@ impl TestApp {
         body["asset"].clone()
     }
 
-    /// Every file in the blob store (temp files included).
-    pub fn stored_files(&self) -> Vec<PathBuf> {
+    fn aws_settings(&self) -> Option<AwsSettings> {
+        match Config::from_lookup(|k| self.vars.get(k).cloned()).unwrap().backend {
+            Backend::Aws(settings) => Some(settings),
+            Backend::Embedded => None,
+        }
+    }
+
+    /// Every object in the blob store (temp files and staged uploads included).
+    pub async fn stored_files(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
@@ -164,9 +197,24 @@ impl TestApp {
                 }
             }
         }
+        if let Some(settings) = self.aws_settings() {
+            return AwsStores::connect(&settings).await.blobs.keys_under("").await.unwrap();
+        }
         let mut out = Vec::new();
-        walk(&self.dir.path().join("blobs"), &mut out);
-        out
+        let root = self.dir.path().join("blobs");
+        walk(&root, &mut out);
+        out.iter().map(|p| p.strip_prefix(&root).unwrap().display().to_string()).collect()
+    }
+
+    /// The signing secret the server made for itself (none was configured).
+    pub async fn generated_signing_secret(&self) -> Option<String> {
+        match self.aws_settings() {
+            Some(settings) => {
+                let meta = AwsStores::connect(&settings).await.meta;
+                meta.signing_secret().await.unwrap()
+            }
+            None => std::fs::read_to_string(self.dir.path().join("signing.key")).ok().map(|s| s.trim().to_owned()),
+        }
     }
 }
 

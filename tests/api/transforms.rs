@@ -148,7 +148,7 @@ async fn concurrent_first_requests_render_a_variant_once() {
 async fn an_overwrite_makes_old_variants_unreachable_and_removes_them() {
     let (app, key) = with_photo(&[("public_id", "p")]).await;
     let (before, _) = fetch(&app, "/v1/image/w_100/p").await;
-    let files_with_variant = app.stored_files().len();
+    let files_with_variant = app.stored_files().await.len();
     assert_eq!(files_with_variant, 2, "original + variant");
     let replaced = app
         .upload(&key, Some((corpus("alpha_1024x1024.png"), "a.png")), &[("public_id", "p"), ("overwrite", "true")])
@@ -158,12 +158,12 @@ async fn an_overwrite_makes_old_variants_unreachable_and_removes_them() {
     assert_eq!(after["x-cache"], "MISS");
     assert_ne!(after["etag"], before["etag"]);
     assert_eq!(size_of(&bytes), (100, 100), "the new original is rendered");
-    assert_eq!(app.stored_files().len(), 3, "new original, its master and one variant: the old ones are gone");
+    assert_eq!(app.stored_files().await.len(), 3, "new original, its master and one variant: the old ones are gone");
 
     let deleted = app.req(Method::DELETE, "/v1/assets/p", &key).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_error(app.get("/v1/image/w_100/p", &Cred::None).await, StatusCode::NOT_FOUND).await;
-    assert!(app.stored_files().is_empty());
+    assert!(app.stored_files().await.is_empty());
 }
 
 #[tokio::test]
@@ -273,7 +273,7 @@ async fn bad_transforms_are_400_naming_the_pair() {
     let long = format!("w_1{}", ",q_1".repeat(90));
     assert_error(app.get(&format!("/v1/image/{long}/p"), &Cred::None).await, StatusCode::BAD_REQUEST).await;
     assert_error(app.get("/v1/image/w_100/missing", &Cred::None).await, StatusCode::NOT_FOUND).await;
-    assert!(app.stored_files().len() == 1, "nothing rendered");
+    assert!(app.stored_files().await.len() == 1, "nothing rendered");
 }
 
 #[tokio::test]

@@ -114,7 +114,7 @@ async fn an_existing_public_id_without_overwrite_is_409_and_the_original_stays()
 async fn overwrite_swaps_in_a_new_version_and_removes_the_old_bytes() {
     let (app, key) = setup().await;
     let first = app.upload_photo(&key, &[("public_id", "swap"), ("tags", "a"), ("visibility", "private")]).await;
-    let files_before = app.stored_files();
+    let files_before = app.stored_files().await;
     let response = app
         .upload(&key, Some((corpus("alpha_1024x1024.png"), "new.png")), &[("public_id", "swap"), ("overwrite", "true")])
         .await;
@@ -128,7 +128,7 @@ async fn overwrite_swaps_in_a_new_version_and_removes_the_old_bytes() {
     let delivered = app.get("/v1/image/swap", &key).await;
     assert_eq!(delivered.headers()["content-type"], "image/png");
     assert_eq!(delivered.bytes().await.unwrap(), corpus("alpha_1024x1024.png"));
-    let files_after = app.stored_files();
+    let files_after = app.stored_files().await;
     assert_eq!(files_after.len(), 2, "the new original and its lossless master: {files_after:?}");
     assert!(files_before.iter().all(|f| !files_after.contains(f)), "the old original is gone");
 
@@ -317,13 +317,13 @@ async fn concurrent_uploads_of_one_new_public_id_give_exactly_one_201() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "{statuses:?}");
     // The losers' blobs are gone: one original remains.
-    assert_eq!(app.stored_files().len(), 1);
+    assert_eq!(app.stored_files().await.len(), 1);
 }
 
 async fn assert_nothing_stored(app: &TestApp, key: &Cred) {
     let list: Value = app.get("/v1/assets", key).await.json().await.unwrap();
     assert_eq!(list["assets"], serde_json::json!([]), "no asset was created");
-    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new(), "no blob was left");
+    assert_eq!(app.stored_files().await, Vec::<String>::new(), "no blob was left");
 }
 
 /// The PNG signature and a valid IHDR chunk declaring `width`×`height`, and nothing else.

@@ -8,7 +8,8 @@ pub fn endpoint() -> String {
     static CREDENTIALS: std::sync::Once = std::sync::Once::new();
     CREDENTIALS.call_once(|| {
         // Emulators take any credentials; the SDK wants some.
-        for (var, value) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")]
+        for (var, value) in
+            [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")]
         {
             if std::env::var_os(var).is_none() {
                 std::env::set_var(var, value);

@@ -113,7 +113,10 @@ pub async fn users_have_unique_emails_and_list_oldest_first(s: &Stores) {
     renamed.name = None;
     assert_eq!(m.update_user(&renamed, None).await.unwrap(), UserChange::Done);
     assert_eq!(m.user("u2").await.unwrap().unwrap().name, None);
-    assert_eq!(m.update_user(&user("nobody", "x@example.com", Role::User, 1), None).await.unwrap(), UserChange::NotFound);
+    assert_eq!(
+        m.update_user(&user("nobody", "x@example.com", Role::User, 1), None).await.unwrap(),
+        UserChange::NotFound
+    );
 }
 
 pub async fn the_last_enabled_admin_stays(s: &Stores) {
@@ -217,7 +220,8 @@ pub async fn assets_are_created_once_and_swapped_by_version(s: &Stores) {
     assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), first);
     assert!(m.due_garbage(i64::MAX, 10).await.unwrap().is_empty());
 
-    let second = AssetRecord { version: 2, blob_id: "blob-cat-2".into(), bytes: 2_000, updated_at: 300, ..first.clone() };
+    let second =
+        AssetRecord { version: 2, blob_id: "blob-cat-2".into(), bytes: 2_000, updated_at: 300, ..first.clone() };
     m.add_garbage(&second.blob_id, 0).await.unwrap();
     assert_eq!(m.replace_asset(&second, 5, &first.blob_id).await.unwrap(), Swapped::Stale);
     assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), first, "a stale swap changes nothing");

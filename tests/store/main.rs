@@ -8,9 +8,7 @@ mod cases;
 
 use std::sync::Arc;
 
-use imgcloud_core::store::{
-    aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore,
-};
+use imgcloud_core::store::{aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore};
 
 pub struct Stores {
     pub blobs: Arc<dyn BlobStore>,

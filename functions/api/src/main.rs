@@ -1,6 +1,10 @@
 //! The api Lambda function: auth, users, API keys and asset metadata, over the core's router.
 
-use imgcloud_core::{gc, http::{flush_usage_per_request, api_routes}, App, Config};
+use imgcloud_core::{
+    gc,
+    http::{api_routes, flush_usage_per_request},
+    App, Config,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,6 +1,9 @@
 //! The delivery Lambda function: image delivery, over the core's router.
 
-use imgcloud_core::{http::{flush_usage_per_request, delivery_routes}, App, Config};
+use imgcloud_core::{
+    http::{delivery_routes, flush_usage_per_request},
+    App, Config,
+};
 
 /// 6 MB of payload less base64's third and room for headers.
 const LAMBDA_INLINE_MAX_BYTES: u64 = 4 << 20;

@@ -1,6 +1,7 @@
 //! `imgcloud`: img-cloud on one machine. Configuration comes from the environment (see README).
+//! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving.
 
-use imgcloud_core::Config;
+use imgcloud_core::{config::Backend, store::aws::AwsStores, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -9,6 +10,11 @@ async fn main() {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let config = Config::from_env().unwrap_or_else(|e| fail(format!("configuration error: {e}")));
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("init-aws") => return init_aws(&config).await,
+        Some(other) => fail(format!("unknown command {other:?}; usage: imgcloud [init-aws]")),
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .unwrap_or_else(|e| fail(format!("IMGCLOUD_ADDR: cannot listen on {}: {e}", config.addr)));
@@ -19,6 +25,18 @@ async fn main() {
     println!("imgcloud: shutting down");
     if let Err(e) = server.stop().await {
         fail(format!("server error: {e}"));
+    }
+}
+
+/// Creates the bucket and the table (keys, indexes, TTL) unless they exist; safe to run again.
+async fn init_aws(config: &Config) {
+    let Backend::Aws(settings) = &config.backend else {
+        fail("init-aws needs IMGCLOUD_BACKEND=aws with IMGCLOUD_BUCKET and IMGCLOUD_TABLE".into())
+    };
+    println!("imgcloud: creating bucket {} and table {} (kept if they exist)", settings.bucket, settings.table);
+    match AwsStores::connect(settings).await.init().await {
+        Ok(()) => println!("imgcloud: bucket {} and table {} are ready", settings.bucket, settings.table),
+        Err(e) => fail(format!("init-aws failed: {e}")),
     }
 }
 

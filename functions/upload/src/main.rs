@@ -1,6 +1,9 @@
 //! The upload Lambda function: multipart and direct-to-S3 uploads, over the core's router.
 
-use imgcloud_core::{http::{flush_usage_per_request, upload_routes}, App, Config};
+use imgcloud_core::{
+    http::{flush_usage_per_request, upload_routes},
+    App, Config,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

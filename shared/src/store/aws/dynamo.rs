@@ -329,7 +329,8 @@ impl DynamoMetaStore {
             else {
                 return Err(err(e));
             };
-            let codes: Vec<&str> = cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+            let codes: Vec<&str> =
+                cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
             if codes.contains(&"ConditionalCheckFailed") {
                 return Ok(Err(Refused(codes.iter().map(|c| *c == "ConditionalCheckFailed").collect())));
             }
@@ -458,8 +459,12 @@ impl DynamoMetaStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
             Err(e) => return Err(err(e)),
         }
-        let item = self.get(key("CONFIG".into(), "SIGNING")).await?.ok_or_else(|| corrupt("signing secret"))?;
-        get_s(&item, "secret")
+        self.signing_secret().await?.ok_or_else(|| corrupt("signing secret"))
+    }
+
+    /// The signing secret kept in the table, if one was made.
+    pub async fn signing_secret(&self) -> StoreResult<Option<String>> {
+        self.get(key("CONFIG".into(), "SIGNING")).await?.map(|item| get_s(&item, "secret")).transpose()
     }
 
     /// Counts one hit of `key` in the fixed window of `window` that contains `now_ms`; returns the
@@ -988,9 +993,9 @@ impl MetaStore for DynamoMetaStore {
             .consistent_read(true)
             .expression_attribute_values(":pk", s(format!("TRAFFIC#{period}")));
         query = match owner_id {
-            Some(owner) => {
-                query.key_condition_expression("PK = :pk AND SK = :owner").expression_attribute_values(":owner", s(owner))
-            }
+            Some(owner) => query
+                .key_condition_expression("PK = :pk AND SK = :owner")
+                .expression_attribute_values(":owner", s(owner)),
             None => query.key_condition_expression("PK = :pk"),
         };
         self.query_all(query)

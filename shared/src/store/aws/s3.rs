@@ -128,7 +128,8 @@ impl S3BlobStore {
         }
     }
 
-    async fn keys_under(&self, prefix: &str) -> StoreResult<Vec<String>> {
+    /// Every key that starts with `prefix`.
+    pub async fn keys_under(&self, prefix: &str) -> StoreResult<Vec<String>> {
         let mut keys = Vec::new();
         let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -178,8 +179,7 @@ impl BlobStore for S3BlobStore {
                 .map(|k| ObjectIdentifier::builder().key(k).build().map_err(err))
                 .collect::<StoreResult<Vec<_>>>()?;
             let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(err)?;
-            let output =
-                self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(err)?;
+            let output = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await.map_err(err)?;
             if let Some(failed) = output.errors().first() {
                 return Err(s3_error(&format!(
                     "delete of {} failed: {}",
@@ -201,8 +201,7 @@ impl BlobStore for S3BlobStore {
 
     async fn presigned_get(&self, key: &str, ttl: Duration) -> StoreResult<Option<String>> {
         let config = PresigningConfig::expires_in(ttl).map_err(err)?;
-        let request =
-            self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(err)?;
+        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(err)?;
         Ok(Some(request.uri().to_owned()))
     }
 
@@ -296,9 +295,6 @@ mod tests {
         let key = ["us-east-1", "iam", "aws4_request"]
             .iter()
             .fold(hmac(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215"), |k, p| hmac(&k, p));
-        assert_eq!(
-            crate::secrets::hex(&key),
-            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
-        );
+        assert_eq!(crate::secrets::hex(&key), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
     }
 }
