@@ -1,71 +1,192 @@
-//! The saved API Gateway events in `events/` replayed through each Lambda function's router, the
-//! way `lambda_http` hands them over in production.
+//! The saved API Gateway (HTTP API, payload v2) events in `events/` invoked through each Lambda
+//! function's handler the way the Lambda runtime does it (`lambda_http`'s adapter: event JSON in,
+//! response JSON out), against the aws backend on the moto server `scripts/test` starts.
+
+#[path = "common/aws.rs"]
+mod aws_emulator;
 
 use std::sync::Arc;
 
 use axum::Router;
-use imgcloud_core::{http, App, Config};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use imgcloud_core::{
+    clock::now_ms,
+    http::{self, flush_usage_per_request},
+    secrets::sha256_hex,
+    store::ApiKeyRecord,
+    usage::period,
+    App, Config,
+};
+use lambda_http::{request::LambdaRequest, tower::ServiceExt, Context, LambdaEvent};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const ADMIN_PASSWORD: &str = "admin-password-for-events";
+/// The key and signing secret the saved events were made with (see events/README.md).
+const EVENTS_KEY_ID: &str = "ck_events0000000000000";
+const EVENTS_KEY_SECRET: &str = "cs_events-secret-for-replayed-requests";
+const EVENTS_SIGNING_SECRET: &str = "events-signing-secret-0123456789";
 
-async fn app(dir: &tempfile::TempDir) -> Arc<App> {
-    let data_dir = dir.path().display().to_string();
-    let config = Config::from_lookup(|k| match k {
-        "IMGCLOUD_DATA_DIR" => Some(data_dir.clone()),
-        "IMGCLOUD_ADMIN_EMAIL" => Some("admin@example.com".into()),
-        "IMGCLOUD_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.into()),
-        "IMGCLOUD_PUBLIC_URL" => Some("https://abc123.execute-api.eu-west-1.amazonaws.com".into()),
-        _ => None,
-    })
-    .unwrap();
-    let app = App::open_embedded(config).unwrap();
+/// The functions' shared app on a fresh bucket and table, as a deployment configures it.
+async fn app(extra: &[(&str, &str)]) -> Arc<App> {
+    let settings = aws_emulator::fresh_settings().await;
+    let vars: Vec<(String, String)> = [
+        ("IMGCLOUD_BACKEND", "aws"),
+        ("IMGCLOUD_BUCKET", settings.bucket.as_str()),
+        ("IMGCLOUD_TABLE", settings.table.as_str()),
+        ("AWS_ENDPOINT_URL", settings.endpoint.as_deref().unwrap()),
+        ("IMGCLOUD_ADMIN_EMAIL", "admin@example.com"),
+        ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("IMGCLOUD_SIGNING_SECRET", EVENTS_SIGNING_SECRET),
+        ("IMGCLOUD_PUBLIC_URL", "https://abc123.execute-api.eu-west-1.amazonaws.com"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+    let app = App::open(config).await.unwrap();
     app.bootstrap_admin().await.unwrap();
     app
 }
 
-/// Replays `events/<name>` through `router`; returns the status, the headers and the JSON body.
-async fn replay(router: Router, name: &str) -> (u16, axum::http::HeaderMap, Value) {
+/// Gives the admin the API key the saved events carry.
+async fn events_key(app: &App) -> String {
+    let admin = app.meta.user_by_email("admin@example.com").await.unwrap().unwrap();
+    let key = ApiKeyRecord {
+        key_id: EVENTS_KEY_ID.into(),
+        owner_id: admin.id.clone(),
+        name: "events".into(),
+        secret_hash: sha256_hex(EVENTS_KEY_SECRET.as_bytes()),
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    app.meta.create_api_key(&key).await.unwrap();
+    admin.id
+}
+
+/// The routers as the function binaries mount them.
+fn api(app: &Arc<App>) -> Router {
+    flush_usage_per_request(app.clone(), http::api_routes(app.clone()))
+}
+fn upload(app: &Arc<App>) -> Router {
+    flush_usage_per_request(app.clone(), http::upload_routes(app.clone()))
+}
+fn delivery(app: &Arc<App>) -> Router {
+    flush_usage_per_request(app.clone(), http::delivery_routes(app.clone()))
+}
+
+/// Invokes `function` with `events/<name>`; returns the response JSON Lambda would send back.
+async fn invoke(function: Router, name: &str) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let request =
-        lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap()).expect("a valid API Gateway event");
-    let response = router.oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-    (parts.status.as_u16(), parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let event: LambdaRequest = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect(name);
+    let adapter = lambda_http::Adapter::from(function);
+    let response = adapter.oneshot(LambdaEvent::new(event, Context::default())).await.unwrap();
+    serde_json::to_value(response).unwrap()
+}
+
+fn status(response: &Value) -> u64 {
+    response["statusCode"].as_u64().unwrap()
+}
+
+fn header<'a>(response: &'a Value, name: &str) -> &'a str {
+    response["headers"][name].as_str().unwrap_or_else(|| panic!("no {name} in {response}"))
+}
+
+fn json_body(response: &Value) -> Value {
+    assert_eq!(response["isBase64Encoded"], false, "{response}");
+    serde_json::from_str(response["body"].as_str().unwrap()).unwrap()
+}
+
+fn image_body(response: &Value) -> image::DynamicImage {
+    assert_eq!(response["isBase64Encoded"], true, "images travel base64-encoded");
+    let bytes = STANDARD.decode(response["body"].as_str().unwrap()).unwrap();
+    image::load_from_memory(&bytes).unwrap()
 }
 
 #[tokio::test]
 async fn the_api_function_answers_its_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
-    let (status, _, body) = replay(http::api_routes(app.clone()), "api-healthz.json").await;
-    assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
+    let app = app(&[]).await;
+    let response = invoke(api(&app), "api-healthz.json").await;
+    assert_eq!((status(&response), json_body(&response)), (200, serde_json::json!({"status": "ok"})));
 
-    let (status, headers, body) = replay(http::api_routes(app.clone()), "api-login.json").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["user"]["email"], "admin@example.com");
-    let cookie = headers["set-cookie"].to_str().unwrap();
+    let response = invoke(api(&app), "api-login.json").await;
+    assert_eq!(status(&response), 200, "{response}");
+    assert_eq!(json_body(&response)["user"]["email"], "admin@example.com");
+    let cookie = response["cookies"][0].as_str().unwrap();
     assert!(cookie.starts_with("__Host-imgcloud_session=") && cookie.contains("Secure"), "{cookie}");
+    let session = app.meta.user_by_email("admin@example.com").await.unwrap();
+    assert!(session.is_some(), "the bootstrapped admin is in DynamoDB");
 
-    let (status, _, body) = replay(http::api_routes(app.clone()), "api-login-wrong-password.json").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_credentials")));
-
-    let (status, _, _) = replay(http::api_routes(app), "api-assets-list-anonymous.json").await;
-    assert_eq!(status, 401);
+    let response = invoke(api(&app), "api-login-wrong-password.json").await;
+    assert_eq!((status(&response), json_body(&response)["code"].as_str()), (401, Some("invalid_credentials")));
+    assert_eq!(status(&invoke(api(&app), "api-assets-list-anonymous.json").await), 401);
+    // A function answers only its own routes.
+    assert_eq!(status(&invoke(delivery(&app), "api-healthz.json").await), 404);
 }
 
 #[tokio::test]
-async fn the_upload_and_delivery_functions_answer_their_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(&dir).await;
-    let (status, _, body) = replay(http::upload_routes(app.clone()), "upload-anonymous.json").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
-    let (status, headers, _) = replay(http::delivery_routes(app.clone()), "delivery-missing.json").await;
-    assert_eq!(status, 404);
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    // A function answers only its own routes.
-    let (status, _, _) = replay(http::delivery_routes(app), "api-healthz.json").await;
-    assert_eq!(status, 404);
+async fn upload_list_and_delivery_events_run_end_to_end_on_s3_and_dynamodb() {
+    let app = app(&[]).await;
+    let owner = events_key(&app).await;
+
+    let anonymous = invoke(upload(&app), "upload-anonymous.json").await;
+    assert_eq!((status(&anonymous), json_body(&anonymous)["code"].as_str()), (401, Some("unauthorized")));
+
+    let uploaded = invoke(upload(&app), "upload-photo.json").await;
+    assert_eq!(status(&uploaded), 201, "{uploaded}");
+    let asset = json_body(&uploaded)["asset"].clone();
+    assert_eq!((asset["public_id"].as_str(), asset["width"].as_u64()), (Some("events/photo"), Some(240)));
+    assert_eq!(asset["url"], "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/image/events/photo");
+    assert_eq!(status(&invoke(upload(&app), "upload-private.json").await), 201);
+
+    let listed = json_body(&invoke(api(&app), "api-assets-list.json").await);
+    let ids: Vec<&str> =
+        listed["assets"].as_array().unwrap().iter().map(|a| a["public_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["events/photo"], "tag=replayed: only the tagged upload");
+
+    let variant = invoke(delivery(&app), "delivery-transform.json").await;
+    assert_eq!(status(&variant), 200, "{variant}");
+    assert_eq!(header(&variant, "content-type"), "image/webp");
+    assert_eq!(header(&variant, "x-cache"), "MISS");
+    let pixels = image_body(&variant);
+    assert_eq!((pixels.width(), pixels.height()), (80, 80));
+    let again = invoke(delivery(&app), "delivery-transform.json").await;
+    assert_eq!(header(&again, "x-cache"), "HIT", "the variant was stored in S3");
+
+    let original = invoke(delivery(&app), "delivery-original.json").await;
+    assert_eq!(status(&original), 200);
+    assert_eq!(image_body(&original).width(), 240);
+
+    let signed = invoke(delivery(&app), "delivery-signed.json").await;
+    assert_eq!(status(&signed), 200, "{signed}");
+    assert_eq!(image_body(&signed).width(), 64);
+    let tampered = invoke(delivery(&app), "delivery-signed-tampered.json").await;
+    assert_eq!((status(&tampered), json_body(&tampered)["code"].as_str()), (401, Some("invalid_signature")));
+    assert_eq!(status(&invoke(delivery(&app), "delivery-missing.json").await), 404);
+
+    // Each delivery's usage was stored before its response left (no frozen tally).
+    let traffic = app.meta.traffic(&period(now_ms()), Some(&owner)).await.unwrap();
+    assert_eq!(traffic[0].requests, 4, "{traffic:?}");
+}
+
+#[tokio::test]
+async fn a_response_over_the_payload_limit_redirects_to_a_short_lived_s3_url() {
+    let app = app(&[("IMGCLOUD_INLINE_MAX_BYTES", "4096")]).await;
+    events_key(&app).await;
+    assert_eq!(status(&invoke(upload(&app), "upload-photo.json").await), 201);
+
+    let response = invoke(delivery(&app), "delivery-original.json").await;
+    assert_eq!(status(&response), 307, "{response}");
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    let location = header(&response, "location");
+    assert!(location.contains("X-Amz-Signature=") && location.contains("X-Amz-Expires=300"), "{location}");
+    let fetched = reqwest::get(location).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    let original = app.meta.asset("events/photo").await.unwrap().unwrap();
+    let stored = app.blobs.get(&imgcloud_core::store::original_key(&original.blob_id)).await.unwrap().unwrap();
+    assert_eq!(fetched.bytes().await.unwrap(), stored, "the URL serves the original's bytes");
+
+    let small = invoke(delivery(&app), "delivery-transform.json").await;
+    assert_eq!(status(&small), 200, "responses under the limit stay inline: {small}");
 }

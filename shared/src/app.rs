@@ -130,6 +130,16 @@ impl App {
         }
     }
 
+    /// [`Self::bootstrap_admin`], printing a generated password once (to the terminal of the
+    /// local server, to the log of a Lambda function).
+    pub async fn bootstrap_admin_announced(&self) -> Result<(), StoreError> {
+        if let Some((email, password)) = self.bootstrap_admin().await? {
+            println!("imgcloud: created the first admin {email} with password {password}");
+            println!("imgcloud: this password is shown once; sign in and change it");
+        }
+        Ok(())
+    }
+
     /// Creates the first admin when the store has no user (SPEC §2). Returns the generated password
     /// when none was configured, for the caller to print once.
     pub async fn bootstrap_admin(&self) -> Result<Option<(String, String)>, StoreError> {

@@ -8,6 +8,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod delivery;
+mod direct_upload;
 mod durability;
 mod limits;
 mod openapi;

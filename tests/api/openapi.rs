@@ -30,7 +30,8 @@ async fn every_documented_operation_is_routed() {
             .replace("{public_id}", "some/asset")
             .replace("{id}", "usr_x")
             .replace("{key_id}", "ck_x")
-            .replace("{transform}", "w_10");
+            .replace("{transform}", "w_10")
+            .replace("{upload_id}", "0123456789abcdef0123456789abcdef");
         for method in ["get", "post", "patch", "delete", "put"] {
             if item.get(method).is_none() {
                 continue;

@@ -21,10 +21,7 @@ pub struct Server {
 /// password once), and serves on `listener` until [`Server::stop`].
 pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
     let app = App::open(config).await?;
-    if let Some((email, password)) = app.bootstrap_admin().await? {
-        println!("imgcloud: created the first admin {email} with password {password}");
-        println!("imgcloud: this password is shown once; sign in and change it");
-    }
+    app.bootstrap_admin_announced().await?;
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();

@@ -32,7 +32,7 @@ pub fn api_routes(app: Arc<App>) -> Router {
     finish(api(app))
 }
 
-/// `POST /v1/upload`.
+/// `POST /v1/upload`, and direct uploads (`POST /v1/uploads`, `.../{upload_id}/complete`).
 pub fn upload_routes(app: Arc<App>) -> Router {
     finish(upload(app))
 }
@@ -67,7 +67,12 @@ fn api(app: Arc<App>) -> Router {
 
 /// Upload streams its own body with its own limits, so the default body cap is off.
 fn upload(app: Arc<App>) -> Router {
-    Router::new().route("/v1/upload", post(upload::upload)).layer(DefaultBodyLimit::disable()).with_state(app)
+    Router::new()
+        .route("/v1/upload", post(upload::upload))
+        .layer(DefaultBodyLimit::disable())
+        .route("/v1/uploads", post(upload::start_direct))
+        .route("/v1/uploads/{upload_id}/complete", post(upload::complete_direct))
+        .with_state(app)
 }
 
 fn delivery(app: Arc<App>) -> Router {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Request, State},
+    extract::{Path, Request, State},
     http::{header, StatusCode},
     Json,
 };
@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use multer::{Constraints, Multipart, SizeLimit};
 use serde_json::{json, Value};
 
-use super::views;
+use super::{body::JsonBody, views};
 use crate::{
     app::App,
     auth::{AnyAuth, Principal},
@@ -23,8 +23,8 @@ use crate::{
     limits::too_many,
     media::{self, ImageInfo, InspectError},
     render::master,
-    secrets::random_hex,
-    store::{master_key, original_key, AssetRecord, Created, Swapped},
+    secrets::{random_hex, sha256_hex},
+    store::{master_key, original_key, staging_key, AssetRecord, Created, Swapped},
 };
 
 /// Room for the form's text fields and part headers beside the file.
@@ -212,6 +212,95 @@ pub async fn upload(
     // Counted before a byte of the body is read: a refused upload writes nothing.
     app.limits.uploads.check(&principal.user.id).map_err(|wait| too_many(wait, "uploads"))?;
     let form = read_form(req, app.config.max_upload_bytes).await?;
+    commit(&app, &principal, form).await
+}
+
+/// How long a direct upload's form stays valid.
+const DIRECT_UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Where a principal's direct upload waits: named by the caller's identity too, so that nobody
+/// else can register it.
+fn staged(principal: &Principal, upload_id: &str) -> String {
+    staging_key(&format!("{}-{upload_id}", &sha256_hex(principal.user.id.as_bytes())[..16]))
+}
+
+/// `POST /v1/uploads`: a presigned form to send a large original straight to the store (past
+/// API Gateway's payload limit); `POST /v1/uploads/{upload_id}/complete` registers it.
+pub async fn start_direct(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    app.limits.uploads.check(&principal.user.id).map_err(|wait| too_many(wait, "uploads"))?;
+    let upload_id = random_hex(16);
+    let max_bytes = app.config.max_upload_bytes;
+    let form = app.blobs.presigned_post(&staged(&principal, &upload_id), max_bytes, DIRECT_UPLOAD_TTL).await?;
+    let form = form.ok_or_else(|| {
+        AppError::new(
+            crate::error::Kind::NotFound,
+            "direct_upload_unavailable",
+            "direct uploads need the aws backend; POST /v1/upload takes files up to the upload limit here",
+        )
+    })?;
+    let fields: serde_json::Map<String, Value> = form.fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "upload_id": upload_id,
+            "url": form.url,
+            "fields": fields,
+            "expires_at": form.expires_at,
+            "max_bytes": max_bytes,
+        })),
+    ))
+}
+
+/// The metadata of a direct upload, sent when it is registered (the same fields as the form).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    public_id: Option<String>,
+    folder: Option<String>,
+    tags: Option<Vec<String>>,
+    visibility: Option<String>,
+    overwrite: Option<bool>,
+    filename: Option<String>,
+}
+
+pub async fn complete_direct(
+    State(app): State<Arc<App>>,
+    AnyAuth(principal): AnyAuth,
+    Path(upload_id): Path<String>,
+    JsonBody(registration): JsonBody<Registration>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let no_such = || AppError::not_found("no staged upload with this id (never sent, expired, or registered)");
+    if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(no_such());
+    }
+    let key = staged(&principal, &upload_id);
+    let size = app.blobs.size(&key).await?.ok_or_else(no_such)?;
+    if size > app.config.max_upload_bytes {
+        app.blobs.delete_tree(&key).await?;
+        return Err(too_large(app.config.max_upload_bytes));
+    }
+    let bytes = app.blobs.get(&key).await?.ok_or_else(no_such)?;
+    let form = Form {
+        file: Some((bytes, registration.filename)),
+        public_id: registration.public_id,
+        folder: registration.folder,
+        tags: registration.tags.map(|t| t.join(",")),
+        visibility: registration.visibility,
+        overwrite: registration.overwrite.map(|o| o.to_string()),
+    };
+    let committed = commit(&app, &principal, form).await?;
+    // Registered: the staged copy is no longer needed (on failure it stays for a corrected retry,
+    // until the bucket's lifecycle rule removes it).
+    app.blobs.delete_tree(&key).await?;
+    Ok(committed)
+}
+
+/// Validates, inspects, stores and commits one upload (the form's or a staged one).
+async fn commit(app: &Arc<App>, principal: &Principal, form: Form) -> AppResult<(StatusCode, Json<Value>)> {
+    let app = app.clone();
     let (bytes, file_name) =
         form.file.clone().ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
     if bytes.is_empty() {
@@ -220,7 +309,7 @@ pub async fn upload(
     check_file_name(file_name.as_deref())?;
     let target = target(&form, file_name.as_deref())?;
     let existing = app.meta.asset(target.public_id.as_str()).await?;
-    check_replaceable(&principal, existing.as_ref(), target.overwrite)?;
+    check_replaceable(principal, existing.as_ref(), target.overwrite)?;
     let (info, masters) = inspect(&app, bytes.clone()).await?;
 
     // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
@@ -284,7 +373,7 @@ pub async fn upload(
         }
         // Someone else created, replaced or deleted this public_id meanwhile: decide again.
         existing = app.meta.asset(target.public_id.as_str()).await?;
-        if let Err(e) = check_replaceable(&principal, existing.as_ref(), target.overwrite) {
+        if let Err(e) = check_replaceable(principal, existing.as_ref(), target.overwrite) {
             gc::collect(&app, &blob_id).await;
             return Err(e);
         }
