@@ -1,7 +1,7 @@
 //! The application: configuration plus the storage ports, built once at start and shared by every
 //! handler.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
@@ -9,7 +9,7 @@ use crate::{
     clock::now_ms,
     config::{AwsSettings, Backend, Config},
     domain::{password, Role},
-    limits::{KeyedLimit, Limits, LoginLimit},
+    limits::{Limits, SharedCounters},
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
@@ -19,8 +19,6 @@ use crate::{
     },
     usage::UsageMeter,
 };
-
-const MINUTE: Duration = Duration::from_secs(60);
 
 pub struct App {
     pub config: Config,
@@ -80,7 +78,8 @@ impl App {
         let signer =
             Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
         let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
-        Ok(Self::new(config, Arc::new(blobs), Arc::new(stores.meta), signer))
+        let meta = Arc::new(stores.meta);
+        Ok(Self::new(config, Arc::new(blobs), meta.clone(), signer, Some(meta)))
     }
 
     /// Opens the embedded stores under the configured data dir.
@@ -96,17 +95,20 @@ impl App {
             }
             None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
         };
-        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer))
+        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer, None))
     }
 
-    pub fn new(config: Config, blobs: Arc<dyn BlobStore>, meta: Arc<dyn MetaStore>, signer: Signer) -> Arc<Self> {
+    /// The app over its stores; rate limits count in this process, or in `shared_counters` when
+    /// several processes serve one deployment.
+    pub fn new(
+        config: Config,
+        blobs: Arc<dyn BlobStore>,
+        meta: Arc<dyn MetaStore>,
+        signer: Signer,
+        shared_counters: Option<Arc<dyn SharedCounters>>,
+    ) -> Arc<Self> {
         let decode_permits = Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let limits = Limits {
-            logins: LoginLimit::new(config.rate_login_failures, Duration::from_secs(15 * 60)),
-            api: KeyedLimit::new(config.rate_api_per_minute, MINUTE),
-            uploads: KeyedLimit::new(config.rate_uploads_per_minute, MINUTE),
-            renders: KeyedLimit::new(config.rate_renders_per_minute, MINUTE),
-        };
+        let limits = Limits::new(&config, shared_counters);
         Arc::new(Self {
             config,
             blobs,

@@ -2,8 +2,11 @@
 //! every backend.
 
 use bytes::Bytes;
+use std::sync::Arc;
+
 use imgcloud_core::{
     domain::{Role, Visibility},
+    limits::SharedCounters,
     store::*,
 };
 
@@ -416,4 +419,23 @@ pub async fn concurrent_creates_of_one_id_make_one_asset(s: &Stores) {
     let outcomes = futures::future::join_all(creates).await;
     let created = outcomes.iter().filter(|o| *o.as_ref().unwrap() == Created::Created).count();
     assert_eq!(created, 1);
+}
+
+/// Only the aws backend shares counters across processes (the embedded one limits in-process).
+pub async fn shared_limit_windows_start_at_the_first_hit(counters: &Arc<dyn SharedCounters>) {
+    let minute = std::time::Duration::from_secs(60);
+    assert_eq!(counters.hits("api", "u1", 1_000, minute).await.unwrap().0, 0);
+    assert_eq!(counters.hit("api", "u1", 1_000, minute).await.unwrap(), (1, 61_000));
+    assert_eq!(counters.hit("api", "u1", 30_000, minute).await.unwrap(), (2, 61_000));
+    assert_eq!(counters.hit("api", "u2", 30_000, minute).await.unwrap(), (1, 90_000), "keys are independent");
+    assert_eq!(counters.hits("api", "u1", 60_999, minute).await.unwrap(), (2, 61_000));
+    assert_eq!(counters.hits("api", "u1", 61_000, minute).await.unwrap().0, 0, "the window has ended");
+    assert_eq!(counters.hit("api", "u1", 61_000, minute).await.unwrap(), (1, 121_000), "a new window opens");
+    let concurrent = (0..20).map(|_| {
+        let counters = counters.clone();
+        tokio::spawn(async move { counters.hit("upload", "u1", 200_000, minute).await.unwrap().0 })
+    });
+    let mut counts: Vec<u64> = futures::future::join_all(concurrent).await.into_iter().map(|c| c.unwrap()).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<u64>>(), "every hit counted once, atomically");
 }

@@ -8,7 +8,10 @@ mod cases;
 
 use std::sync::Arc;
 
-use imgcloud_core::store::{aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore};
+use imgcloud_core::{
+    limits::SharedCounters,
+    store::{aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore},
+};
 
 pub struct Stores {
     pub blobs: Arc<dyn BlobStore>,
@@ -63,3 +66,10 @@ conformance!(
     storage_sums_asset_records_per_owner,
     concurrent_creates_of_one_id_make_one_asset,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_rate_limit_counters_are_shared_atomic_windows() {
+    let stores = AwsStores::connect(&aws_emulator::fresh_settings().await).await;
+    let counters: Arc<dyn SharedCounters> = Arc::new(stores.meta);
+    cases::shared_limit_windows_start_at_the_first_hit(&counters).await;
+}

@@ -52,7 +52,7 @@ pub async fn login(
     check_csrf(&app.config, &Method::POST, &headers)?;
     let email = body.email.trim().to_ascii_lowercase();
     // While throttled, even the right password is refused (SPEC §9).
-    if let Some(wait) = app.limits.logins.blocked(&email, &ip) {
+    if let Some(wait) = app.limits.logins.blocked(&email, &ip).await {
         return Err(too_many(wait, "failed sign-ins"));
     }
     let user = match Email::parse(&email) {
@@ -63,7 +63,7 @@ pub async fn login(
     let phc = user.as_ref().map_or_else(|| app.dummy_password_hash.clone(), |u| u.password_hash.clone());
     let password_ok = verify_password(body.password, phc).await;
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
-        return Err(match app.limits.logins.failed(&email, &ip) {
+        return Err(match app.limits.logins.failed(&email, &ip).await {
             Some(wait) => too_many(wait, "failed sign-ins"),
             None => login_failed(),
         });

@@ -254,7 +254,7 @@ async fn variant(
         return Ok((bytes, Some("HIT")));
     }
     // Only renders count against the client's limit; cached deliveries are free (SPEC §9).
-    app.limits.renders.check(client_ip).map_err(|wait| too_many(wait, "uncached renders"))?;
+    app.limits.renders.check(client_ip).await.map_err(|wait| too_many(wait, "uncached renders"))?;
     let lock = app.render_locks.lock_for(&target.key);
     let _guard = lock.lock().await;
     if let Some(bytes) = app.blobs.get(&target.key).await? {

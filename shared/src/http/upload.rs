@@ -210,7 +210,7 @@ pub async fn upload(
     req: Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     // Counted before a byte of the body is read: a refused upload writes nothing.
-    app.limits.uploads.check(&principal.user.id).map_err(|wait| too_many(wait, "uploads"))?;
+    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, "uploads"))?;
     let form = read_form(req, app.config.max_upload_bytes).await?;
     commit(&app, &principal, form).await
 }
@@ -230,7 +230,7 @@ pub async fn start_direct(
     State(app): State<Arc<App>>,
     AnyAuth(principal): AnyAuth,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    app.limits.uploads.check(&principal.user.id).map_err(|wait| too_many(wait, "uploads"))?;
+    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, "uploads"))?;
     let upload_id = random_hex(16);
     let max_bytes = app.config.max_upload_bytes;
     let form = app.blobs.presigned_post(&staged(&principal, &upload_id), max_bytes, DIRECT_UPLOAD_TTL).await?;

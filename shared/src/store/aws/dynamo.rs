@@ -10,7 +10,7 @@
 //! | asset | `ASSET#<public id>` | `ASSET` | GSI1 `OWNER#<owner>`, GSI2 `FOLDER#<folder>`, GSI3 `ASSETS`, all by `<created>#<public id>` |
 //! | blob garbage | `GARBAGE#<blob id>` | `GARBAGE` | GSI3 `GARBAGE` / `<due>#<blob id>` |
 //! | traffic | `TRAFFIC#<period>` | `<owner>` | — (atomic `ADD` counters) |
-//! | rate-limit window | `LIMIT#<limit>#<key>` | `<window start>` | — (atomic `ADD`, TTL `ttl`) |
+//! | rate-limit window | `LIMIT#<limit>#<key>` | `LIMIT` | — (atomic `ADD`, TTL `ttl`) |
 //! | signing secret | `CONFIG` | `SIGNING` | — |
 //!
 //! Whatever authenticates (email, key id, session) is read by primary key with a consistent read;
@@ -465,37 +465,6 @@ impl DynamoMetaStore {
     /// The signing secret kept in the table, if one was made.
     pub async fn signing_secret(&self) -> StoreResult<Option<String>> {
         self.get(key("CONFIG".into(), "SIGNING")).await?.map(|item| get_s(&item, "secret")).transpose()
-    }
-
-    /// Counts one hit of `key` in the fixed window of `window` that contains `now_ms`; returns the
-    /// hits so far in that window and the window's end.
-    pub async fn hit(&self, limit: &str, key_: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)> {
-        let window_ms = window.as_millis().max(1) as i64;
-        let start = now_ms - now_ms.rem_euclid(window_ms);
-        let end = start + window_ms;
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("LIMIT#{limit}#{key_}"), &start.to_string())))
-            .update_expression("ADD hits :one SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(end / 1000 + 60))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(err)?;
-        let hits = output.attributes.as_ref().and_then(|a| opt_n(a, "hits")).unwrap_or(1);
-        Ok((hits, end))
-    }
-
-    /// The hits of `key` in the window that contains `now_ms` (0 when none).
-    pub async fn hits(&self, limit: &str, key_: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)> {
-        let window_ms = window.as_millis().max(1) as i64;
-        let start = now_ms - now_ms.rem_euclid(window_ms);
-        let item = self.get(key(format!("LIMIT#{limit}#{key_}"), &start.to_string())).await?;
-        Ok((item.as_ref().and_then(|i| opt_n(i, "hits")).unwrap_or(0), start + window_ms))
     }
 
     async fn update_ignoring_absent(&self, key: Item, expression: &str, values: Item) -> StoreResult<()> {
@@ -1034,5 +1003,66 @@ impl MetaStore for DynamoMetaStore {
     async fn purge_expired(&self, _now: i64) -> StoreResult<()> {
         // Sessions carry a TTL; DynamoDB removes them, and expired ones are refused when read.
         Ok(())
+    }
+}
+
+/// A limit's window starts at its key's first hit (so that a burst is never split by a clock
+/// boundary): one item per key with `hits` and `window_end`, TTL'd after its window.
+#[async_trait]
+impl crate::limits::SharedCounters for DynamoMetaStore {
+    async fn hit(&self, limit: &str, key_: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)> {
+        let item_key = key(format!("LIMIT#{limit}#{key_}"), "LIMIT");
+        for _ in 0..MAX_ATTEMPTS {
+            // The common case, one round trip: a hit in the current window.
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(item_key.clone()))
+                .update_expression("ADD hits :one")
+                .condition_expression("window_end > :now")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now_ms))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            match counted {
+                Ok(output) => {
+                    let item = output.attributes.unwrap_or_default();
+                    return Ok((opt_n(&item, "hits").unwrap_or(1), opt_n(&item, "window_end").unwrap_or(now_ms)));
+                }
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(err(e)),
+            }
+            // No window, or an ended one: open a new one, unless another instance just did.
+            let end = now_ms + window.as_millis().max(1) as i64;
+            let mut item = item_key.clone();
+            item.extend([
+                ("hits".to_owned(), n(1)),
+                ("window_end".to_owned(), n(end)),
+                ("ttl".to_owned(), n(end.div_euclid(1000) + 60)),
+            ]);
+            let opened = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR window_end <= :now")
+                .expression_attribute_values(":now", n(now_ms))
+                .send()
+                .await;
+            match opened {
+                Ok(_) => return Ok((1, end)),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(err(e)),
+            }
+        }
+        Err(StoreError { backend: "dynamodb", message: format!("limit window of {limit} kept changing") })
+    }
+
+    async fn hits(&self, limit: &str, key_: &str, now_ms: i64, _window: Duration) -> StoreResult<(u64, i64)> {
+        let item = self.get(key(format!("LIMIT#{limit}#{key_}"), "LIMIT")).await?.unwrap_or_default();
+        let end = opt_n(&item, "window_end").unwrap_or(now_ms);
+        Ok((if end > now_ms { opt_n(&item, "hits").unwrap_or(0) } else { 0 }, end))
     }
 }
