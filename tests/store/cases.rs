@@ -230,7 +230,7 @@ pub async fn assets_are_created_once_and_swapped_by_version(s: &Stores) {
     assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), first, "a stale swap changes nothing");
     assert_eq!(m.replace_asset(&second, 1, &first.blob_id).await.unwrap(), Swapped::Swapped);
     assert_eq!(m.asset("photos/cat").await.unwrap().unwrap(), second);
-    assert_eq!(m.due_garbage(i64::MAX, 10).await.unwrap(), [first.blob_id.clone()], "the old blob is due");
+    assert_eq!(m.due_garbage(i64::MAX, 10).await.unwrap(), [first.blob_id.as_str()], "the old blob is due");
     assert_eq!(m.replace_asset(&asset("photos/none", "u1", 1), 1, "x").await.unwrap(), Swapped::Stale);
 
     assert_eq!(m.delete_asset("photos/cat", 1, &second.blob_id, 400).await.unwrap(), Swapped::Stale);
