@@ -22,6 +22,7 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
     operation::query::builders::QueryFluentBuilder,
     types::{
         AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -49,6 +50,11 @@ pub struct DynamoMetaStore {
 
 fn err(e: impl std::error::Error) -> StoreError {
     aws_error("dynamodb", e)
+}
+
+/// Whether a single-item write was refused by its condition (an expected outcome, not a failure).
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -456,7 +462,7 @@ impl DynamoMetaStore {
             .await;
         match created {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(err(e)),
         }
         self.signing_secret().await?.ok_or_else(|| corrupt("signing secret"))
@@ -480,7 +486,7 @@ impl DynamoMetaStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(err(e)),
         }
     }
@@ -691,7 +697,7 @@ impl MetaStore for DynamoMetaStore {
             .await;
         match result {
             Ok(_) => Ok(Created::Created),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+            Err(e) if condition_failed(&e) => {
                 Ok(Created::AlreadyExists)
             }
             Err(e) => Err(err(e)),
@@ -720,7 +726,7 @@ impl MetaStore for DynamoMetaStore {
             .await;
         match result {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(err(e)),
         }
         self.api_key(key_id).await
@@ -784,7 +790,7 @@ impl MetaStore for DynamoMetaStore {
             .await;
         match result {
             Ok(output) => output.attributes.as_ref().map(asset_from).transpose(),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(err(e)),
         }
     }
@@ -921,7 +927,7 @@ impl MetaStore for DynamoMetaStore {
         match result {
             Ok(_) => Ok(()),
             // Replaced or deleted meanwhile: the bytes belong to a version that is gone.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(err(e)),
         }
     }
@@ -1031,7 +1037,7 @@ impl crate::limits::SharedCounters for DynamoMetaStore {
                     let item = output.attributes.unwrap_or_default();
                     return Ok((opt_n(&item, "hits").unwrap_or(1), opt_n(&item, "window_end").unwrap_or(now_ms)));
                 }
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) if condition_failed(&e) => {}
                 Err(e) => return Err(err(e)),
             }
             // No window, or an ended one: open a new one, unless another instance just did.
@@ -1053,7 +1059,7 @@ impl crate::limits::SharedCounters for DynamoMetaStore {
                 .await;
             match opened {
                 Ok(_) => return Ok((1, end)),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) if condition_failed(&e) => {}
                 Err(e) => return Err(err(e)),
             }
         }
