@@ -19,7 +19,11 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(format!("IMGCLOUD_ADDR: cannot listen on {}: {e}", config.addr)));
     let public_url = config.public_url.base.clone();
-    let server = imgcloud_local::serve(config, listener).await.unwrap_or_else(|e| fail(e.to_string()));
+    let hint = match &config.backend {
+        Backend::Aws(_) => " (on the aws backend, `imgcloud init-aws` creates the bucket and the table)",
+        Backend::Embedded => "",
+    };
+    let server = imgcloud_local::serve(config, listener).await.unwrap_or_else(|e| fail(format!("{e}{hint}")));
     println!("imgcloud: listening on {} (public URL {public_url})", server.addr);
     shutdown_signal().await;
     println!("imgcloud: shutting down");

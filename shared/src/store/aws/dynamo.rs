@@ -697,9 +697,7 @@ impl MetaStore for DynamoMetaStore {
             .await;
         match result {
             Ok(_) => Ok(Created::Created),
-            Err(e) if condition_failed(&e) => {
-                Ok(Created::AlreadyExists)
-            }
+            Err(e) if condition_failed(&e) => Ok(Created::AlreadyExists),
             Err(e) => Err(err(e)),
         }
     }

@@ -64,10 +64,12 @@ fn aws_error(backend: &'static str, e: impl std::error::Error) -> StoreError {
     // The SDK's Display is terse ("service error"); the source chain names the cause.
     let mut message = e.to_string();
     let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
     }
     StoreError { backend, message }
 }
