@@ -109,6 +109,7 @@ ENVIRONMENT = {
     "IMGCLOUD_BUCKET",
     "IMGCLOUD_TABLE",
     "IMGCLOUD_SIGNING_SECRET",
+    "IMGCLOUD_ORIGIN_SECRET",
     "IMGCLOUD_PUBLIC_URL",
     "IMGCLOUD_ADMIN_EMAIL",
     "RUST_LOG",
@@ -264,6 +265,9 @@ def check_cloudfront(t):
           "the dashboard comes from its bucket with its headers")
     origins = {o["Id"]: o for o in config["Origins"]}
     check("OriginAccessControlId" in origins["dashboard"], "the dashboard bucket is read through OAC")
+    origin_headers = {h["HeaderName"]: h["HeaderValue"] for h in origins["api"].get("OriginCustomHeaders", [])}
+    check("{{resolve:secretsmanager:${OriginSecret}}}" in json.dumps(origin_headers.get("X-Imgcloud-Origin")),
+          "CloudFront proves itself to the functions with the origin secret (IMGCLOUD_ORIGIN_SECRET)")
 
 
 # --- 3. The dashboard's headers match the local server's ----------------------------------------

@@ -31,6 +31,10 @@ pub struct Config {
     pub signing_secret: Option<String>,
     /// Bytes of originals and variants kept in memory for hot deliveries.
     pub memory_cache_bytes: u64,
+    /// Behind a CDN: the value of `X-Imgcloud-Origin` every request must carry (the CDN adds it), so
+    /// that nobody reaches the origin around the CDN; the viewer's address is then read from
+    /// `CloudFront-Viewer-Address`.
+    pub origin_secret: Option<String>,
     /// Image responses larger than this redirect to a short-lived URL of the store instead, when
     /// the store can make one (Lambda's response payload limit); `None`: always inline.
     pub inline_max_bytes: Option<u64>,
@@ -149,6 +153,12 @@ impl Config {
             rate_renders_per_minute: number(&get, "IMGCLOUD_RATE_RENDERS_PER_MINUTE", 300, 0, 100_000_000)? as u32,
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
+            origin_secret: match get("IMGCLOUD_ORIGIN_SECRET") {
+                Some(secret) if secret.len() < 16 => {
+                    return Err(err("IMGCLOUD_ORIGIN_SECRET", "must be at least 16 characters"));
+                }
+                other => other,
+            },
             inline_max_bytes: match get("IMGCLOUD_INLINE_MAX_BYTES") {
                 Some(_) => Some(number(&get, "IMGCLOUD_INLINE_MAX_BYTES", 0, 1, 1 << 40)?),
                 None => None,

@@ -77,3 +77,31 @@ async fn uncached_renders_are_limited_per_client_and_cached_deliveries_are_not()
         assert_eq!(app.get("/v1/image/p", &Cred::None).await.status(), StatusCode::OK, "originals are not renders");
     }
 }
+
+#[tokio::test]
+async fn behind_a_cdn_only_its_requests_pass_and_its_viewer_address_is_the_client() {
+    let secret = "origin-secret-from-the-cdn-0123";
+    let app = spawn_app_with(&[("IMGCLOUD_ORIGIN_SECRET", secret), ("IMGCLOUD_RATE_LOGIN_FAILURES", "2")]).await;
+    let around = app.get("/healthz", &Cred::None).await;
+    assert_eq!(assert_error(around, StatusCode::FORBIDDEN).await, "forbidden");
+    let unknown = app.get("/no/such/route", &Cred::None).await;
+    assert_eq!(unknown.status(), StatusCode::FORBIDDEN, "even unknown routes say nothing around the CDN");
+    let wrong = app.req(Method::GET, "/healthz", &Cred::None).header("x-imgcloud-origin", "guess").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+
+    let via_cdn = |viewer: &'static str, email: &'static str, password: &'static str| {
+        app.req(Method::POST, "/v1/auth/login", &Cred::None)
+            .header("x-imgcloud-origin", secret)
+            .header("cloudfront-viewer-address", viewer)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    // Two viewers behind the same edge (the same peer address here): limited one by one.
+    for _ in 0..2 {
+        let response = via_cdn("198.51.100.7:40001", "nobody-1@example.com", "wrong-password-1").await.unwrap();
+        assert_error(response, StatusCode::UNAUTHORIZED).await;
+    }
+    assert_throttled(via_cdn("198.51.100.7:40002", "nobody-2@example.com", "wrong-password-1").await.unwrap()).await;
+    let other = via_cdn("[2001:db8::1]:40003", ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK, "another viewer is not throttled");
+}

@@ -29,22 +29,22 @@ use crate::{app::App, error::AppError, error::Kind};
 
 /// Auth, users, API keys, asset metadata, the OpenAPI document and `/healthz`.
 pub fn api_routes(app: Arc<App>) -> Router {
-    finish(api(app))
+    finish(&app, api(app.clone()))
 }
 
 /// `POST /v1/upload`, and direct uploads (`POST /v1/uploads`, `.../{upload_id}/complete`).
 pub fn upload_routes(app: Arc<App>) -> Router {
-    finish(upload(app))
+    finish(&app, upload(app.clone()))
 }
 
 /// `GET|HEAD /v1/image/...`.
 pub fn delivery_routes(app: Arc<App>) -> Router {
-    finish(delivery(app))
+    finish(&app, delivery(app.clone()))
 }
 
 /// Every area in one router, plus the shape's own `extra` routes (the local server's dashboard).
 pub fn all_routes(app: Arc<App>, extra: Router) -> Router {
-    finish(api(app.clone()).merge(upload(app.clone())).merge(delivery(app)).merge(extra))
+    finish(&app, api(app.clone()).merge(upload(app.clone())).merge(delivery(app.clone())).merge(extra))
 }
 
 fn api(app: Arc<App>) -> Router {
@@ -98,15 +98,20 @@ pub fn flush_usage_per_request(app: Arc<App>, router: Router) -> Router {
     }))
 }
 
-/// JSON for unknown routes (404) and wrong methods (405), and `nosniff` on every response.
-fn finish(router: Router) -> Router {
-    router
-        .fallback(|| async { AppError::not_found("no such route") })
-        .method_not_allowed_fallback(|| async {
+/// JSON for unknown routes (404) and wrong methods (405), `nosniff` on every response, and, behind
+/// a CDN, the check that requests came through it.
+fn finish(app: &App, router: Router) -> Router {
+    let router =
+        router.fallback(|| async { AppError::not_found("no such route") }).method_not_allowed_fallback(|| async {
             AppError::new(Kind::MethodNotAllowed, "method_not_allowed", "method not allowed on this route")
-        })
-        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
-            response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            response
-        }))
+        });
+    let router = match &app.config.origin_secret {
+        Some(secret) => router
+            .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(secret.as_str()), client_ip::through_cdn)),
+        None => router,
+    };
+    router.layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+        response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        response
+    }))
 }
