@@ -1,6 +1,7 @@
-//! The S3 + DynamoDB emulator the aws-backend tests run against: a moto server that
-//! `scripts/test` installs and starts, named by `IMGCLOUD_TEST_MOTO` (its endpoint URL). Never
-//! skipped: without it the aws tests fail and say how to start one.
+//! The S3 + DynamoDB endpoint the aws-backend tests run against, named by
+//! `IMGCLOUD_TEST_AWS_ENDPOINT`: the moto server that `scripts/test` installs and starts (or a
+//! LocalStack, where Docker runs one). Never skipped: without it the aws tests fail and say how to
+//! start one.
 
 use imgcloud_core::{config::AwsSettings, store::aws::AwsStores};
 
@@ -16,10 +17,10 @@ pub fn endpoint() -> String {
             }
         }
     });
-    std::env::var("IMGCLOUD_TEST_MOTO").unwrap_or_else(|_| {
+    std::env::var("IMGCLOUD_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
         panic!(
-            "IMGCLOUD_TEST_MOTO is not set: the aws backend tests need the moto server that ./scripts/test \
-             installs and starts (or start one: scripts/moto, then export IMGCLOUD_TEST_MOTO=http://127.0.0.1:<port>)"
+            "IMGCLOUD_TEST_AWS_ENDPOINT is not set: the aws backend tests need the moto server that ./scripts/test \
+             installs and starts (or start one: scripts/moto, then export IMGCLOUD_TEST_AWS_ENDPOINT=http://127.0.0.1:<port>)"
         )
     })
 }
