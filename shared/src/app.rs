@@ -36,8 +36,9 @@ pub struct App {
     pub renders_waiting: std::sync::atomic::AtomicU32,
     /// One render per variant at a time.
     pub render_locks: KeyedLocks,
-    /// A hash checked when a login names no user, so that both failures take the same time.
-    pub dummy_password_hash: String,
+    /// A hash checked when a login names no user, so that both failures take the same time; made
+    /// at the first login, not at start (functions that never sign anyone in never pay for it).
+    dummy_password_hash: std::sync::OnceLock<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +120,20 @@ impl App {
             limits,
             usage: UsageMeter::default(),
             render_locks: KeyedLocks::default(),
-            dummy_password_hash: password::hash(&random_token(16)),
+            dummy_password_hash: std::sync::OnceLock::new(),
         })
+    }
+
+    /// See `dummy_password_hash`; hashing blocks, so call it off the async workers.
+    pub fn dummy_password_hash(&self) -> String {
+        self.dummy_password_hash.get_or_init(|| password::hash(&random_token(16))).clone()
+    }
+
+    /// Makes the dummy hash in the background, for the shapes that sign users in (the api function,
+    /// the local server), so that not even the first unknown-email login takes longer than others.
+    pub fn prepare_logins(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || drop(app.dummy_password_hash()));
     }
 
     /// The caps every render runs under.

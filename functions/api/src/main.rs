@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let app = App::open(config).await?;
     // The first admin of an empty table; a generated password is logged once.
     app.bootstrap_admin_announced().await?;
+    app.prepare_logins();
     // Blobs of overwritten and deleted assets are collected while an instance is warm.
     gc::spawn_sweeper(app.clone());
     lambda_http::run(flush_usage_per_request(app.clone(), api_routes(app))).await

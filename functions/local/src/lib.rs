@@ -22,6 +22,7 @@ pub struct Server {
 pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
     let app = App::open(config).await?;
     app.bootstrap_admin_announced().await?;
+    app.prepare_logins();
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();

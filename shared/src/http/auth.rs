@@ -60,8 +60,12 @@ pub async fn login(
         Err(_) => None,
     };
     // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
-    let phc = user.as_ref().map_or_else(|| app.dummy_password_hash.clone(), |u| u.password_hash.clone());
-    let password_ok = verify_password(body.password, phc).await;
+    let (phc, checker) = (user.as_ref().map(|u| u.password_hash.clone()), app.clone());
+    let password_ok = tokio::task::spawn_blocking(move || {
+        password::verify(&body.password, &phc.unwrap_or_else(|| checker.dummy_password_hash()))
+    })
+    .await
+    .unwrap_or(false);
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
         return Err(match app.limits.logins.failed(&email, &ip).await {
             Some(wait) => too_many(wait, "failed sign-ins"),
