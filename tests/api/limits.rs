@@ -86,7 +86,8 @@ async fn behind_a_cdn_only_its_requests_pass_and_its_viewer_address_is_the_clien
     assert_eq!(assert_error(around, StatusCode::FORBIDDEN).await, "forbidden");
     let unknown = app.get("/no/such/route", &Cred::None).await;
     assert_eq!(unknown.status(), StatusCode::FORBIDDEN, "even unknown routes say nothing around the CDN");
-    let wrong = app.req(Method::GET, "/healthz", &Cred::None).header("x-imgcloud-origin", "guess").send().await.unwrap();
+    let wrong =
+        app.req(Method::GET, "/healthz", &Cred::None).header("x-imgcloud-origin", "guess").send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
 
     let via_cdn = |viewer: &'static str, email: &'static str, password: &'static str| {
