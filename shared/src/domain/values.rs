@@ -112,7 +112,7 @@ impl Tags {
 }
 
 /// Tags as JSON accepts them: `"a,b"` or `["a","b"]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum TagsInput {
     Csv(String),

@@ -17,7 +17,7 @@ use crate::{
     app::App,
     auth::{AnyAuth, Principal},
     clock::now_ms,
-    domain::{Folder, PublicId, Tags, Visibility},
+    domain::{Folder, PublicId, Tags, TagsInput, Visibility},
     error::{AppError, AppResult},
     gc,
     limits::too_many,
@@ -39,7 +39,8 @@ struct Form {
     file: Option<(Bytes, Option<String>)>,
     public_id: Option<String>,
     folder: Option<String>,
-    tags: Option<String>,
+    /// Comma-separated in a form; a list or comma-separated in a direct upload's JSON.
+    tags: Option<TagsInput>,
     visibility: Option<String>,
     overwrite: Option<String>,
 }
@@ -75,6 +76,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
     let mut multipart = Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
 
     let mut form = Form::default();
+    let mut tags_csv = None;
     let mut parts = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_file))? {
         parts += 1;
@@ -100,7 +102,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
         let slot = match name.as_str() {
             "public_id" => &mut form.public_id,
             "folder" => &mut form.folder,
-            "tags" => &mut form.tags,
+            "tags" => &mut tags_csv,
             "visibility" => &mut form.visibility,
             "overwrite" => &mut form.overwrite,
             other => return Err(malformed(format!("unknown field {other:?}"))),
@@ -117,6 +119,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
         }
         *slot = Some(String::from_utf8(value).map_err(|_| malformed(format!("the {name} field is not UTF-8")))?);
     }
+    form.tags = tags_csv.map(TagsInput::Csv);
     Ok(form)
 }
 
@@ -151,7 +154,7 @@ fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
     Ok(Target {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
-        tags: form.tags.as_deref().map(Tags::parse_csv).transpose().map_err(bad("invalid_tags"))?,
+        tags: form.tags.clone().map(TagsInput::parse).transpose().map_err(bad("invalid_tags"))?,
         visibility: form.visibility.as_deref().map(Visibility::parse).transpose().map_err(bad("invalid_visibility"))?,
         overwrite,
     })
@@ -260,7 +263,7 @@ pub async fn start_direct(
 pub struct Registration {
     public_id: Option<String>,
     folder: Option<String>,
-    tags: Option<Vec<String>>,
+    tags: Option<TagsInput>,
     visibility: Option<String>,
     overwrite: Option<bool>,
     filename: Option<String>,
@@ -287,7 +290,7 @@ pub async fn complete_direct(
         file: Some((bytes, registration.filename)),
         public_id: registration.public_id,
         folder: registration.folder,
-        tags: registration.tags.map(|t| t.join(",")),
+        tags: registration.tags,
         visibility: registration.visibility,
         overwrite: registration.overwrite.map(|o| o.to_string()),
     };

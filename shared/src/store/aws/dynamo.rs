@@ -561,22 +561,18 @@ impl MetaStore for DynamoMetaStore {
                 }
                 None => " REMOVE #name SET",
             };
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(format!("USER#{}", u.id), "USER")))
-                .update_expression(format!(
-                    "{name} #role = :role, disabled = :disabled, password_hash = :hash, session_epoch = :epoch"
-                ))
-                .condition_expression(
+            let update = Write::update(
+                &self.table,
+                key(format!("USER#{}", u.id), "USER"),
+                &format!("{name} #role = :role, disabled = :disabled, password_hash = :hash, session_epoch = :epoch"),
+                Some(
                     "session_epoch = :old_epoch AND #role = :old_role AND disabled = :old_disabled \
                      AND password_hash = :old_hash",
-                )
-                .expression_attribute_names("#name", "name")
-                .expression_attribute_names("#role", "role")
-                .set_expression_attribute_values(Some(update_values))
-                .build()
-                .map_err(err)?;
-            let mut writes = vec![Write { item: TransactWriteItem::builder().update(update).build() }];
+                ),
+                update_values,
+            )?
+            .with_names(&[("#name", "name"), ("#role", "role")]);
+            let mut writes = vec![update];
             let delta = i64::from(enabled_admin(u)) - i64::from(enabled_admin(&old));
             let admin_write = (delta != 0).then_some(writes.len());
             if delta != 0 {
