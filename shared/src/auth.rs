@@ -131,13 +131,15 @@ async fn api_key_principal(app: &App, header_value: &str) -> AppResult<Principal
 
 async fn session_principal(app: &App, token: &str) -> AppResult<Principal> {
     let token_hash = sha256_hex(token.as_bytes());
-    let session = app.meta.session(&token_hash).await?.ok_or_else(invalid_credentials)?;
+    let (session, user) = app.meta.session(&token_hash).await?.ok_or_else(invalid_credentials)?;
     let now = now_ms();
     if now >= session.expires_at || now - session.last_seen_at >= SESSION_IDLE_MS {
         app.meta.delete_session(&token_hash).await?;
         return Err(AppError::unauthorized("session expired; sign in again"));
     }
-    let user = app.meta.user(&session.user_id).await?.filter(|u| !u.disabled).ok_or_else(invalid_credentials)?;
+    if user.disabled {
+        return Err(invalid_credentials());
+    }
     if now - session.last_seen_at >= TOUCH_EVERY_MS {
         app.meta.touch_session(&token_hash, now).await?;
     }

@@ -108,7 +108,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     // ---- sessions (keyed by the token's hash; `expires_at` is the absolute end a TTL may enforce) ----
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// The session with its user, read together (every session-authenticated request needs both);
+    /// `None` when either is gone or the user's sessions were ended.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 

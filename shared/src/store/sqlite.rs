@@ -398,10 +398,18 @@ impl MetaStore for SqliteMetaStore {
         .await
     }
 
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT * FROM sessions WHERE token_hash = ?1", [token_hash], session_from_row).optional()
+            let Some(session) = c
+                .query_row("SELECT * FROM sessions WHERE token_hash = ?1", [token_hash], session_from_row)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let user =
+                c.query_row("SELECT * FROM users WHERE id = ?1", [&session.user_id], user_from_row).optional()?;
+            Ok(user.map(|user| (session, user)))
         })
         .await
     }

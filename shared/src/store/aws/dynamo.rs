@@ -653,7 +653,7 @@ impl MetaStore for DynamoMetaStore {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(drop).map_err(err)
     }
 
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let Some(item) = self.get(key(format!("SESSION#{token_hash}"), "SESSION")).await? else {
             return Ok(None);
         };
@@ -666,7 +666,7 @@ impl MetaStore for DynamoMetaStore {
         };
         let epoch: i64 = get_n(&item, "epoch")?;
         let current = self.user_with_epoch(&session.user_id).await?;
-        Ok(current.is_some_and(|(_, e)| e == epoch).then_some(session))
+        Ok(current.filter(|(_, e)| *e == epoch).map(|(user, _)| (session, user)))
     }
 
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()> {
