@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 use crate::{
     clock::now_ms,
     config::{AwsSettings, Backend, Config},
-    domain::{password, Role},
+    domain::{password::Passwords, Role},
     limits::{Limits, SharedCounters},
     secrets::random_token,
     signing::Signer,
@@ -36,9 +36,8 @@ pub struct App {
     pub renders_waiting: std::sync::atomic::AtomicU32,
     /// One render per variant at a time.
     pub render_locks: KeyedLocks,
-    /// A hash checked when a login names no user, so that both failures take the same time; made
-    /// at the first login, not at start (functions that never sign anyone in never pay for it).
-    dummy_password_hash: std::sync::OnceLock<String>,
+    /// Argon2 hashing and checks, bounded and in reused memory.
+    pub passwords: Passwords,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,32 +107,27 @@ impl App {
         signer: Signer,
         shared_counters: Option<Arc<dyn SharedCounters>>,
     ) -> Arc<Self> {
-        let decode_permits = Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let limits = Limits::new(&config, shared_counters);
         Arc::new(Self {
             config,
             blobs,
             meta,
-            decode_permits,
+            decode_permits: Semaphore::new(cores),
             signer,
             renders_waiting: Default::default(),
             limits,
             usage: UsageMeter::default(),
             render_locks: KeyedLocks::default(),
-            dummy_password_hash: std::sync::OnceLock::new(),
+            passwords: Passwords::new(cores),
         })
     }
 
-    /// See `dummy_password_hash`; hashing blocks, so call it off the async workers.
-    pub fn dummy_password_hash(&self) -> String {
-        self.dummy_password_hash.get_or_init(|| password::hash(&random_token(16))).clone()
-    }
-
-    /// Makes the dummy hash in the background, for the shapes that sign users in (the api function,
-    /// the local server), so that not even the first unknown-email login takes longer than others.
+    /// Prepares [`Passwords`] in the background, for the shapes that sign users in (the api
+    /// function, the local server).
     pub fn prepare_logins(self: &Arc<Self>) {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || drop(app.dummy_password_hash()));
+        tokio::spawn(async move { app.passwords.prepare().await });
     }
 
     /// The caps every render runs under.
@@ -166,10 +160,7 @@ impl App {
             Some(p) => (p.clone(), false),
             None => (random_token(18), true),
         };
-        let hash = {
-            let password = password.clone();
-            tokio::task::spawn_blocking(move || password::hash(&password)).await.expect("hashing does not panic")
-        };
+        let hash = self.passwords.hash(password.clone()).await;
         let user = UserRecord {
             id: new_user_id(),
             email: email.clone(),

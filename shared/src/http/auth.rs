@@ -34,15 +34,6 @@ fn login_failed() -> AppError {
     AppError::new(crate::error::Kind::Unauthorized, "invalid_credentials", "invalid email or password")
 }
 
-/// Hashes off the async runtime: argon2id is slow on purpose.
-pub(super) async fn verify_password(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || password::verify(&password, &phc)).await.unwrap_or(false)
-}
-
-pub(super) async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password)).await.map_err(AppError::internal)
-}
-
 pub async fn login(
     State(app): State<Arc<App>>,
     ClientIp(ip): ClientIp,
@@ -60,12 +51,7 @@ pub async fn login(
         Err(_) => None,
     };
     // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
-    let (phc, checker) = (user.as_ref().map(|u| u.password_hash.clone()), app.clone());
-    let password_ok = tokio::task::spawn_blocking(move || {
-        password::verify(&body.password, &phc.unwrap_or_else(|| checker.dummy_password_hash()))
-    })
-    .await
-    .unwrap_or(false);
+    let password_ok = app.passwords.verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
         return Err(match app.limits.logins.failed(&email, &ip).await {
             Some(wait) => too_many(wait, "failed sign-ins"),
@@ -115,7 +101,7 @@ pub async fn change_password(
     SessionAuth(principal): SessionAuth,
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> AppResult<StatusCode> {
-    if !verify_password(body.current_password, principal.user.password_hash.clone()).await {
+    if !app.passwords.verify(body.current_password, Some(principal.user.password_hash.clone())).await {
         return Err(AppError::new(
             crate::error::Kind::Unauthorized,
             "invalid_credentials",
@@ -124,7 +110,7 @@ pub async fn change_password(
     }
     password::check_policy(&body.new_password).map_err(|m| AppError::bad_request("invalid_password", m))?;
     let mut user = principal.user.clone();
-    user.password_hash = hash_password(body.new_password).await?;
+    user.password_hash = app.passwords.hash(body.new_password).await;
     let this_session = match &principal.via {
         Via::Session { token_hash } => Some(token_hash.as_str()),
         Via::ApiKey { .. } => None,

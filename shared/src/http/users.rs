@@ -11,7 +11,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{auth::hash_password, body::JsonBody, views};
+use super::{body::JsonBody, views};
 use crate::{
     app::{new_user_id, App},
     auth::AdminAuth,
@@ -71,7 +71,7 @@ pub async fn create(
         name,
         role,
         disabled: false,
-        password_hash: hash_password(body.password).await?,
+        password_hash: app.passwords.hash(body.password).await,
         created_at: now_ms(),
     };
     match app.meta.create_user(&user).await? {
@@ -115,7 +115,7 @@ pub async fn update(
     }
     if let Some(p) = patch.password {
         check_password(&p)?;
-        user.password_hash = hash_password(p).await?;
+        user.password_hash = app.passwords.hash(p).await;
     }
     match app.meta.update_user(&user, None).await? {
         UserChange::Done => Ok(Json(json!({ "user": views::user(&user) }))),
