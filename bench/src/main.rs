@@ -6,12 +6,15 @@
 //!   operations, plus uncached and cached deliveries/s over HTTP.
 //! - `imgcloud-bench load [seconds]`: 64 clients mixing uploads, signed and public deliveries;
 //!   fails unless there was no 5xx and no upload was lost.
+//! - `imgcloud-bench timing [samples]`: failed logins (wrong password, unknown email) against a
+//!   good one, and signature checks failing at the first or the last byte.
 
 mod api;
 mod load;
 mod mixed;
 mod render;
 mod server;
+mod timing;
 
 #[tokio::main]
 async fn main() {
@@ -31,8 +34,9 @@ async fn main() {
         "api" => api::bench(number.unwrap_or(10)).await,
         "render" => render::bench(number.unwrap_or(10) as usize).await,
         "load" => mixed::bench(number.unwrap_or(60)).await,
+        "timing" => timing::bench(number.unwrap_or(200) as usize).await,
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples]");
             std::process::exit(2);
         }
     }

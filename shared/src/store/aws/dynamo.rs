@@ -520,10 +520,12 @@ impl MetaStore for DynamoMetaStore {
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let Some(guard) = self.get(key(format!("EMAIL#{email}"), "EMAIL")).await? else {
-            return Ok(None);
-        };
-        self.user(&get_s(&guard, "user_id")?).await
+        match self.get(key(format!("EMAIL#{email}"), "EMAIL")).await? {
+            Some(guard) => self.user(&get_s(&guard, "user_id")?).await,
+            // Two reads for an unknown email too (of a user id no one has): a failed login's time
+            // must not tell which emails have accounts (SPEC §9).
+            None => self.user("-").await.map(|_| None),
+        }
     }
 
     async fn users(&self) -> StoreResult<Vec<UserRecord>> {
