@@ -25,8 +25,7 @@ impl Outcome {
     pub fn percentile_ms(&self, p: f64) -> f64 {
         let mut sorted = self.latencies_us.clone();
         sorted.sort_unstable();
-        let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
-        sorted.get(i).copied().unwrap_or(0) as f64 / 1000.0
+        percentile(&sorted, p).unwrap_or(0) as f64 / 1000.0
     }
 
     pub fn print(&self, what: &str, bytes_each: Option<usize>) {
@@ -80,4 +79,9 @@ where
         elapsed: start.elapsed(),
         latencies_us,
     }
+}
+
+/// The value at fraction `p` (0–1) of `sorted`, or `None` when it is empty.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied()
 }

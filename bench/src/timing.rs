@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 use imgcloud_core::signing::Signer;
 use serde_json::json;
 
-use crate::server::{TestServer, ADMIN};
+use crate::{
+    load::percentile,
+    server::{TestServer, ADMIN},
+};
 
 pub async fn bench(samples: usize) {
+    let samples = samples.max(1);
     let server = TestServer::start().await;
     let cases = [
         ("login, wrong password (401)", ADMIN.0, "not-the-password-1", 401),
@@ -65,7 +69,7 @@ pub async fn bench(samples: usize) {
 
 fn print_summary(what: &str, times: &mut [Duration]) {
     times.sort_unstable();
-    let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let at = |p: f64| percentile(times, p).expect("at least one sample");
     let show = |d: Duration| match d.as_nanos() {
         ns if ns < 100_000 => format!("{ns} ns"),
         _ => format!("{:.2} ms", d.as_secs_f64() * 1e3),

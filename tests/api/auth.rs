@@ -59,6 +59,26 @@ async fn login_failure_is_one_generic_401_for_unknown_email_and_wrong_password()
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
 }
 
+/// A burst of logins queues for the password hasher (one Argon2 per core, in pooled memory):
+/// every one is still answered, and each with its own verdict.
+#[tokio::test]
+async fn concurrent_logins_each_get_their_own_answer() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let logins = (0..12).map(|i| {
+        let app = app.clone();
+        let password = if i % 3 == 0 { "wrong-password-123" } else { ADMIN_PASSWORD };
+        tokio::spawn(async move {
+            let body = json!({"email": ADMIN_EMAIL, "password": password});
+            (i, app.send_json(Method::POST, "/v1/auth/login", &Cred::None, body).await.status())
+        })
+    });
+    for login in futures::future::join_all(logins).await {
+        let (i, status) = login.unwrap();
+        let expected = if i % 3 == 0 { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+        assert_eq!(status, expected, "login {i}");
+    }
+}
+
 #[tokio::test]
 async fn login_bodies_are_checked() {
     let app = spawn_app().await;

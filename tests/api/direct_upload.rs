@@ -50,6 +50,10 @@ async fn a_staged_original_is_registered_like_an_upload() {
     assert_error(stolen, StatusCode::NOT_FOUND).await;
     let bad = app.send_json(Method::POST, &path, &key, json!({"public_id": "x", "colour": "red"})).await;
     assert_error(bad, StatusCode::BAD_REQUEST).await;
+    // Tags come as PATCH takes them; in a list, a comma is a character a tag may not have, never a
+    // separator. The refusal leaves the staged file for the next try.
+    let comma = app.send_json(Method::POST, &path, &key, json!({"public_id": "x", "tags": ["a,b"]})).await;
+    assert_eq!(assert_error(comma, StatusCode::BAD_REQUEST).await, "invalid_tags");
 
     let registered = app
         .send_json(

@@ -87,16 +87,16 @@ impl Tags {
         if s.trim().is_empty() {
             return Ok(Self::default());
         }
-        Self::parse_list(s.split(',').map(str::to_owned).collect())
+        Self::parse_list(&s.split(',').collect::<Vec<_>>())
     }
 
-    pub fn parse_list(items: Vec<String>) -> Result<Self, String> {
+    pub fn parse_list(items: &[impl AsRef<str>]) -> Result<Self, String> {
         if items.len() > MAX_TAGS {
             return Err(format!("at most {MAX_TAGS} tags are allowed"));
         }
         let mut tags: Vec<String> = Vec::with_capacity(items.len());
         for item in items {
-            let tag = item.trim();
+            let tag = item.as_ref().trim();
             if tag.is_empty() || tag.len() > MAX_TAG_LEN {
                 return Err(format!("each tag must be 1 to {MAX_TAG_LEN} characters long"));
             }
@@ -112,7 +112,7 @@ impl Tags {
 }
 
 /// Tags as JSON accepts them: `"a,b"` or `["a","b"]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum TagsInput {
     Csv(String),
@@ -120,9 +120,9 @@ pub enum TagsInput {
 }
 
 impl TagsInput {
-    pub fn parse(self) -> Result<Tags, String> {
+    pub fn parse(&self) -> Result<Tags, String> {
         match self {
-            TagsInput::Csv(s) => Tags::parse_csv(&s),
+            TagsInput::Csv(s) => Tags::parse_csv(s),
             TagsInput::List(items) => Tags::parse_list(items),
         }
     }
@@ -148,6 +148,6 @@ mod tests {
         assert!(Tags::parse_csv("a,,b").is_err());
         assert!(Tags::parse_csv("<script>").is_err());
         assert!(Tags::parse_csv(&"x".repeat(65)).is_err());
-        assert!(Tags::parse_list((0..33).map(|i| i.to_string()).collect()).is_err());
+        assert!(Tags::parse_list(&(0..33).map(|i| i.to_string()).collect::<Vec<_>>()).is_err());
     }
 }

@@ -154,7 +154,7 @@ fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
     Ok(Target {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
-        tags: form.tags.clone().map(TagsInput::parse).transpose().map_err(bad("invalid_tags"))?,
+        tags: form.tags.as_ref().map(TagsInput::parse).transpose().map_err(bad("invalid_tags"))?,
         visibility: form.visibility.as_deref().map(Visibility::parse).transpose().map_err(bad("invalid_visibility"))?,
         overwrite,
     })
