@@ -5,7 +5,9 @@
    local CodeUri standing in for the uploaded artefact) and written to
    target/infra/template.transformed.json, which infra/lint then lints as plain CloudFormation.
 2. The contract the Rust functions rely on: routes to functions, runtime and build settings,
-   environment, table keys and indexes, bucket rules, IAM scopes, CloudFront behaviours and policies.
+   environment, table keys and indexes, bucket rules, IAM scopes, CloudFront behaviours and policies
+   (every behaviour to the HTTP API forwards CloudFront-Viewer-Address, never Host, and on the API
+   behaviours every request header the Rust code reads).
 3. The dashboard's CSP and headers match the local server's (functions/local/src/dashboard.rs).
 4. The inline code runs: the invalidator on sample stream batches (with a stub CloudFront client),
    and the CloudFront Functions on sample requests (with node, when it is installed).
@@ -116,7 +118,18 @@ ENVIRONMENT = {
 }
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+SESSION_COOKIE = "__Host-imgcloud_session"
+VIEWER_ADDRESS = "cloudfront-viewer-address"
+
+# Request headers the Rust code reads that no policy has to forward (lower case).
+NOT_FORWARDED_BY_POLICY = {
+    "content-length": "goes with the body (and upload.rs bounds the stream itself)",
+    "x-forwarded-for": "appended by CloudFront and API Gateway (the fallback client_ip.rs must not need)",
+    "x-imgcloud-origin": "the api origin's OriginCustomHeaders",
+}
+# Where the functions read request headers: `.get(header::X)`, `.get("x")` on headers, and the CSRF
+# check's `header("x")`.
+RUST_HEADER_SOURCES = ["shared/src/auth.rs", "shared/src/http/*.rs"]
 
 
 def of_type(resources, kind):
@@ -243,9 +256,6 @@ def check_cloudfront(t):
     check(config["PriceClass"] == {"Ref": "PriceClass"}, "PriceClass parameter")
     behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
     check(all(b["ViewerProtocolPolicy"] == "redirect-to-https" for b in behaviours), "https everywhere")
-    default = config["DefaultCacheBehavior"]
-    check(default["CachePolicyId"] == CACHING_DISABLED and default["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST,
-          "the API is not cached and gets every viewer header but Host")
     patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
     check(patterns.index("/v1/image/sign") < patterns.index("/v1/image/*"), "/v1/image/sign is matched before /v1/image/*")
     image = config["CacheBehaviors"][patterns.index("/v1/image/*")]
@@ -263,11 +273,111 @@ def check_cloudfront(t):
     dashboard = config["CacheBehaviors"][patterns.index("/dashboard*")]
     check(dashboard["TargetOriginId"] == "dashboard" and "ResponseHeadersPolicyId" in dashboard,
           "the dashboard comes from its bucket with its headers")
+    check(dashboard["CachePolicyId"] == CACHING_DISABLED, "the dashboard is not cached at the edge")
     origins = {o["Id"]: o for o in config["Origins"]}
     check("OriginAccessControlId" in origins["dashboard"], "the dashboard bucket is read through OAC")
     origin_headers = {h["HeaderName"]: h["HeaderValue"] for h in origins["api"].get("OriginCustomHeaders", [])}
     check("{{resolve:secretsmanager:${OriginSecret}}}" in json.dumps(origin_headers.get("X-Imgcloud-Origin")),
           "CloudFront proves itself to the functions with the origin secret (IMGCLOUD_ORIGIN_SECRET)")
+    check_api_forwarding(t, config)
+
+
+def rust_request_headers():
+    """The request headers the functions read, lower case, with where each is read."""
+    found = {}
+    for pattern in RUST_HEADER_SOURCES:
+        for path in sorted(ROOT.glob(pattern)):
+            text = path.read_text()
+            text = text.split("#[cfg(test)]")[0]  # the tests build requests, they do not read them
+            hits = [m.group(1).lower().replace("_", "-") for m in re.finditer(r"\.get(?:_all)?\(\s*header::([A-Z_]+)\s*\)", text)]
+            hits += [m.group(1).lower() for m in re.finditer(r"\bheader\(\s*\"([A-Za-z0-9-]+)\"\s*\)", text)]
+            hits += [m.group(1).lower() for m in re.finditer(r"\.get(?:_all)?\(\s*\"([A-Za-z0-9-]+)\"\s*\)", text)
+                     if "header" in text[max(0, m.start() - 40):m.start()]]
+            for name in hits:
+                found.setdefault(name, path.relative_to(ROOT).as_posix())
+    return found
+
+
+def lower(names):
+    return {n.lower() for n in names or []}
+
+
+def forwarded_headers(headers_config):
+    """(viewer headers forwarded: a set, or ("all but", set)), CloudFront headers added, Host forwarded."""
+    behaviour, names = headers_config["HeaderBehavior"], lower(headers_config.get("Headers"))
+    if behaviour == "none":
+        return set(), set(), False
+    if behaviour == "whitelist":
+        generated = {n for n in names if n.startswith("cloudfront-")}
+        return names - generated, generated, "host" in names
+    if behaviour == "allExcept":  # viewer headers only: CloudFront adds none of its own
+        return ("all but", names), set(), "host" not in names
+    if behaviour == "allViewer":
+        return ("all but", set()), set(), True
+    if behaviour == "allViewerAndWhitelistCloudFront":
+        return ("all but", set()), names, True
+    raise ValueError(f"HeaderBehavior {behaviour}")
+
+
+def includes(viewer, name):
+    if isinstance(viewer, tuple):
+        return name not in viewer[1]
+    return name in viewer
+
+
+def check_api_forwarding(t, config):
+    """Every behaviour whose origin is the HTTP API (the api, upload and delivery functions): never
+    the viewer's Host (API Gateway routes on its own), always CloudFront-Viewer-Address (the per-IP
+    limits, client_ip.rs; without it every viewer is CloudFront's edge), and on the API behaviours
+    every request header the Rust code reads. A managed origin request policy does not pass: none
+    forwards CloudFront-Viewer-Address without Host (Managed-AllViewerExceptHostHeader is
+    `allExcept: [Host]`, viewer headers only)."""
+    resources = t["Resources"]
+    api_origins = {o["Id"] for o in config["Origins"] if "CustomOriginConfig" in o and "${HttpApi}" in json.dumps(o["DomainName"])}
+    check(api_origins == {"api"}, f"the HTTP API is the origin {sorted(api_origins)}, expected api")
+    read = rust_request_headers()
+    check({"authorization", "cookie", VIEWER_ADDRESS} <= set(read),
+          f"the header scan of {RUST_HEADER_SOURCES} finds the credentials and the viewer's address (found {sorted(read)})")
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    for b in behaviours:
+        if b["TargetOriginId"] not in api_origins:
+            continue
+        where = f"behaviour {b.get('PathPattern', 'default')}"
+        orp_ref = b.get("OriginRequestPolicyId")
+        orp = resources.get(orp_ref["Ref"]) if isinstance(orp_ref, dict) and "Ref" in orp_ref else None
+        if not check(orp is not None and orp["Type"] == "AWS::CloudFront::OriginRequestPolicy",
+                     f"{where}: origin request policy {orp_ref!r} is not one of this template's, so nothing shows it "
+                     "forwards CloudFront-Viewer-Address (the managed AllViewerExceptHostHeader does not): the per-IP "
+                     "limits would see CloudFront's edge for every viewer"):
+            continue
+        orp_config = orp["Properties"]["OriginRequestPolicyConfig"]
+        viewer, generated, host = forwarded_headers(orp_config["HeadersConfig"])
+        check(VIEWER_ADDRESS in generated, f"{where}: {orp_ref['Ref']} does not forward CloudFront-Viewer-Address "
+                                           "(the per-IP limits would see CloudFront's edge for every viewer)")
+        check(not host, f"{where}: {orp_ref['Ref']} forwards the viewer's Host, which API Gateway refuses")
+
+        cp_ref = b.get("CachePolicyId")
+        cp = resources.get(cp_ref["Ref"]) if isinstance(cp_ref, dict) and "Ref" in cp_ref else None
+        key = cp["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"] if cp else None
+        key_headers = lower(key["HeadersConfig"].get("Headers")) if key else set()
+        key_cookies = set(key["CookiesConfig"].get("Cookies", [])) if key else set()
+        check("authorization" in key_headers and SESSION_COOKIE in key_cookies,
+              f"{where}: the cache policy must key on Authorization (an origin request policy cannot forward it) and "
+              f"on {SESSION_COOKIE}, so no response crosses an authorisation boundary")
+        check(key is not None and key["QueryStringsConfig"]["QueryStringBehavior"] == "all",
+              f"{where}: the cache key holds the whole query")
+        if b.get("PathPattern") == "/v1/image/*":
+            continue  # deliveries: GET only, their headers are the image policies' (check_cloudfront)
+        cp_config = cp["Properties"]["CachePolicyConfig"] if cp else {}
+        check(cp_config.get("MinTTL") == 0 and cp_config.get("DefaultTTL") == 0 and cp_config.get("MaxTTL", 2) <= 1,
+              f"{where}: the API is not cached (MinTTL 0, DefaultTTL 0, MaxTTL at most 1)")
+        check(orp_config["CookiesConfig"]["CookieBehavior"] == "all", f"{where}: every cookie reaches the API")
+        check(orp_config["QueryStringsConfig"]["QueryStringBehavior"] == "all", f"{where}: the query reaches the API")
+        for name, source in sorted(read.items()):
+            if name in NOT_FORWARDED_BY_POLICY or name in ("authorization", "cookie", VIEWER_ADDRESS):  # checked above
+                continue
+            check(includes(viewer, name) or name in generated or name in key_headers,
+                  f"{where}: {source} reads {name}, which {orp_ref['Ref']} does not forward")
 
 
 # --- 3. The dashboard's headers match the local server's ----------------------------------------
