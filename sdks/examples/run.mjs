@@ -142,7 +142,7 @@ await check('Node SDK example uploads, builds URLs, signs, updates, deletes and 
   const out = JSON.parse(run('node', ['node-sdk.mjs'], { cwd: nodeApp, env: { ...process.env, ...key } }));
   assert(new RegExp(`^marketing/hero-${hex12}$`).test(out.public_id), `public_id ${out.public_id}`);
   assert(out.thumb === `${base}/v1/image/w_400,h_400,c_fill,q_80,f_webp/${out.public_id}`, `thumb ${out.thumb}`);
-  const signedShape = new RegExp(`^${escape(base)}/v1/image/w_200/${escape(out.public_id)}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`);
+  const signedShape = new RegExp(`^${escape(base)}/v1/image/w_200/${escape(out.public_id)}\\?expires=\\d+&v=[0-9a-f]{32}&sig=[A-Za-z0-9_-]{43}$`);
   assert(signedShape.test(out.signed), `signed ${out.signed}`);
   assert(Array.isArray(out.assets) && out.assets.length === 0, `listed after delete: ${JSON.stringify(out.assets)}`);
   assert((await assetStatus(key, out.public_id)) === 404, 'the asset is deleted');
@@ -168,7 +168,7 @@ await check('Python SDK example prints the public_id and url, url_for and signed
   assert(new RegExp(`^gallery/photo-${hex12}$`).test(id), `public_id ${id}`);
   assert(lines[0] === `${id} ${base}/v1/image/${id}`, `line 1: ${lines[0]}`);
   assert(lines[1] === `${base}/v1/image/w_400,h_400,c_fill,q_80,f_webp/${id}`, `line 2: ${lines[1]}`);
-  const signedShape = new RegExp(`^${escape(base)}/v1/image/w_200/${escape(id)}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`);
+  const signedShape = new RegExp(`^${escape(base)}/v1/image/w_200/${escape(id)}\\?expires=\\d+&v=[0-9a-f]{32}&sig=[A-Za-z0-9_-]{43}$`);
   assert(signedShape.test(lines[2]), `line 3: ${lines[2]}`);
   assert((await assetStatus(key, id)) === 404, 'the asset is deleted');
 });

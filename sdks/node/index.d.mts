@@ -5,6 +5,7 @@ export import Client = cloudimg.Client;
 export import CloudimgError = cloudimg.CloudimgError;
 export import createClient = cloudimg.createClient;
 export import canonicalTransform = cloudimg.canonicalTransform;
+export import signUrl = cloudimg.signUrl;
 export import VERSION = cloudimg.VERSION;
 export type {
   Asset,
@@ -15,6 +16,7 @@ export type {
   RetryInfo,
   SignedUrl,
   SignOptions,
+  SignUrlOptions,
   Transform,
   TransformObject,
   UploadOptions,

@@ -25,6 +25,11 @@ export interface Asset {
   updated_at: string;
   /** 1 at the first upload, +1 at every overwrite. */
   version: number;
+  /**
+   * Names this version's content: 32 lowercase hex digits, new at every upload and overwrite, never
+   * reused. Signed URLs are bound to it (`signUrl`'s `revision`).
+   */
+  revision: string;
   [extra: string]: unknown;
 }
 
@@ -189,5 +194,25 @@ export declare function createClient(options: ClientOptions): Client;
 
 /** The canonical spelling of a transform (`'w_400,h_400,c_fill,f_webp'`); `''` for none. */
 export declare function canonicalTransform(transform?: Transform | null): string;
+
+export interface SignUrlOptions {
+  /** The server's public URL (`IMGCLOUD_PUBLIC_URL`), like `https://img.example.com`. */
+  baseUrl: string;
+  /** The server's signing secret (`IMGCLOUD_SIGNING_SECRET`), not an API key's. */
+  secret: string | Uint8Array;
+  publicId: string;
+  /** The asset's `revision` (32 lowercase hex): the URL delivers that content only. */
+  revision: string;
+  transform?: Transform | null;
+  /** Unix seconds (a whole number). */
+  expires: number;
+}
+
+/**
+ * A signed delivery URL made offline (no request): `<baseUrl><path>?expires=…&v=<revision>&sig=…`,
+ * the URL `POST /v1/image/sign` makes. Throws TypeError / RangeError on bad arguments, CloudimgError
+ * (400) on a bad transform or public_id.
+ */
+export declare function signUrl(options: SignUrlOptions): string;
 
 export declare const VERSION: string;

@@ -5,5 +5,6 @@
 const { Client, createClient, VERSION } = require('./lib/client');
 const { CloudimgError } = require('./lib/errors');
 const { canonicalTransform } = require('./lib/transform');
+const { signUrl } = require('./lib/sign');
 
-module.exports = { createClient, Client, CloudimgError, canonicalTransform, VERSION };
+module.exports = { createClient, Client, CloudimgError, canonicalTransform, signUrl, VERSION };

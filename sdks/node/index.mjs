@@ -2,5 +2,5 @@
 // CloudimgError` holds whichever way the package was loaded).
 import cloudimg from './index.js';
 
-export const { createClient, Client, CloudimgError, canonicalTransform, VERSION } = cloudimg;
+export const { createClient, Client, CloudimgError, canonicalTransform, signUrl, VERSION } = cloudimg;
 export default cloudimg;

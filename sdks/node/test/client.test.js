@@ -7,13 +7,16 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { inspect } = require('node:util');
-const { createClient, canonicalTransform, CloudimgError } = require('..');
+const { createHmac } = require('node:crypto');
+const { createClient, canonicalTransform, signUrl, CloudimgError } = require('..');
 const { env, newUser, adminKey, photoPath, photoDir } = require('./support');
 
 let cli;
 let key;
 const photo = () => fs.readFileSync(photoPath());
 const hex12 = '[0-9a-f]{12}';
+/** What a signed URL ends with (docs/SIGNED-URLS.md, v2). */
+const signedQuery = '\\?expires=\\d+&v=[0-9a-f]{32}&sig=[A-Za-z0-9_-]{43}';
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test.before(async () => {
@@ -54,7 +57,8 @@ test('seed Node SDK block: upload with options, urlFor, signedUrl, update, delet
   assert.equal(thumb, `${env.base}/v1/image/w_400,h_400,c_fill,q_80,f_webp/${asset.public_id}`);
 
   const signed = await cli.signedUrl(asset.public_id, { transform: { w: 200 }, ttl_seconds: 3600 });
-  assert.match(signed, new RegExp(`^${escape(env.base)}/v1/image/w_200/${escape(asset.public_id)}\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+  assert.match(signed, new RegExp(`^${escape(env.base)}/v1/image/w_200/${escape(asset.public_id)}${signedQuery}$`));
+  assert.ok(signed.includes(`&v=${asset.revision}&`), signed);
   assert.equal((await fetch(signed)).status, 200);
 
   const updated = await cli.updateAsset(asset.public_id, { tags: 'archived' });
@@ -108,7 +112,9 @@ test('signed URL of a private asset: delivers; tampered, re-transformed or re-da
   const { url, expires } = await cli.sign(asset.public_id, { transform: 'q_80,w_300', ttl_seconds: 60 });
   const now = Math.floor(Date.now() / 1000);
   assert.ok(expires > now && expires <= now + 61, `${expires}`);
-  assert.ok(url.startsWith(`${cli.urlFor(asset.public_id, { w: 300, q: 80 })}?expires=${expires}&sig=`), url);
+  assert.match(asset.revision, /^[0-9a-f]{32}$/);
+  assert.ok(url.startsWith(`${cli.urlFor(asset.public_id, { w: 300, q: 80 })}?expires=${expires}&v=${asset.revision}&sig=`), url);
+  assert.match(url, new RegExp(`${signedQuery}$`));
   const ok = await fetch(url);
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('content-type'), 'image/jpeg');
@@ -116,8 +122,13 @@ test('signed URL of a private asset: delivers; tampered, re-transformed or re-da
 
   const sig = new URL(url).searchParams.get('sig');
   const flipped = `${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+  const rev = asset.revision;
+  const otherRevision = `${rev.slice(0, -1)}${rev.endsWith('0') ? '1' : '0'}`;
   for (const tampered of [
     url.replace(sig, flipped),
+    url.replace(`v=${rev}`, `v=${otherRevision}`),
+    url.replace(`v=${rev}`, `v=${rev.toUpperCase()}`),
+    url.replace(`&v=${rev}`, ''),
     url.replace('w_300,q_80', 'w_301,q_80'),
     url.replace('w_300,q_80', 'q_80,w_300'),
     url.replace(`expires=${expires}`, `expires=${expires + 1}`),
@@ -129,7 +140,7 @@ test('signed URL of a private asset: delivers; tampered, re-transformed or re-da
   }
 
   const original = await cli.signedUrl(asset.public_id);
-  assert.match(original, new RegExp(`^${escape(env.base)}/v1/image/private/contract-001\\?expires=`));
+  assert.match(original, new RegExp(`^${escape(env.base)}/v1/image/private/contract-001${signedQuery}$`));
   assert.equal((await fetch(original)).status, 200);
 
   const short = await cli.signedUrl(asset.public_id, { ttl_seconds: 1 });
@@ -140,6 +151,53 @@ test('signed URL of a private asset: delivers; tampered, re-transformed or re-da
 
   await rejectsWith(cli.signedUrl(asset.public_id, { ttl_seconds: 0 }), 400, 'invalid_ttl');
   await rejectsWith(cli.signedUrl('no/such-asset'), 404, 'not_found');
+});
+
+test('signUrl offline: the sign endpoint\'s URL, delivers; after delete and re-upload by another user the old URL is 401', async () => {
+  const publicId = 'private/offline-signed';
+  const transform = { w: 300, q: 80 };
+  const offline = (revision, expires) =>
+    signUrl({ baseUrl: env.base, secret: env.signingSecret, publicId, revision, transform, expires });
+  const first = await cli.upload(photo(), { public_id: publicId, visibility: 'private' });
+  assert.match(first.revision, /^[0-9a-f]{32}$/);
+
+  // Offline signing makes exactly the URL the sign endpoint makes.
+  const { url: serverUrl, expires } = await cli.sign(publicId, { transform: 'q_80,w_300', ttl_seconds: 600 });
+  const oldUrl = offline(first.revision, expires);
+  assert.equal(oldUrl, serverUrl);
+  const delivered = await fetch(oldUrl);
+  assert.equal(delivered.status, 200);
+  assert.equal(delivered.headers.get('content-type'), 'image/jpeg');
+
+  // A legacy URL (no v) for content changed within the last 7 days before its expiry is refused.
+  const legacyPath = new URL(oldUrl).pathname;
+  const legacySig = createHmac('sha256', env.signingSecret).update(`${legacyPath}?expires=${expires}`).digest('base64url');
+  const legacy = await fetch(`${env.base}${legacyPath}?expires=${expires}&sig=${legacySig}`);
+  assert.equal(legacy.status, 401);
+  assert.equal((await legacy.json()).code, 'invalid_signature');
+
+  // Delete; another user takes the public_id (a new asset: a new revision, whatever its bytes).
+  await cli.deleteAsset(publicId);
+  const other = await newUser(env.base, 'node-other');
+  const otherCli = createClient({ baseUrl: env.base, keyId: other.keyId, keySecret: other.keySecret });
+  const second = await otherCli.upload(photo(), { public_id: publicId, visibility: 'private' });
+  assert.equal(second.owner_id, other.userId);
+  assert.match(second.revision, /^[0-9a-f]{32}$/);
+  assert.notEqual(second.revision, first.revision);
+
+  const stale = await fetch(oldUrl);
+  assert.equal(stale.status, 401, 'a URL signed for the deleted asset must not serve the new one');
+  assert.equal((await stale.json()).code, 'invalid_signature');
+  const fresh = await fetch(offline(second.revision, expires));
+  assert.equal(fresh.status, 200);
+  assert.equal(fresh.headers.get('content-type'), 'image/jpeg');
+
+  // An overwrite is a new revision too: the URL of the one before stops working.
+  const third = await otherCli.upload(photo(), { public_id: publicId, visibility: 'private', overwrite: true });
+  assert.notEqual(third.revision, second.revision);
+  assert.equal((await fetch(offline(second.revision, expires))).status, 401);
+  assert.equal((await fetch(offline(third.revision, expires))).status, 200);
+  await otherCli.deleteAsset(publicId);
 });
 
 // Transforms given out of order, with leading zeros, trailing decimal zeros or capitals.

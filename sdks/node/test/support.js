@@ -30,6 +30,10 @@ const env = {
   get adminPassword() {
     return need('CLOUDIMG_TEST_ADMIN_PASSWORD');
   },
+  /** The servers' IMGCLOUD_SIGNING_SECRET, for offline signing (signUrl). */
+  get signingSecret() {
+    return need('CLOUDIMG_TEST_SIGNING_SECRET');
+  },
   get corpus() {
     return process.env.CLOUDIMG_TEST_CORPUS || path.resolve(__dirname, '../../../../shared/corpus');
   },

@@ -31,6 +31,8 @@ class Env:
     limited: str
     admin_email: str
     admin_password: str
+    #: The servers' IMGCLOUD_SIGNING_SECRET, for offline signing (sign_url).
+    signing_secret: str
     corpus: Path
 
 
@@ -50,6 +52,7 @@ def env() -> Env:
         limited=_need("CLOUDIMG_TEST_LIMITED_URL"),
         admin_email=_need("CLOUDIMG_TEST_ADMIN_EMAIL"),
         admin_password=_need("CLOUDIMG_TEST_ADMIN_PASSWORD"),
+        signing_secret=_need("CLOUDIMG_TEST_SIGNING_SECRET"),
         corpus=Path(os.environ.get("CLOUDIMG_TEST_CORPUS") or default_corpus),
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import re
 import time
@@ -11,11 +14,13 @@ from typing import Callable
 import httpx
 import pytest
 
-from cloudimg import Cloudimg, CloudimgError, canonical_transform
+from cloudimg import Cloudimg, CloudimgError, canonical_transform, sign_url
 
 from .conftest import Env, User, admin_key, new_user
 
 HEX12 = "[0-9a-f]{12}"
+#: What a signed URL ends with (docs/SIGNED-URLS.md, v2).
+SIGNED_QUERY = r"\?expires=\d+&v=[0-9a-f]{32}&sig=[A-Za-z0-9_-]{43}"
 
 
 def raises(status: int, code: str) -> Callable[[Callable[[], object]], CloudimgError]:
@@ -50,9 +55,10 @@ def test_seed_python_block_upload_url_for_signed_url_update_delete(cli: Cloudimg
     )
     signed = cli.signed_url(asset["public_id"], transform={"w": 200}, ttl_seconds=3600)
     assert re.fullmatch(
-        rf"{re.escape(env.base)}/v1/image/w_200/{re.escape(asset['public_id'])}\?expires=\d+&sig=[A-Za-z0-9_-]{{43}}",
+        rf"{re.escape(env.base)}/v1/image/w_200/{re.escape(asset['public_id'])}{SIGNED_QUERY}",
         signed,
     )
+    assert f"&v={asset['revision']}&" in signed
     assert httpx.get(signed).status_code == 200
     updated = cli.update_asset(asset["public_id"], tags="archived,old")
     assert updated["tags"] == ["archived", "old"]
@@ -103,7 +109,10 @@ def test_signed_url_of_a_private_asset_delivers_and_tampering_is_401(cli: Cloudi
     url, expires = signed["url"], signed["expires"]
     now = int(time.time())
     assert now < expires <= now + 61
-    assert url.startswith(f"{cli.url_for(asset['public_id'], w=300, q=80)}?expires={expires}&sig=")
+    assert re.fullmatch(r"[0-9a-f]{32}", asset["revision"])
+    base_url = cli.url_for(asset["public_id"], w=300, q=80)
+    assert url.startswith(f"{base_url}?expires={expires}&v={asset['revision']}&sig=")
+    assert re.search(SIGNED_QUERY + r"\Z", url)
     ok = httpx.get(url)
     assert ok.status_code == 200
     assert ok.headers["content-type"] == "image/jpeg"
@@ -111,8 +120,13 @@ def test_signed_url_of_a_private_asset_delivers_and_tampering_is_401(cli: Cloudi
 
     sig = httpx.URL(url).params["sig"]
     flipped = ("B" if sig[0] == "A" else "A") + sig[1:]
+    rev = asset["revision"]
+    other_revision = rev[:-1] + ("1" if rev.endswith("0") else "0")
     for tampered in (
         url.replace(sig, flipped),
+        url.replace(f"v={rev}", f"v={other_revision}"),
+        url.replace(f"v={rev}", f"v={rev.upper()}"),
+        url.replace(f"&v={rev}", ""),
         url.replace("w_300,q_80", "w_301,q_80"),
         url.replace("w_300,q_80", "q_80,w_300"),
         url.replace(f"expires={expires}", f"expires={expires + 1}"),
@@ -120,7 +134,7 @@ def test_signed_url_of_a_private_asset_delivers_and_tampering_is_401(cli: Cloudi
         assert httpx.get(tampered).status_code == 401, tampered
 
     original = cli.signed_url(asset["public_id"])
-    assert original.startswith(f"{env.base}/v1/image/private/contract-001?expires=")
+    assert re.fullmatch(rf"{re.escape(env.base)}/v1/image/private/contract-001{SIGNED_QUERY}", original)
     assert httpx.get(original).status_code == 200
 
     short = cli.signed_url(asset["public_id"], ttl_seconds=1)
@@ -131,6 +145,57 @@ def test_signed_url_of_a_private_asset_delivers_and_tampering_is_401(cli: Cloudi
     raises(400, "invalid_ttl")(lambda: cli.signed_url(asset["public_id"], ttl_seconds=0))
     raises(404, "not_found")(lambda: cli.signed_url("no/such-asset"))
 
+
+
+def test_sign_url_offline_is_the_sign_endpoints_url_and_dies_with_its_asset(
+    cli: Cloudimg, env: Env, photo: bytes
+) -> None:
+    public_id = "private/offline-signed"
+    transform = {"w": 300, "q": 80}
+
+    def offline(revision: str, expires: int) -> str:
+        return sign_url(env.base, env.signing_secret, public_id, revision, transform=transform, expires=expires)
+
+    first = cli.upload(photo, public_id=public_id, visibility="private")
+    assert re.fullmatch(r"[0-9a-f]{32}", first["revision"])
+
+    # Offline signing makes exactly the URL the sign endpoint makes.
+    signed = cli.sign(public_id, "q_80,w_300", ttl_seconds=600)
+    expires = signed["expires"]
+    old_url = offline(first["revision"], expires)
+    assert old_url == signed["url"]
+    delivered = httpx.get(old_url)
+    assert (delivered.status_code, delivered.headers["content-type"]) == (200, "image/jpeg")
+
+    # A legacy URL (no v) for content changed within the last 7 days before its expiry is refused.
+    legacy_path = httpx.URL(old_url).path
+    mac = hmac.new(env.signing_secret.encode(), f"{legacy_path}?expires={expires}".encode(), hashlib.sha256)
+    legacy_sig = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+    legacy = httpx.get(f"{env.base}{legacy_path}?expires={expires}&sig={legacy_sig}")
+    assert (legacy.status_code, legacy.json()["code"]) == (401, "invalid_signature")
+
+    # Delete; another user takes the public_id (a new asset: a new revision, whatever its bytes).
+    cli.delete_asset(public_id)
+    other = new_user(env, env.base, "python-other")
+    with Cloudimg(base_url=env.base, key_id=other.key_id, key_secret=other.key_secret) as theirs:
+        second = theirs.upload(photo, public_id=public_id, visibility="private")
+        assert second["owner_id"] == other.user_id
+        assert re.fullmatch(r"[0-9a-f]{32}", second["revision"])
+        assert second["revision"] != first["revision"]
+
+        stale = httpx.get(old_url)
+        assert (stale.status_code, stale.json()["code"]) == (401, "invalid_signature"), (
+            "a URL signed for the deleted asset must not serve the new one"
+        )
+        fresh = httpx.get(offline(second["revision"], expires))
+        assert (fresh.status_code, fresh.headers["content-type"]) == (200, "image/jpeg")
+
+        # An overwrite is a new revision too: the URL of the one before stops working.
+        third = theirs.upload(photo, public_id=public_id, visibility="private", overwrite=True)
+        assert third["revision"] != second["revision"]
+        assert httpx.get(offline(second["revision"], expires)).status_code == 401
+        assert httpx.get(offline(third["revision"], expires)).status_code == 200
+        theirs.delete_asset(public_id)
 
 SPELLINGS = [
     "h_300,w_400",

@@ -1,6 +1,6 @@
 // Compiled (not run) by `tsc -p test/types`: the CommonJS declarations describe the seed's calls.
 import cloudimg = require('cloudimg');
-import { createClient, CloudimgError, type Asset, type AssetPage } from 'cloudimg';
+import { createClient, CloudimgError, signUrl, type Asset, type AssetPage, type SignUrlOptions } from 'cloudimg';
 
 async function main(): Promise<void> {
   const cli = createClient({
@@ -24,5 +24,23 @@ async function main(): Promise<void> {
   }
   // @ts-expect-error: not a crop mode
   cli.urlFor('x', { c: "crop" });
+
+  // Offline signing with the server's signing secret, bound to the asset's revision.
+  const revision: string = asset.revision;
+  const options: SignUrlOptions = {
+    baseUrl: 'https://img-cloud.org',
+    secret: process.env.IMGCLOUD_SIGNING_SECRET ?? '',
+    publicId: asset.public_id,
+    revision,
+    transform: { w: 1200, q: 80 },
+    expires: Math.floor(Date.now() / 1000) + 3600,
+  };
+  const offline: string = signUrl(options);
+  const fromBytes: string = cloudimg.signUrl({ ...options, secret: Buffer.from('k'), transform: 'w_100' });
+  console.log(offline, fromBytes, signUrl({ ...options, transform: undefined }));
+  // @ts-expect-error: expires is required
+  signUrl({ baseUrl: 'https://x', secret: 's', publicId: 'a', revision });
+  // @ts-expect-error: the revision is the asset's, not its version number
+  signUrl({ ...options, revision: asset.version });
 }
 void main;

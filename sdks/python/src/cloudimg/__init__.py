@@ -8,6 +8,7 @@
 
 from ._client import Cloudimg, RetryInfo, UploadSource, __version__
 from ._errors import CloudimgError
+from ._sign import sign_url
 from ._transform import Transform, TransformValue, canonical_transform
 from ._types import Asset, AssetPage, SignedUrl, UsageSummary
 
@@ -24,4 +25,5 @@ __all__ = [
     "UsageSummary",
     "__version__",
     "canonical_transform",
+    "sign_url",
 ]

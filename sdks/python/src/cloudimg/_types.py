@@ -25,6 +25,9 @@ class Asset(TypedDict):
     updated_at: str
     #: 1 at the first upload, +1 at every overwrite.
     version: int
+    #: Names this version's content: 32 lowercase hex digits, new at every upload and overwrite,
+    #: never reused. Signed URLs are bound to it (``sign_url``'s ``revision``).
+    revision: str
 
 
 class AssetPage(TypedDict):
