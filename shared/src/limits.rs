@@ -1,15 +1,18 @@
-//! Rate limits (SPEC §9), each a GCRA (`governor`) keyed by who is asking: failed logins per email
-//! and per client IP, API calls and uploads per principal, uncached renders per client IP. A
-//! refusal carries the seconds until the next request would pass (`Retry-After`).
+//! Rate limits (SPEC §9), keyed by who is asking: failed logins per email and per client IP, API
+//! calls and uploads per principal, uncached renders per client IP. A refusal carries the seconds
+//! until the next request would pass (`Retry-After`).
 //!
-//! These limiters live in the process: exact for the local server; in the AWS shape each Lambda
-//! instance keeps its own, so the same design moves to atomic, TTL'd counters in the metadata store.
+//! API calls, uploads and renders are a GCRA (`governor`) in the process, or, where several
+//! instances serve one deployment (Lambda), fixed windows in [`SharedCounters`]. Failed logins are
+//! always fixed windows of counters (in the process: [`WindowCounters`]), because a guess must be
+//! *reserved* before its password is verified and given back when it was right: counted after
+//! the check, a burst of concurrent guesses would all be verified before the first one counted.
 
 use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -31,8 +34,48 @@ pub trait SharedCounters: Send + Sync + 'static {
     /// Counts one hit in the window that holds `now_ms`; returns the window's hits so far and its
     /// end (unix ms).
     async fn hit(&self, limit: &str, key: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)>;
-    /// The hits of the window that holds `now_ms`, and its end.
-    async fn hits(&self, limit: &str, key: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)>;
+    /// Takes back one hit of the window that holds `now_ms` (none when that window has ended).
+    async fn refund(&self, limit: &str, key: &str, now_ms: i64) -> StoreResult<()>;
+}
+
+/// [`SharedCounters`] in this process: exact for one server.
+#[derive(Default)]
+pub struct WindowCounters {
+    /// `limit` NUL `key` → (hits, window end).
+    windows: Mutex<HashMap<String, (u64, i64)>>,
+}
+
+impl WindowCounters {
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, i64)>> {
+        self.windows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets ended windows, so that memory follows recent traffic.
+    pub fn forget_ended(&self, now_ms: i64) {
+        self.windows().retain(|_, (_, end)| *end > now_ms);
+    }
+}
+
+#[async_trait]
+impl SharedCounters for WindowCounters {
+    async fn hit(&self, limit: &str, key: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)> {
+        let mut windows = self.windows();
+        let entry = windows.entry(format!("{limit}\0{key}")).or_insert((0, now_ms));
+        if entry.1 <= now_ms {
+            *entry = (0, now_ms + window.as_millis().max(1) as i64);
+        }
+        entry.0 += 1;
+        Ok(*entry)
+    }
+
+    async fn refund(&self, limit: &str, key: &str, now_ms: i64) -> StoreResult<()> {
+        if let Some((hits, end)) = self.windows().get_mut(&format!("{limit}\0{key}")) {
+            if *end > now_ms {
+                *hits = hits.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
 }
 
 fn seconds_until(end_ms: i64) -> u64 {
@@ -88,16 +131,6 @@ impl KeyedLimit {
         }
     }
 
-    /// Seconds until `key` has an allowance again, without taking one (shared counters only; a
-    /// local limit answers through `check`).
-    async fn exhausted(&self, key: &str) -> Option<u64> {
-        let Counter::Shared { counters, name, count, period } = &self.counter else { return None };
-        match counters.hits(name, key, now_ms(), *period).await {
-            Ok((hits, end)) if hits > u64::from(*count) => Some(seconds_until(end)),
-            _ => None,
-        }
-    }
-
     /// Forgets keys whose allowance is full again, so that memory follows recent traffic.
     pub fn forget_idle(&self) {
         if let Counter::Local(limiter) = &self.counter {
@@ -111,58 +144,86 @@ pub fn too_many(retry_after_secs: u64, what: &str) -> AppError {
     AppError::new(Kind::TooManyRequests { retry_after_secs }, "rate_limited", format!("too many {what}; retry later"))
 }
 
-/// Failed logins: past the limit an email or an IP is blocked for the wait the limit gives, and
-/// while blocked even the right password is refused.
+/// Failed password checks (sign-in, and the current password of a change), per email and per
+/// client IP. Each check reserves a failure first and is refused, without verifying anything,
+/// when that goes past the limit of either key; a right password gives its reservation back. So
+/// no more than the limit of guesses is ever verified in a window, however many arrive at once,
+/// and while an email or IP is blocked even the right password is refused.
 pub struct LoginLimit {
-    failures: KeyedLimit,
-    /// Blocks of the local limit; a shared limit's block is its exhausted window.
-    blocked: Mutex<HashMap<String, Instant>>,
+    counters: Arc<dyn SharedCounters>,
+    /// Kept to forget ended windows when the counters live in this process.
+    local: Option<Arc<WindowCounters>>,
+    count: u32,
+    window: Duration,
 }
 
+/// A reserved failure, to give back with [`LoginLimit::succeeded`] when the password was right.
+#[must_use]
+pub struct Reservation {
+    keys: Vec<String>,
+}
+
+const LOGIN: &str = "login";
+
 impl LoginLimit {
-    pub fn new(failures: KeyedLimit) -> Self {
-        Self { failures, blocked: Mutex::default() }
+    /// `count` failures per `window` for each key, or no limit when `count` is 0; counted in
+    /// `shared`, or in this process.
+    pub fn new(count: u32, window: Duration, shared: Option<Arc<dyn SharedCounters>>) -> Self {
+        let local = shared.is_none().then(|| Arc::new(WindowCounters::default()));
+        let counters = shared.unwrap_or_else(|| local.clone().expect("local counters without shared ones"));
+        Self { counters, local, count, window }
     }
 
-    fn keys(email: &str, ip: &str) -> [String; 2] {
-        [format!("email:{email}"), format!("ip:{ip}")]
-    }
-
-    /// Seconds until `email` and `ip` may try again, if either is blocked.
-    pub async fn blocked(&self, email: &str, ip: &str) -> Option<u64> {
-        let keys = Self::keys(email, ip);
-        let mut longest = None;
-        for key in &keys {
-            longest = longest.max(self.failures.exhausted(key).await);
+    /// Reserves one failure of `email` and of `ip`, or says how many seconds until either may try
+    /// again. Counters that cannot be reached let the attempt through (and say so in the log), as
+    /// every limit does.
+    pub async fn reserve(&self, email: &str, ip: &str) -> Result<Reservation, u64> {
+        if self.count == 0 {
+            return Ok(Reservation { keys: Vec::new() });
         }
-        let now = Instant::now();
-        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
-        blocked.retain(|_, until| *until > now);
-        let local = keys
-            .iter()
-            .filter_map(|k| blocked.get(k))
-            .map(|until| until.duration_since(now).as_secs_f64().ceil().max(1.0) as u64)
-            .max();
-        longest.max(local)
-    }
-
-    /// Counts a failure; returns the block's length when this one went past the limit.
-    pub async fn failed(&self, email: &str, ip: &str) -> Option<u64> {
-        let mut longest = None;
-        for key in Self::keys(email, ip) {
-            if let Err(wait) = self.failures.check(&key).await {
-                if matches!(self.failures.counter, Counter::Local(_)) {
-                    let until = Instant::now() + Duration::from_secs(wait);
-                    self.blocked.lock().unwrap_or_else(|p| p.into_inner()).insert(key, until);
+        let now = now_ms();
+        let mut taken = Vec::new();
+        let mut wait = None;
+        for key in [format!("email:{email}"), format!("ip:{ip}")] {
+            match self.counters.hit(LOGIN, &key, now, self.window).await {
+                Ok((hits, end)) => {
+                    if hits > u64::from(self.count) {
+                        wait = wait.max(Some(seconds_until(end)));
+                    }
+                    taken.push(key);
                 }
-                longest = longest.max(Some(wait));
+                Err(e) => tracing::warn!(limit = LOGIN, error = %e, "rate limit not checked"),
             }
         }
-        longest
+        let reservation = Reservation { keys: taken };
+        match wait {
+            None => Ok(reservation),
+            Some(wait) => {
+                // A refused attempt verified nothing, so it is no failure.
+                self.give_back(reservation).await;
+                Err(wait)
+            }
+        }
+    }
+
+    /// The password was right: its reservation is given back.
+    pub async fn succeeded(&self, reservation: Reservation) {
+        self.give_back(reservation).await;
+    }
+
+    async fn give_back(&self, reservation: Reservation) {
+        let now = now_ms();
+        for key in reservation.keys {
+            if let Err(e) = self.counters.refund(LOGIN, &key, now).await {
+                tracing::warn!(limit = LOGIN, error = %e, "rate limit reservation not given back");
+            }
+        }
     }
 
     pub fn forget_idle(&self) {
-        self.failures.forget_idle();
+        if let Some(local) = &self.local {
+            local.forget_ended(now_ms());
+        }
     }
 }
 
@@ -185,7 +246,7 @@ impl Limits {
             None => KeyedLimit::new(count, period),
         };
         Self {
-            logins: LoginLimit::new(limit("login", config.rate_login_failures, LOGIN_WINDOW)),
+            logins: LoginLimit::new(config.rate_login_failures, LOGIN_WINDOW, shared.clone()),
             api: limit("api", config.rate_api_per_minute, MINUTE),
             uploads: limit("upload", config.rate_uploads_per_minute, MINUTE),
             renders: limit("render", config.rate_renders_per_minute, MINUTE),
@@ -218,13 +279,26 @@ mod tests {
 
     #[tokio::test]
     async fn failed_logins_block_the_email_and_the_ip() {
-        let limit = LoginLimit::new(KeyedLimit::new(2, Duration::from_secs(900)));
-        assert_eq!(limit.failed("a@x", "1.1.1.1").await, None);
-        assert_eq!(limit.failed("a@x", "1.1.1.1").await, None);
-        assert_eq!(limit.blocked("a@x", "2.2.2.2").await, None);
-        assert!(limit.failed("a@x", "1.1.1.1").await.is_some());
-        assert!(limit.blocked("a@x", "9.9.9.9").await.is_some(), "the email is blocked from anywhere");
-        assert!(limit.blocked("b@x", "1.1.1.1").await.is_some(), "the IP is blocked for any email");
-        assert_eq!(limit.blocked("b@x", "2.2.2.2").await, None);
+        let limit = LoginLimit::new(2, Duration::from_secs(900), None);
+        for _ in 0..2 {
+            drop(limit.reserve("a@x", "1.1.1.1").await.unwrap());
+        }
+        assert!(limit.reserve("a@x", "9.9.9.9").await.is_err(), "the email is blocked from anywhere");
+        assert!(limit.reserve("b@x", "1.1.1.1").await.is_err(), "the IP is blocked for any email");
+        assert!(limit.reserve("b@x", "2.2.2.2").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_right_password_gives_its_reservation_back_and_refusals_count_nothing() {
+        let limit = LoginLimit::new(2, Duration::from_secs(900), None);
+        for _ in 0..5 {
+            let reservation = limit.reserve("a@x", "1.1.1.1").await.unwrap();
+            limit.succeeded(reservation).await;
+        }
+        let (first, second) = (limit.reserve("a@x", "1.1.1.1").await, limit.reserve("a@x", "1.1.1.1").await);
+        let third = limit.reserve("a@x", "1.1.1.1").await;
+        assert!(first.is_ok() && second.is_ok() && third.is_err(), "two pending guesses fill the limit");
+        limit.succeeded(first.unwrap()).await;
+        assert!(limit.reserve("a@x", "1.1.1.1").await.is_ok(), "the refused third took nothing");
     }
 }

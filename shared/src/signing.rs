@@ -1,6 +1,9 @@
-//! Signed delivery URLs (SPEC §7): `sig` = unpadded base64url of HMAC-SHA256(secret,
-//! `<path>?expires=<unix>`), where `<path>` is the request path exactly as sent
-//! (`/v1/image/w_1200,q_80/private/contract-001`). Compared in constant time.
+//! Signed delivery URLs (SPEC §7, docs/SIGNED-URLS.md): `sig` = unpadded base64url of
+//! HMAC-SHA256(secret, `<path>?expires=<unix>&v=<revision>`), where `<path>` is the request path
+//! exactly as sent (`/v1/image/w_1200,q_80/private/contract-001`) and `<revision>` names the
+//! asset's content at signing time (new at every upload and overwrite), so that a signature never
+//! carries over to a later asset under the same public_id. Legacy signatures have no `&v=` part;
+//! the delivery decides where they are still safe. Compared in constant time.
 
 use std::path::Path;
 
@@ -10,6 +13,8 @@ use sha2::Sha256;
 
 const SECRET_FILE: &str = "signing.key";
 const MIN_SECRET_BYTES: usize = 16;
+/// The longest a signed URL may live (SPEC §7).
+pub const MAX_TTL_SECONDS: i64 = 604_800;
 
 pub struct Signer {
     key: Vec<u8>,
@@ -51,20 +56,25 @@ impl Signer {
         }
     }
 
-    fn mac(&self, path: &str, expires: i64) -> Hmac<Sha256> {
+    fn mac(&self, path: &str, expires: i64, revision: Option<&str>) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(format!("{path}?expires={expires}").as_bytes());
+        if let Some(revision) = revision {
+            mac.update(format!("&v={revision}").as_bytes());
+        }
         mac
     }
 
-    pub fn sign(&self, path: &str, expires: i64) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(path, expires).finalize().into_bytes())
+    /// The signature of `path` until `expires` for the asset's `revision` (`None`: a legacy one).
+    pub fn sign(&self, path: &str, expires: i64, revision: Option<&str>) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(path, expires, revision).finalize().into_bytes())
     }
 
-    /// Whether `sig` signs `path` until `expires` (the expiry itself is the caller's to check).
-    pub fn verify(&self, path: &str, expires: i64, sig: &str) -> bool {
+    /// Whether `sig` signs `path` until `expires` for `revision` (the expiry, and whether the
+    /// revision is the asset's, are the caller's to check).
+    pub fn verify(&self, path: &str, expires: i64, revision: Option<&str>, sig: &str) -> bool {
         match URL_SAFE_NO_PAD.decode(sig) {
-            Ok(raw) if raw.len() == 32 => self.mac(path, expires).verify_slice(&raw).is_ok(),
+            Ok(raw) if raw.len() == 32 => self.mac(path, expires, revision).verify_slice(&raw).is_ok(),
             _ => false,
         }
     }
@@ -74,27 +84,38 @@ impl Signer {
 mod tests {
     use super::*;
 
-    /// The worked example of docs/SIGNED-URLS.md: anyone with the secret can sign offline.
+    const SIGNED_EXAMPLE: &str = "BXDl-rixgHNAOEAFxAz8l01DrRYRXvj58UDtMwfiRxw";
+
+    /// The worked examples of docs/SIGNED-URLS.md: anyone with the secret can sign offline.
     #[test]
-    fn matches_the_documented_example() {
+    fn matches_the_documented_examples() {
         let signer = Signer::new(b"an-example-signing-secret-of-32b").unwrap();
         let path = "/v1/image/w_1200,q_80/private/contract-001";
-        let sig = signer.sign(path, 1_800_000_000);
-        assert_eq!(sig, "viiq07a1fAa85ZjoREvHDnoYqV_xGhogR3k4myE0Ykw");
-        assert!(signer.verify(path, 1_800_000_000, &sig));
+        let revision = Some("0123456789abcdef0123456789abcdef");
+        let sig = signer.sign(path, 1_800_000_000, revision);
+        assert_eq!(sig, SIGNED_EXAMPLE);
+        assert!(signer.verify(path, 1_800_000_000, revision, &sig));
+        assert!(!signer.verify(path, 1_800_000_000, Some("0123456789abcdef0123456789abcdee"), &sig));
+        assert!(!signer.verify(path, 1_800_000_000, None, &sig), "a v2 signature is no legacy one");
+        let legacy = signer.sign(path, 1_800_000_000, None);
+        assert_eq!(legacy, "viiq07a1fAa85ZjoREvHDnoYqV_xGhogR3k4myE0Ykw");
+        assert!(!signer.verify(path, 1_800_000_000, revision, &legacy));
     }
 
     #[test]
     fn a_signature_covers_exactly_its_path_and_expiry() {
         let signer = Signer::new(b"0123456789abcdef0123456789abcdef").unwrap();
-        let sig = signer.sign("/v1/image/w_100/a", 100);
-        assert!(!signer.verify("/v1/image/w_101/a", 100, &sig));
-        assert!(!signer.verify("/v1/image/w_100/A", 100, &sig));
-        assert!(!signer.verify("/v1/image/w_100/a/", 100, &sig));
-        assert!(!signer.verify("/v1/image/w_100/a", 101, &sig));
-        assert!(!signer.verify("/v1/image/w_100/a", 100, &sig[..sig.len() - 1]));
-        assert!(!signer.verify("/v1/image/w_100/a", 100, "not base64!"));
-        assert!(!signer.verify("/v1/image/w_100/a", 100, &format!("{sig}=")));
+        let v = Some("r1");
+        let sig = signer.sign("/v1/image/w_100/a", 100, v);
+        assert!(signer.verify("/v1/image/w_100/a", 100, v, &sig));
+        assert!(!signer.verify("/v1/image/w_101/a", 100, v, &sig));
+        assert!(!signer.verify("/v1/image/w_100/A", 100, v, &sig));
+        assert!(!signer.verify("/v1/image/w_100/a/", 100, v, &sig));
+        assert!(!signer.verify("/v1/image/w_100/a", 101, v, &sig));
+        assert!(!signer.verify("/v1/image/w_100/a", 100, Some("r2"), &sig));
+        assert!(!signer.verify("/v1/image/w_100/a", 100, v, &sig[..sig.len() - 1]));
+        assert!(!signer.verify("/v1/image/w_100/a", 100, v, "not base64!"));
+        assert!(!signer.verify("/v1/image/w_100/a", 100, v, &format!("{sig}=")));
         assert!(Signer::new(b"short").is_err());
     }
 }

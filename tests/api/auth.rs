@@ -63,7 +63,8 @@ async fn login_failure_is_one_generic_401_for_unknown_email_and_wrong_password()
 /// every one is still answered, and each with its own verdict.
 #[tokio::test]
 async fn concurrent_logins_each_get_their_own_answer() {
-    let app = std::sync::Arc::new(spawn_app().await);
+    // Every pending check holds a reserved failure until it is verified: room for all twelve.
+    let app = std::sync::Arc::new(spawn_app_with(&[("IMGCLOUD_RATE_LOGIN_FAILURES", "12")]).await);
     let logins = (0..12).map(|i| {
         let app = app.clone();
         let password = if i % 3 == 0 { "wrong-password-123" } else { ADMIN_PASSWORD };

@@ -13,6 +13,7 @@ mod durability;
 mod limits;
 mod openapi;
 mod routing;
+mod security;
 mod signed;
 mod support;
 mod transforms;

@@ -37,7 +37,11 @@ async fn a_signed_url_delivers_a_private_asset_and_no_cache_keeps_it_past_expiry
     let now = now_ms() / 1000;
     assert!((now + 3599..=now + 3601).contains(&expires));
     assert!(
-        url.starts_with(&format!("{}/v1/image/w_200,q_80/private/contract-001?expires={expires}&sig=", app.base)),
+        url.starts_with(&format!(
+            "{}/v1/image/w_200,q_80/private/contract-001?expires={expires}&v={}&sig=",
+            app.base,
+            revision(&app, &key, "private/contract-001").await
+        )),
         "{url}"
     );
 
@@ -83,13 +87,19 @@ async fn a_signature_never_carries_over_to_another_path_transform_or_expiry() {
     let (path, query) = url.split_once('?').unwrap();
     let expires = body["expires"].as_i64().unwrap();
     let sig = query.split("sig=").nth(1).unwrap();
+    let v = revision(&app, &key, "private/contract-001").await;
+    let other_v = format!("{}{}", &v[..v.len() - 1], if v.ends_with('0') { '1' } else { '0' });
     let flipped = format!("{}{}", &sig[..sig.len() - 1], if sig.ends_with('A') { 'B' } else { 'A' });
     for tampered in [
         format!("/v1/image/w_201/private/contract-001?{query}"),
         format!("/v1/image/w_200/private/Contract-001?{query}"),
         format!("/v1/image/w_200/private/contract-001/?{query}"),
         format!("/v1/image/h_10,w_200/private/contract-001?{query}"),
-        format!("{path}?expires={}&sig={sig}", expires + 1),
+        format!("{path}?expires={}&v={v}&sig={sig}", expires + 1),
+        format!("{path}?expires={expires}&v={other_v}&sig={sig}"),
+        format!("{path}?expires={expires}&v={}&sig={sig}", v.to_uppercase()),
+        format!("{path}?expires={expires}&v=&sig={sig}"),
+        format!("{path}?expires={expires}&sig={sig}"),
         format!("{path}?expires={expires}&sig={flipped}"),
         format!("{path}?expires={expires}&sig={}", &sig[..20]),
         format!("{path}?expires={expires}&sig=not-base64!!"),
@@ -101,22 +111,35 @@ async fn a_signature_never_carries_over_to_another_path_transform_or_expiry() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{tampered}");
         assert_error(response, StatusCode::UNAUTHORIZED).await;
     }
-    let twice = app.get(&format!("{path}?expires={expires}&expires={expires}&sig={sig}"), &Cred::None).await;
+    let twice = app.get(&format!("{path}?expires={expires}&expires={expires}&v={v}&sig={sig}"), &Cred::None).await;
+    assert_error(twice, StatusCode::BAD_REQUEST).await;
+    let twice = app.get(&format!("{path}?expires={expires}&v={v}&v={v}&sig={sig}"), &Cred::None).await;
     assert_error(twice, StatusCode::BAD_REQUEST).await;
     assert_eq!(app.get(&url, &Cred::None).await.status(), StatusCode::OK, "the untouched URL still works");
 }
 
 #[tokio::test]
 async fn an_expired_signature_is_401() {
-    let (app, _) = private_photo().await;
+    let (app, key) = private_photo().await;
+    let revision = revision(&app, &key, "private/contract-001").await;
     let secret = app.generated_signing_secret().await.expect("the server made a secret");
     let signer = Signer::new(secret.as_bytes()).unwrap();
     let path = "/v1/image/w_100/private/contract-001";
     let expired = now_ms() / 1000 - 5;
-    let response = app.get(&format!("{path}?expires={expired}&sig={}", signer.sign(path, expired)), &Cred::None).await;
+    let response = app
+        .get(
+            &format!("{path}?expires={expired}&v={revision}&sig={}", signer.sign(path, expired, Some(&revision))),
+            &Cred::None,
+        )
+        .await;
     assert_eq!(assert_error(response, StatusCode::UNAUTHORIZED).await, "signature_expired");
     let valid = now_ms() / 1000 + 60;
-    let response = app.get(&format!("{path}?expires={valid}&sig={}", signer.sign(path, valid)), &Cred::None).await;
+    let response = app
+        .get(
+            &format!("{path}?expires={valid}&v={revision}&sig={}", signer.sign(path, valid, Some(&revision))),
+            &Cred::None,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK, "signing offline with the secret works");
 }
 
@@ -164,13 +187,78 @@ async fn a_configured_signing_secret_signs_urls_anyone_holding_it_can_make() {
     app.upload_photo(&admin, &[("public_id", "doc"), ("visibility", "private")]).await;
     assert_eq!(app.generated_signing_secret().await, None, "no generated secret when one is configured");
     let (path, expires) = ("/v1/image/w_50/doc", now_ms() / 1000 + 60);
-    let sig = Signer::new(secret.as_bytes()).unwrap().sign(path, expires);
-    let response = app.get(&format!("{path}?expires={expires}&sig={sig}"), &Cred::None).await;
+    let v = revision(&app, &admin, "doc").await;
+    let signer = Signer::new(secret.as_bytes()).unwrap();
+    let sig = signer.sign(path, expires, Some(&v));
+    let response = app.get(&format!("{path}?expires={expires}&v={v}&sig={sig}"), &Cred::None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let issued: Value =
         sign(&app, &admin, json!({"public_id": "doc", "transform": "w_50"})).await.json().await.unwrap();
-    assert!(issued["url"].as_str().unwrap().contains(&format!(
-        "sig={}",
-        Signer::new(secret.as_bytes()).unwrap().sign(path, issued["expires"].as_i64().unwrap())
-    )));
+    let expires = issued["expires"].as_i64().unwrap();
+    assert_eq!(
+        issued["url"],
+        format!("{}{path}?expires={expires}&v={v}&sig={}", app.base, signer.sign(path, expires, Some(&v)))
+    );
+}
+
+/// The asset's revision, which signatures are bound to.
+async fn revision(app: &TestApp, cred: &Cred, public_id: &str) -> String {
+    let asset: Value = app.get(&format!("/v1/assets/{public_id}"), cred).await.json().await.unwrap();
+    let revision = asset["asset"]["revision"].as_str().expect("assets carry a revision").to_owned();
+    assert!(revision.len() == 32 && revision.bytes().all(|b| b.is_ascii_hexdigit()), "{revision}");
+    revision
+}
+
+#[tokio::test]
+async fn a_signed_url_dies_with_its_asset_and_never_serves_a_later_one() {
+    let (app, ann_key) = private_photo().await;
+    let issued: Value = sign(&app, &ann_key, json!({"public_id": "private/contract-001", "ttl_seconds": 604_800}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = local(&app, issued["url"].as_str().unwrap());
+    assert_eq!(app.get(&url, &Cred::None).await.status(), StatusCode::OK);
+
+    // Ann overwrites it: her URL named the old content.
+    let png = corpus("alpha_1024x1024.png");
+    let replaced = app
+        .upload(
+            &ann_key,
+            Some((png.clone(), "c.png")),
+            &[("public_id", "private/contract-001"), ("overwrite", "true"), ("visibility", "private")],
+        )
+        .await;
+    assert_eq!(replaced.status(), StatusCode::OK);
+    assert_eq!(assert_error(app.get(&url, &Cred::None).await, StatusCode::UNAUTHORIZED).await, "invalid_signature");
+    let fresh: Value = sign(&app, &ann_key, json!({"public_id": "private/contract-001"})).await.json().await.unwrap();
+    let fresh = local(&app, fresh["url"].as_str().unwrap());
+    assert_eq!(app.get(&fresh, &Cred::None).await.bytes().await.unwrap(), png);
+
+    // Ann deletes it and Bob uploads his own private asset under the same id: neither URL serves it.
+    let deleted = app.req(Method::DELETE, "/v1/assets/private/contract-001", &ann_key).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let (_, bob) = app.user("bob@example.com").await;
+    let bobs = app
+        .upload(&bob, Some((photo(), "b.jpg")), &[("public_id", "private/contract-001"), ("visibility", "private")])
+        .await;
+    assert_eq!(bobs.status(), StatusCode::CREATED);
+    for old in [&url, &fresh] {
+        assert_eq!(assert_error(app.get(old, &Cred::None).await, StatusCode::UNAUTHORIZED).await, "invalid_signature");
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_signature_without_a_revision_does_not_serve_recent_content() {
+    let (app, key) = private_photo().await;
+    let secret = app.generated_signing_secret().await.unwrap();
+    let signer = Signer::new(secret.as_bytes()).unwrap();
+    let path = "/v1/image/private/contract-001";
+    // Signed the old way: the content is younger than the week such a URL may have lived.
+    let expires = now_ms() / 1000 + 60;
+    let legacy = format!("{path}?expires={expires}&sig={}", signer.sign(path, expires, None));
+    assert_eq!(assert_error(app.get(&legacy, &Cred::None).await, StatusCode::UNAUTHORIZED).await, "invalid_signature");
+    let v = revision(&app, &key, "private/contract-001").await;
+    let current = format!("{path}?expires={expires}&v={v}&sig={}", signer.sign(path, expires, Some(&v)));
+    assert_eq!(app.get(&current, &Cred::None).await.status(), StatusCode::OK);
 }

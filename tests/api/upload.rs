@@ -44,6 +44,7 @@ async fn an_upload_gets_a_generated_id_and_the_image_s_own_size_and_format() {
             "original_filename",
             "owner_id",
             "public_id",
+            "revision",
             "tags",
             "updated_at",
             "url",

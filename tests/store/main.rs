@@ -9,7 +9,7 @@ mod cases;
 use std::sync::Arc;
 
 use imgcloud_core::{
-    limits::SharedCounters,
+    limits::{SharedCounters, WindowCounters},
     store::{aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore},
 };
 
@@ -55,6 +55,7 @@ conformance!(
     large_blobs_round_trip,
     users_have_unique_emails_and_list_oldest_first,
     the_last_enabled_admin_stays,
+    user_updates_write_only_their_fields,
     sessions_end_with_a_new_password_or_a_disabled_user,
     api_keys_list_newest_first_revoke_once_and_go_with_their_owner,
     assets_are_created_once_and_swapped_by_version,
@@ -71,5 +72,11 @@ conformance!(
 async fn aws_rate_limit_counters_are_shared_atomic_windows() {
     let stores = AwsStores::connect(&aws_emulator::fresh_settings().await).await;
     let counters: Arc<dyn SharedCounters> = Arc::new(stores.meta);
-    cases::shared_limit_windows_start_at_the_first_hit(&counters).await;
+    cases::limit_windows_start_at_the_first_hit_and_take_refunds(&counters).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_rate_limit_counters_are_atomic_windows() {
+    let counters: Arc<dyn SharedCounters> = Arc::new(WindowCounters::default());
+    cases::limit_windows_start_at_the_first_hit_and_take_refunds(&counters).await;
 }

@@ -20,7 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     limits::too_many,
     secrets::{random_token, sha256_hex},
-    store::SessionRecord,
+    store::{SessionRecord, UserUpdate},
 };
 
 #[derive(Deserialize)]
@@ -42,10 +42,9 @@ pub async fn login(
 ) -> AppResult<Response> {
     check_csrf(&app.config, &Method::POST, &headers)?;
     let email = body.email.trim().to_ascii_lowercase();
-    // While throttled, even the right password is refused (SPEC §9).
-    if let Some(wait) = app.limits.logins.blocked(&email, &ip).await {
-        return Err(too_many(wait, "failed sign-ins"));
-    }
+    // The guess is reserved before it is verified; while throttled even the right password is
+    // refused (SPEC §9).
+    let reservation = app.limits.logins.reserve(&email, &ip).await.map_err(|wait| too_many(wait, "failed sign-ins"))?;
     let user = match Email::parse(&email) {
         Ok(email) => app.meta.user_by_email(&email.0).await?,
         Err(_) => None,
@@ -53,11 +52,9 @@ pub async fn login(
     // One generic failure, in comparable time, whether the user is unknown, disabled or mistyped.
     let password_ok = app.passwords.verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
-        return Err(match app.limits.logins.failed(&email, &ip).await {
-            Some(wait) => too_many(wait, "failed sign-ins"),
-            None => login_failed(),
-        });
+        return Err(login_failed());
     };
+    app.limits.logins.succeeded(reservation).await;
 
     // A fresh token at every login; a session the client already had ends (no fixation).
     if let Some(old) = auth::session_token(&app.config, &headers) {
@@ -98,9 +95,15 @@ pub struct ChangePassword {
 
 pub async fn change_password(
     State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
     SessionAuth(principal): SessionAuth,
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> AppResult<StatusCode> {
+    // A guess at the current password counts like a failed sign-in, so a stolen cookie cannot
+    // try passwords faster than the sign-in form.
+    let limits = &app.limits.logins;
+    let reservation =
+        limits.reserve(&principal.user.email, &ip).await.map_err(|wait| too_many(wait, "failed password checks"))?;
     if !app.passwords.verify(body.current_password, Some(principal.user.password_hash.clone())).await {
         return Err(AppError::new(
             crate::error::Kind::Unauthorized,
@@ -108,14 +111,17 @@ pub async fn change_password(
             "current password is wrong",
         ));
     }
+    limits.succeeded(reservation).await;
     password::check_policy(&body.new_password).map_err(|m| AppError::bad_request("invalid_password", m))?;
-    let mut user = principal.user.clone();
-    user.password_hash = app.passwords.hash(body.new_password).await;
+    let change = UserUpdate { password_hash: Some(app.passwords.hash(body.new_password).await), ..Default::default() };
     let this_session = match &principal.via {
         Via::Session { token_hash } => Some(token_hash.as_str()),
         Via::ApiKey { .. } => None,
     };
-    // Every other session of the user ends in the same write.
-    app.meta.update_user(&user, this_session).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // Only the hash changes (a concurrent demotion or disable stands); every other session of the
+    // user ends in the same write.
+    match app.meta.update_user(&principal.user.id, &change, this_session).await? {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        Err(_) => Err(AppError::unauthorized("missing or invalid credentials")),
+    }
 }

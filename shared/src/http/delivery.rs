@@ -27,6 +27,7 @@ use crate::{
     media::Format,
     render::{self, master, RenderError, Source},
     secrets::sha256_hex,
+    signing::MAX_TTL_SECONDS,
     store::{asset_tree, master_key, original_key, AssetRecord},
     transform::{OutputFormat, Transform},
     usage::period,
@@ -118,7 +119,7 @@ pub async fn deliver(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     // The signature is checked first, on the path exactly as sent, before any other work.
-    let signed_until = check_signature(&app, &uri)?;
+    let signed = check_signature(&app, &uri)?;
     let raw = uri.path().strip_prefix("/v1/image/").unwrap_or_default();
     let path = percent_decode_str(raw)
         .decode_utf8()
@@ -130,7 +131,10 @@ pub async fn deliver(
     }
     let (transform, id) = parse_path(&path)?;
     let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
-    let cache_control = match (signed_until, asset.visibility) {
+    if let Some(signed) = &signed {
+        signed.check_asset(&asset)?;
+    }
+    let cache_control = match (signed.map(|s| s.expires), asset.visibility) {
         // No cache may keep a signed response past its signature (SPEC §5).
         (Some(expires), _) => format!("public, max-age={}", (expires - now_ms() / 1000).max(0)),
         (None, Visibility::Public) => format!("public, max-age={}", app.config.cache_max_age),
@@ -186,10 +190,40 @@ pub async fn deliver(
         .map_err(AppError::internal)
 }
 
-/// `?expires=<unix>&sig=<sig>`: `None` when the URL is not signed, the expiry when it is signed
-/// validly, 401 when it is signed otherwise (tampered, expired, malformed), 400 when a parameter
-/// is given twice. Other parameters are ignored: they are not part of what was signed.
-fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<i64>> {
+/// What a valid signature says: until when, and for which revision of the asset (`None`: a
+/// legacy signature, made before URLs named one).
+struct Signed {
+    expires: i64,
+    revision: Option<String>,
+}
+
+fn invalid_signature() -> AppError {
+    AppError::new(crate::error::Kind::Unauthorized, "invalid_signature", "the URL's signature is invalid")
+}
+
+impl Signed {
+    /// A signature serves only the asset it was made for. A legacy one names no revision: it is
+    /// taken only as the API issued them, at most `MAX_TTL_SECONDS` before its expiry, and only for
+    /// an asset whose content is older than that, so it was signed while this content existed.
+    fn check_asset(&self, asset: &AssetRecord) -> AppResult<()> {
+        let issued_after = self.expires - MAX_TTL_SECONDS;
+        let bound = match &self.revision {
+            Some(revision) => revision.as_bytes() == asset.blob_id.as_bytes(),
+            None => issued_after <= now_ms() / 1000 && asset.updated_at / 1000 <= issued_after,
+        };
+        if bound {
+            Ok(())
+        } else {
+            Err(invalid_signature())
+        }
+    }
+}
+
+/// `?expires=<unix>[&v=<revision>]&sig=<sig>`: `None` when the URL is not signed, what it signs
+/// when it is signed validly, 401 when it is signed otherwise (tampered, expired, malformed), 400
+/// when a parameter is given twice. Other parameters are ignored: they are not part of what was
+/// signed.
+fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<Signed>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
         .map_err(|_| AppError::bad_request("invalid_query", "the query string is malformed"))?;
     let one = |name: &str| -> AppResult<Option<&str>> {
@@ -199,20 +233,18 @@ fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<i64>> {
             _ => Err(AppError::bad_request("invalid_query", format!("{name} is given twice"))),
         }
     };
-    let (expires, sig) = (one("expires")?, one("sig")?);
-    if expires.is_none() && sig.is_none() {
+    let (expires, revision, sig) = (one("expires")?, one("v")?, one("sig")?);
+    if expires.is_none() && sig.is_none() && revision.is_none() {
         return Ok(None);
     }
-    let invalid =
-        || AppError::new(crate::error::Kind::Unauthorized, "invalid_signature", "the URL's signature is invalid");
-    let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or_else(invalid)?;
-    if !app.signer.verify(uri.path(), expires, sig.unwrap_or_default()) {
-        return Err(invalid());
+    let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or_else(invalid_signature)?;
+    if !app.signer.verify(uri.path(), expires, revision, sig.unwrap_or_default()) {
+        return Err(invalid_signature());
     }
     if expires < now_ms() / 1000 {
         return Err(AppError::new(crate::error::Kind::Unauthorized, "signature_expired", "the signed URL has expired"));
     }
-    Ok(Some(expires))
+    Ok(Some(Signed { expires, revision: revision.map(str::to_owned) }))
 }
 
 /// A place in the render queue, given back when dropped.

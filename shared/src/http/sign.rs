@@ -14,11 +14,11 @@ use crate::{
     auth::AnyAuth,
     clock::now_ms,
     error::{AppError, AppResult},
+    signing::MAX_TTL_SECONDS as MAX_TTL,
     transform::Transform,
 };
 
 const DEFAULT_TTL: i64 = 3600;
-const MAX_TTL: i64 = 604_800;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -77,9 +77,11 @@ pub async fn sign(
         format!("/v1/image/{canonical}/{}", asset.public_id)
     };
     let expires = now_ms() / 1000 + ttl;
-    let sig = app.signer.sign(&path, expires);
+    // Bound to this version of this asset: no later asset under the same public_id inherits it.
+    let revision = &asset.blob_id;
+    let sig = app.signer.sign(&path, expires, Some(revision));
     Ok(Json(json!({
-        "url": format!("{}{path}?expires={expires}&sig={sig}", app.config.public_url.base),
+        "url": format!("{}{path}?expires={expires}&v={revision}&sig={sig}", app.config.public_url.base),
         "expires": expires,
     })))
 }

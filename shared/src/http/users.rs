@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 use super::{body::JsonBody, views};
 use crate::{
     app::{new_user_id, App},
-    auth::AdminAuth,
+    auth::{AdminAuth, Principal, Via},
     clock::now_ms,
     domain::{password, Email, Role},
     error::{AppError, AppResult},
-    store::{Created, UserChange, UserRecord},
+    store::{Created, UserRecord, UserRefusal, UserUpdate},
 };
 
 pub async fn list(State(app): State<Arc<App>>, _: AdminAuth) -> AppResult<Json<Value>> {
@@ -56,13 +56,30 @@ fn check_password(p: &str) -> AppResult<()> {
     password::check_policy(p).map_err(|m| AppError::bad_request("invalid_password", m))
 }
 
+/// An API key acts for its owner, but a leaked one must not become a dashboard session (SPEC §3):
+/// with a key, an admin cannot set an existing account's password nor grant the admin role, since
+/// either lets the key's holder sign in as an admin and mint keys.
+fn session_required(principal: &Principal, what: &str) -> AppResult<()> {
+    match principal.via {
+        Via::Session { .. } => Ok(()),
+        Via::ApiKey { .. } => Err(AppError::new(
+            crate::error::Kind::Forbidden,
+            "session_required",
+            format!("{what} needs an admin's dashboard session; API keys cannot do it"),
+        )),
+    }
+}
+
 pub async fn create(
     State(app): State<Arc<App>>,
-    _: AdminAuth,
+    AdminAuth(principal): AdminAuth,
     JsonBody(body): JsonBody<NewUser>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let email = Email::parse(&body.email).map_err(|m| AppError::bad_request("invalid_email", m))?;
     let role = role(body.role.as_deref().unwrap_or("user"))?;
+    if role == Role::Admin {
+        session_required(&principal, "creating an admin")?;
+    }
     let name = name(body.name)?;
     check_password(&body.password)?;
     let user = UserRecord {
@@ -93,41 +110,46 @@ pub struct UserPatch {
     disabled: Option<bool>,
 }
 
-fn last_admin() -> AppError {
-    AppError::conflict("last_admin", "the last enabled admin cannot be removed, demoted or disabled")
-}
-
 pub async fn update(
     State(app): State<Arc<App>>,
-    _: AdminAuth,
+    AdminAuth(principal): AdminAuth,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> AppResult<Json<Value>> {
-    let mut user = app.meta.user(&id).await?.ok_or_else(|| AppError::not_found("no such user"))?;
-    if patch.name.is_some() {
-        user.name = name(patch.name)?;
+    let role = patch.role.as_deref().map(role).transpose()?;
+    let name = patch.name.is_some().then(|| name(patch.name)).transpose()?;
+    if let Some(p) = &patch.password {
+        if id == principal.user.id {
+            return Err(AppError::forbidden(
+                "change your own password with POST /v1/auth/change-password and your current password",
+            ));
+        }
+        session_required(&principal, "setting a password")?;
+        check_password(p)?;
     }
-    if let Some(r) = &patch.role {
-        user.role = role(r)?;
+    if role == Some(Role::Admin) {
+        session_required(&principal, "granting the admin role")?;
     }
-    if let Some(disabled) = patch.disabled {
-        user.disabled = disabled;
+    let password_hash = match patch.password {
+        Some(p) => Some(app.passwords.hash(p).await),
+        None => None,
+    };
+    let change = UserUpdate { name, role, disabled: patch.disabled, password_hash };
+    match app.meta.update_user(&id, &change, None).await? {
+        Ok(user) => Ok(Json(json!({ "user": views::user(&user) }))),
+        Err(refusal) => Err(refused(refusal)),
     }
-    if let Some(p) = patch.password {
-        check_password(&p)?;
-        user.password_hash = app.passwords.hash(p).await;
-    }
-    match app.meta.update_user(&user, None).await? {
-        UserChange::Done => Ok(Json(json!({ "user": views::user(&user) }))),
-        UserChange::NotFound => Err(AppError::not_found("no such user")),
-        UserChange::LastAdmin => Err(last_admin()),
+}
+
+fn refused(refusal: UserRefusal) -> AppError {
+    match refusal {
+        UserRefusal::NotFound => AppError::not_found("no such user"),
+        UserRefusal::LastAdmin => {
+            AppError::conflict("last_admin", "the last enabled admin cannot be removed, demoted or disabled")
+        }
     }
 }
 
 pub async fn delete(State(app): State<Arc<App>>, _: AdminAuth, Path(id): Path<String>) -> AppResult<StatusCode> {
-    match app.meta.delete_user(&id).await? {
-        UserChange::Done => Ok(StatusCode::NO_CONTENT),
-        UserChange::NotFound => Err(AppError::not_found("no such user")),
-        UserChange::LastAdmin => Err(last_admin()),
-    }
+    app.meta.delete_user(&id).await?.map(|()| StatusCode::NO_CONTENT).map_err(refused)
 }

@@ -50,5 +50,7 @@ pub fn asset(config: &Config, a: &AssetRecord) -> Value {
         "created_at": rfc3339(a.created_at),
         "updated_at": rfc3339(a.updated_at),
         "version": a.version,
+        // Names this version's content, never reused; signed URLs are bound to it.
+        "revision": a.blob_id,
     })
 }

@@ -81,10 +81,9 @@ pub enum Swapped {
     Stale,
 }
 
-/// What a user change did; the store refuses any change that would leave no enabled admin.
+/// Why a user change was not made; the store refuses any change that would leave no enabled admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserChange {
-    Done,
+pub enum UserRefusal {
     NotFound,
     LastAdmin,
 }
@@ -99,12 +98,17 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Every user, oldest first.
     async fn users(&self) -> StoreResult<Vec<UserRecord>>;
     async fn has_users(&self) -> StoreResult<bool>;
-    /// Replaces the user's name, role, disabled flag and password hash. When the user ends up
-    /// disabled, or gets a new password hash, their sessions (but `keep_session`, a token hash)
-    /// end in the same write.
-    async fn update_user(&self, user: &UserRecord, keep_session: Option<&str>) -> StoreResult<UserChange>;
+    /// Writes the fields `change` sets, and only those (a concurrent change of another field
+    /// stands); returns the user as stored afterwards. When the user ends up disabled, or gets a
+    /// new password hash, their sessions (but `keep_session`, a token hash) end in the same write.
+    async fn update_user(
+        &self,
+        id: &str,
+        change: &UserUpdate,
+        keep_session: Option<&str>,
+    ) -> StoreResult<Result<UserRecord, UserRefusal>>;
     /// Deletes the user with their sessions and API keys (their assets stay, still theirs).
-    async fn delete_user(&self, id: &str) -> StoreResult<UserChange>;
+    async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>>;
 
     // ---- sessions (keyed by the token's hash; `expires_at` is the absolute end a TTL may enforce) ----
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;

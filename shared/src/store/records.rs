@@ -13,6 +13,37 @@ pub struct UserRecord {
     pub created_at: i64,
 }
 
+/// The fields of a user to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+impl UserUpdate {
+    /// `user` with this change applied.
+    pub fn applied_to(&self, user: &UserRecord) -> UserRecord {
+        let mut user = user.clone();
+        if let Some(name) = &self.name {
+            user.name = name.clone();
+        }
+        user.role = self.role.unwrap_or(user.role);
+        user.disabled = self.disabled.unwrap_or(user.disabled);
+        if let Some(hash) = &self.password_hash {
+            user.password_hash = hash.clone();
+        }
+        user
+    }
+
+    /// Whether the change ends the user's sessions: a new password, or a disabled user.
+    pub fn ends_sessions(&self, after: &UserRecord) -> bool {
+        self.password_hash.is_some() || after.disabled
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub token_hash: String,

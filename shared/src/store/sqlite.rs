@@ -345,43 +345,50 @@ impl MetaStore for SqliteMetaStore {
         self.read(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))).await
     }
 
-    async fn update_user(&self, u: &UserRecord, keep_session: Option<&str>) -> StoreResult<UserChange> {
-        let (u, keep) = (u.clone(), keep_session.unwrap_or_default().to_owned());
+    async fn update_user(
+        &self,
+        id: &str,
+        change: &UserUpdate,
+        keep_session: Option<&str>,
+    ) -> StoreResult<Result<UserRecord, UserRefusal>> {
+        let (id, change, keep) = (id.to_owned(), change.clone(), keep_session.unwrap_or_default().to_owned());
         self.write(move |c| {
+            // The write lock is taken before the read: the fields not in `change` are written back
+            // as they are at that moment.
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let old_hash: Option<String> =
-                tx.query_row("SELECT password_hash FROM users WHERE id = ?1", [&u.id], |r| r.get(0)).optional()?;
-            let Some(old_hash) = old_hash else { return Ok(UserChange::NotFound) };
+            let old = tx.query_row("SELECT * FROM users WHERE id = ?1", [&id], user_from_row).optional()?;
+            let Some(old) = old else { return Ok(Err(UserRefusal::NotFound)) };
+            let u = change.applied_to(&old);
             tx.execute(
                 "UPDATE users SET name = ?2, role = ?3, disabled = ?4, password_hash = ?5 WHERE id = ?1",
                 params![u.id, u.name, u.role.as_str(), u.disabled, u.password_hash],
             )?;
             if enabled_admins(&tx)? == 0 {
-                return Ok(UserChange::LastAdmin); // dropping `tx` rolls back
+                return Ok(Err(UserRefusal::LastAdmin)); // dropping `tx` rolls back
             }
-            if u.disabled || old_hash != u.password_hash {
+            if change.ends_sessions(&u) {
                 tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2", params![u.id, keep])?;
             }
             tx.commit()?;
-            Ok(UserChange::Done)
+            Ok(Ok(u))
         })
         .await
     }
 
-    async fn delete_user(&self, id: &str) -> StoreResult<UserChange> {
+    async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>> {
         let id = id.to_owned();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if tx.execute("DELETE FROM users WHERE id = ?1", [&id])? == 0 {
-                return Ok(UserChange::NotFound);
+                return Ok(Err(UserRefusal::NotFound));
             }
             if enabled_admins(&tx)? == 0 {
-                return Ok(UserChange::LastAdmin);
+                return Ok(Err(UserRefusal::LastAdmin));
             }
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?;
             tx.execute("DELETE FROM api_keys WHERE owner_id = ?1", [&id])?;
             tx.commit()?;
-            Ok(UserChange::Done)
+            Ok(Ok(()))
         })
         .await
     }

@@ -538,44 +538,77 @@ impl MetaStore for DynamoMetaStore {
         Ok(page.count() > 0)
     }
 
-    async fn update_user(&self, u: &UserRecord, keep_session: Option<&str>) -> StoreResult<UserChange> {
+    async fn update_user(
+        &self,
+        id: &str,
+        change: &UserUpdate,
+        keep_session: Option<&str>,
+    ) -> StoreResult<Result<UserRecord, UserRefusal>> {
         let mut keep_session = keep_session;
         for _ in 0..MAX_ATTEMPTS {
-            let Some((old, epoch)) = self.user_with_epoch(&u.id).await? else {
-                return Ok(UserChange::NotFound);
+            let Some((old, epoch)) = self.user_with_epoch(id).await? else {
+                return Ok(Err(UserRefusal::NotFound));
             };
-            let end_sessions = u.disabled || old.password_hash != u.password_hash;
+            let u = change.applied_to(&old);
+            let end_sessions = change.ends_sessions(&u);
             let new_epoch = if end_sessions { epoch + 1 } else { epoch };
-            let mut update_values = values([
-                (":role", s(u.role.as_str())),
-                (":disabled", AttributeValue::Bool(u.disabled)),
-                (":hash", s(&u.password_hash)),
-                (":epoch", n(new_epoch)),
-                (":old_epoch", n(epoch)),
-                (":old_role", s(old.role.as_str())),
-                (":old_disabled", AttributeValue::Bool(old.disabled)),
-                (":old_hash", s(&old.password_hash)),
-            ]);
-            let name = match &u.name {
-                Some(name) => {
+            // Only the changed fields are written. The condition covers what this write relies on:
+            // the role and flag the admin count was adjusted from, the epoch it moves on from.
+            let (mut sets, mut removes, mut conditions) = (Vec::new(), Vec::new(), vec!["attribute_exists(PK)"]);
+            let mut update_values = Item::new();
+            let mut names = Vec::new();
+            match &change.name {
+                Some(Some(name)) => {
+                    sets.push("#name = :name");
                     update_values.insert(":name".to_owned(), s(name));
-                    " SET #name = :name,"
+                    names.push(("#name", "name"));
                 }
-                None => " REMOVE #name SET",
-            };
+                Some(None) => {
+                    removes.push("#name");
+                    names.push(("#name", "name"));
+                }
+                None => {}
+            }
+            if change.role.is_some() || change.disabled.is_some() {
+                sets.extend(["#role = :role", "disabled = :disabled"]);
+                conditions.push("#role = :old_role AND disabled = :old_disabled");
+                names.push(("#role", "role"));
+                update_values.extend(values([
+                    (":role", s(u.role.as_str())),
+                    (":disabled", AttributeValue::Bool(u.disabled)),
+                    (":old_role", s(old.role.as_str())),
+                    (":old_disabled", AttributeValue::Bool(old.disabled)),
+                ]));
+            }
+            if let Some(hash) = &change.password_hash {
+                sets.push("password_hash = :hash");
+                update_values.insert(":hash".to_owned(), s(hash));
+            }
+            if end_sessions {
+                sets.push("session_epoch = :epoch");
+                conditions.push("session_epoch = :old_epoch");
+                update_values.extend(values([(":epoch", n(new_epoch)), (":old_epoch", n(epoch))]));
+            }
+            if sets.is_empty() && removes.is_empty() {
+                return Ok(Ok(u));
+            }
+            let mut expression = String::new();
+            if !sets.is_empty() {
+                expression += &format!("SET {}", sets.join(", "));
+            }
+            if !removes.is_empty() {
+                expression += &format!(" REMOVE {}", removes.join(", "));
+            }
             let update = Write::update(
                 &self.table,
-                key(format!("USER#{}", u.id), "USER"),
-                &format!("{name} #role = :role, disabled = :disabled, password_hash = :hash, session_epoch = :epoch"),
-                Some(
-                    "session_epoch = :old_epoch AND #role = :old_role AND disabled = :old_disabled \
-                     AND password_hash = :old_hash",
-                ),
+                key(format!("USER#{id}"), "USER"),
+                &expression,
+                Some(&conditions.join(" AND ")),
                 update_values,
-            )?
-            .with_names(&[("#name", "name"), ("#role", "role")]);
+            )?;
+            let update = if names.is_empty() { update } else { update.with_names(&names) };
             let mut writes = vec![update];
-            let delta = i64::from(enabled_admin(u)) - i64::from(enabled_admin(&old));
+            let delta = i64::from(enabled_admin(&u)) - i64::from(enabled_admin(&old));
             let admin_write = (delta != 0).then_some(writes.len());
             if delta != 0 {
                 writes.push(self.admin_count(delta)?);
@@ -587,25 +620,25 @@ impl MetaStore for DynamoMetaStore {
                     key(format!("SESSION#{token_hash}"), "SESSION"),
                     "SET epoch = :epoch",
                     Some("attribute_exists(PK) AND user_id = :user"),
-                    values([(":epoch", n(new_epoch)), (":user", s(&u.id))]),
+                    values([(":epoch", n(new_epoch)), (":user", s(id))]),
                 )?);
             }
             match self.transact(writes, None).await? {
-                Ok(()) => return Ok(UserChange::Done),
-                Err(refused) if admin_write.is_some_and(|i| refused.at(i)) => return Ok(UserChange::LastAdmin),
+                Ok(()) => return Ok(Ok(u)),
+                Err(refused) if admin_write.is_some_and(|i| refused.at(i)) => return Ok(Err(UserRefusal::LastAdmin)),
                 // The session to keep is gone: nothing to keep.
                 Err(refused) if keep_write.is_some_and(|(i, _)| refused.at(i)) => keep_session = None,
                 // The user changed meanwhile: read again.
                 Err(_) => {}
             }
         }
-        Err(StoreError { backend: "dynamodb", message: format!("user {} kept changing", u.id) })
+        Err(StoreError { backend: "dynamodb", message: format!("user {id} kept changing") })
     }
 
-    async fn delete_user(&self, id: &str) -> StoreResult<UserChange> {
+    async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>> {
         for _ in 0..MAX_ATTEMPTS {
             let Some((old, epoch)) = self.user_with_epoch(id).await? else {
-                return Ok(UserChange::NotFound);
+                return Ok(Err(UserRefusal::NotFound));
             };
             let mut writes = vec![
                 Write::delete(
@@ -631,9 +664,9 @@ impl MetaStore for DynamoMetaStore {
                     for k in self.api_keys_of(id).await? {
                         self.delete_item(key(format!("KEY#{}", k.key_id), "KEY")).await?;
                     }
-                    return Ok(UserChange::Done);
+                    return Ok(Ok(()));
                 }
-                Err(refused) if refused.at(2) => return Ok(UserChange::LastAdmin),
+                Err(refused) if refused.at(2) => return Ok(Err(UserRefusal::LastAdmin)),
                 Err(_) => {}
             }
         }
@@ -1062,9 +1095,23 @@ impl crate::limits::SharedCounters for DynamoMetaStore {
         Err(StoreError { backend: "dynamodb", message: format!("limit window of {limit} kept changing") })
     }
 
-    async fn hits(&self, limit: &str, key_: &str, now_ms: i64, _window: Duration) -> StoreResult<(u64, i64)> {
-        let item = self.get(key(format!("LIMIT#{limit}#{key_}"), "LIMIT")).await?.unwrap_or_default();
-        let end = opt_n(&item, "window_end").unwrap_or(now_ms);
-        Ok((if end > now_ms { opt_n(&item, "hits").unwrap_or(0) } else { 0 }, end))
+    async fn refund(&self, limit: &str, key_: &str, now_ms: i64) -> StoreResult<()> {
+        let refunded = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("LIMIT#{limit}#{key_}"), "LIMIT")))
+            .update_expression("ADD hits :minus_one")
+            .condition_expression("window_end > :now AND hits > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match refunded {
+            // The window ended meanwhile: there is nothing left to give back.
+            Err(e) if condition_failed(&e) => Ok(()),
+            other => other.map(drop).map_err(err),
+        }
     }
 }
