@@ -93,6 +93,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = (status, Json(json!({"error": self.message, "code": self.code}))).into_response();
+        // A CDN keeps some errors for seconds by default: one viewer's 401, 429 or 503 must not be
+        // served to everyone (SPEC §13).
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match self.kind {
             Kind::TooManyRequests { retry_after_secs } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));

@@ -7,6 +7,7 @@ mod aws_emulator;
 mod api_keys;
 mod assets;
 mod auth;
+mod bounds;
 mod delivery;
 mod direct_upload;
 mod durability;

@@ -99,8 +99,10 @@ fn target(asset: &AssetRecord, transform: Option<Transform>, headers: &HeaderMap
         },
         Some(t) => {
             let format = output_format(&t, asset, headers);
-            // f_auto resolves to a format; the variant is named by what is actually rendered.
-            let name = &sha256_hex(format!("{}|{}", t.canonical(), format.name()).as_bytes())[..32];
+            // f_auto resolves to a format; the variant is named by what is actually rendered, so
+            // keys that change nothing (`q_1`..`q_100` of a PNG) name no new variant.
+            let effective = render::effective_transform(&t, format, asset.has_alpha);
+            let name = &sha256_hex(format!("{}|{}", effective.canonical(), format.name()).as_bytes())[..32];
             Target {
                 key: format!("{}/variants/{name}.{}", asset_tree(&asset.blob_id), format.name()),
                 etag: format!("\"{}-{}\"", asset.blob_id, &name[..16]),
@@ -234,7 +236,8 @@ fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<Signed>> {
         }
     };
     let (expires, revision, sig) = (one("expires")?, one("v")?, one("sig")?);
-    if expires.is_none() && sig.is_none() && revision.is_none() {
+    // `v` alone is a cache buster on an unsigned URL, as it always was.
+    if expires.is_none() && sig.is_none() {
         return Ok(None);
     }
     let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or_else(invalid_signature)?;
@@ -340,6 +343,38 @@ mod tests {
         assert_eq!(negotiate("image/avif;q=0, image/webp", false), Format::WebP);
         assert_eq!(negotiate("*/*", false), Format::Jpeg);
         assert_eq!(negotiate("", true), Format::Png);
+    }
+
+    #[test]
+    fn a_legacy_signature_serves_only_content_older_than_any_url_it_could_be() {
+        let now = now_ms() / 1000;
+        let asset = |updated_at_s: i64| AssetRecord {
+            public_id: "p".into(),
+            owner_id: "u".into(),
+            folder: String::new(),
+            tags: Vec::new(),
+            visibility: Visibility::Private,
+            format: "jpg".into(),
+            width: 1,
+            height: 1,
+            has_alpha: false,
+            has_master: false,
+            derived_bytes: 0,
+            bytes: 1,
+            original_filename: None,
+            created_at: 0,
+            updated_at: updated_at_s * 1000,
+            version: 1,
+            blob_id: "b1".into(),
+        };
+        let legacy = |expires| Signed { expires, revision: None };
+        let week = MAX_TTL_SECONDS;
+        assert!(legacy(now + 3600).check_asset(&asset(now - week - 3600)).is_ok(), "content older than the URL");
+        assert!(legacy(now + 3600).check_asset(&asset(now - week + 7200)).is_err(), "content that may be younger");
+        assert!(legacy(now + week + 60).check_asset(&asset(0)).is_err(), "a lifetime no API URL had");
+        let bound = |v: &str| Signed { expires: now + 60, revision: Some(v.into()) };
+        assert!(bound("b1").check_asset(&asset(now)).is_ok());
+        assert!(bound("b2").check_asset(&asset(0)).is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 
+use crate::transform::geometry::rotated_size;
+
 /// Rotates clockwise. Right angles are exact; other angles grow the canvas to hold the whole
 /// image and fill the corners with `fill`.
 pub fn rotate(image: DynamicImage, degrees: i32, fill: [u8; 4]) -> DynamicImage {
@@ -11,16 +13,16 @@ pub fn rotate(image: DynamicImage, degrees: i32, fill: [u8; 4]) -> DynamicImage 
         90 => image.rotate90(),
         180 => image.rotate180(),
         270 => image.rotate270(),
-        d => rotate_any(&image, f64::from(d).to_radians(), fill, image.color().has_alpha()),
+        d => rotate_any(&image, d, fill, image.color().has_alpha()),
     }
 }
 
-fn rotate_any(image: &DynamicImage, radians: f64, fill: [u8; 4], had_alpha: bool) -> DynamicImage {
+fn rotate_any(image: &DynamicImage, degrees: i32, fill: [u8; 4], had_alpha: bool) -> DynamicImage {
+    let radians = f64::from(degrees).to_radians();
     let src = image.to_rgba8();
     let (w, h) = (f64::from(src.width()), f64::from(src.height()));
     let (sin, cos) = radians.sin_cos();
-    let out_w = (w * cos.abs() + h * sin.abs()).round().max(1.0) as u32;
-    let out_h = (w * sin.abs() + h * cos.abs()).round().max(1.0) as u32;
+    let (out_w, out_h) = rotated_size(src.width(), src.height(), degrees);
     let (cx, cy, ocx, ocy) = (w / 2.0, h / 2.0, f64::from(out_w) / 2.0, f64::from(out_h) / 2.0);
     let mut out = RgbaImage::from_pixel(out_w, out_h, Rgba(fill));
     for (x, y, pixel) in out.enumerate_pixels_mut() {

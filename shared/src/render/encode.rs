@@ -36,11 +36,19 @@ fn webp_animation(frames: &[Frame], q: u8) -> Result<Vec<u8>, RenderError> {
     Ok(encoder.try_encode().map_err(failed)?.to_vec())
 }
 
+/// The quality `format` encodes at by default; `None` for the lossless formats, which ignore `q`.
+pub fn default_quality(format: Format) -> Option<u8> {
+    match format {
+        Format::Png | Format::Gif => None,
+        Format::Avif => Some(DEFAULT_AVIF_QUALITY),
+        Format::Jpeg | Format::WebP => Some(DEFAULT_QUALITY),
+    }
+}
+
 pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<Vec<u8>, RenderError> {
     let first = &frames.first().ok_or_else(|| RenderError::Encode("nothing to encode".into()))?.image;
     let (w, h) = (first.width(), first.height());
-    let q =
-        quality.unwrap_or(if format == Format::Avif { DEFAULT_AVIF_QUALITY } else { DEFAULT_QUALITY }).clamp(1, 100);
+    let q = quality.or(default_quality(format)).unwrap_or(DEFAULT_QUALITY).clamp(1, 100);
     let mut out = Vec::new();
     match format {
         Format::Jpeg => {

@@ -51,6 +51,23 @@ pub enum Source {
     Master,
 }
 
+/// `t` without the keys that cannot change a render into `output` of a source with or without
+/// alpha: `q` where the format ignores it or says its default, `bg` where nothing is filled. Stored
+/// variants are named by this, so that spellings of one output share one variant.
+pub fn effective_transform(t: &Transform, output: Format, source_has_alpha: bool) -> Transform {
+    let mut t = t.clone();
+    if t.quality == encode::default_quality(output) || encode::default_quality(output).is_none() {
+        t.quality = None;
+    }
+    let fills = t.crop == Some(crate::transform::Crop::Contain)
+        || t.rotate.is_some_and(|r| r.rem_euclid(90) != 0)
+        || (source_has_alpha && !encode::has_alpha(output));
+    if !fills {
+        t.background = None;
+    }
+    t
+}
+
 /// Renders `bytes` with `t` into `output`. The geometry is planned on `plan_on` when given (the
 /// original's size, when `bytes` is its master), so that a render from the master has exactly the
 /// size a render from the original would have.

@@ -39,7 +39,44 @@ fn capped(w: f64, h: f64, max_side: u32) -> (f64, f64) {
     }
 }
 
+/// The canvas that holds `(w, h)` rotated by `degrees` (what `r` outputs).
+pub fn rotated_size(w: u32, h: u32, degrees: i32) -> (u32, u32) {
+    match degrees.rem_euclid(360) {
+        0 | 180 => (w, h),
+        90 | 270 => (h, w),
+        d => {
+            let (sin, cos) = f64::from(d).to_radians().sin_cos();
+            let (w, h) = (f64::from(w), f64::from(h));
+            let out = |x: f64| x.round().max(1.0) as u32;
+            (out(w * cos.abs() + h * sin.abs()), out(w * sin.abs() + h * cos.abs()))
+        }
+    }
+}
+
+/// The plan of [`unrotated`], scaled down when its rotation would grow the output past `max_side`
+/// (SPEC §12: the output-side cap holds after rotation).
 pub fn plan(source: (u32, u32), t: &Transform, max_side: u32) -> Plan {
+    let plan = unrotated(source, t, max_side);
+    let (w, h) = plan.canvas;
+    let (rw, rh) = rotated_size(w, h, t.rotate.unwrap_or(0));
+    let longest = rw.max(rh);
+    if longest <= max_side {
+        return plan;
+    }
+    // Flooring each side keeps the rotated extent at or under the cap.
+    let f = f64::from(max_side) / f64::from(longest);
+    let down = |x: u32| ((f64::from(x) * f).floor() as u32).max(1);
+    let canvas = (down(w), down(h));
+    let scaled = (down(plan.scaled.0), down(plan.scaled.1));
+    let scaled = match plan.placement {
+        Placement::Whole => canvas,
+        Placement::CropCentre | Placement::CropSalient => (scaled.0.max(canvas.0), scaled.1.max(canvas.1)),
+        Placement::Pad => (scaled.0.min(canvas.0), scaled.1.min(canvas.1)),
+    };
+    Plan { scaled, canvas, placement: plan.placement }
+}
+
+fn unrotated(source: (u32, u32), t: &Transform, max_side: u32) -> Plan {
     let (sw, sh) = (f64::from(source.0.max(1)), f64::from(source.1.max(1)));
     let dpr = f64::from(t.dpr.unwrap_or(100)) / 100.0;
     let (bw, bh) = match (t.width, t.height) {
@@ -98,6 +135,22 @@ mod tests {
         ] {
             assert_eq!(out((1000, 500), &format!("w_400,h_400,c_{c}")), size, "{c}");
         }
+    }
+
+    #[test]
+    fn the_output_side_cap_holds_after_rotation() {
+        for (source, transform) in [
+            ((4000, 3000), "w_4000,h_4000,c_fill,r_45"),
+            ((4000, 3000), "w_4000,dpr_3,r_30"),
+            ((4000, 3000), "w_4000,h_4000,c_contain,r_-10"),
+            ((1000, 500), "w_4000,r_89"),
+        ] {
+            let t = Transform::parse(transform).unwrap();
+            let p = plan(source, &t, 4000);
+            let (w, h) = rotated_size(p.canvas.0, p.canvas.1, t.rotate.unwrap());
+            assert!(w <= 4000 && h <= 4000 && w.max(h) >= 3990, "{transform}: {w}x{h}");
+        }
+        assert_eq!(out((4000, 3000), "w_4000,r_90"), (4000, 3000), "right angles need no shrinking");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! every bad pair with a message naming it; [`Transform::canonical`] is the one spelling used for
 //! cache keys, ETags and the SDKs (order `w,h,c,q,f,dpr,gr,bl,r,bg`).
 
-mod geometry;
+pub(crate) mod geometry;
 
 pub use geometry::{plan, Placement, Plan};
 

@@ -1,0 +1,71 @@
+//! Bounded work (SPEC §12, issue 11) through HTTP: the output side cap holds after rotation, keys
+//! that cannot change a render store no new variant, and delivery errors are never cacheable.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_output_side_cap_holds_after_rotation() {
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_OUTPUT_SIDE", "400")]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    for transform in ["w_400,h_400,c_fill,r_45", "w_400,dpr_3,r_30", "w_400,h_400,c_contain,r_-10"] {
+        let response = app.get(&format!("/v1/image/{transform},f_png/p"), &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{transform}");
+        let image = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        let longest = image.width().max(image.height());
+        assert!((390..=400).contains(&longest), "{transform}: {}x{}", image.width(), image.height());
+    }
+}
+
+#[tokio::test]
+async fn keys_that_cannot_change_the_output_share_one_stored_variant() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let png = corpus("alpha_1024x1024.png");
+    let uploaded = app.upload(&admin, Some((png, "a.png")), &[("public_id", "a")]).await;
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    app.upload_photo(&admin, &[("public_id", "j")]).await;
+    let before = app.stored_files().await.len();
+    let spellings = [
+        // PNG ignores q; nothing is filled without contain, rotation or flattening.
+        ("/v1/image/w_100/a", "MISS"),
+        ("/v1/image/w_100,q_1/a", "HIT"),
+        ("/v1/image/w_100,q_20/a", "HIT"),
+        ("/v1/image/w_100,q_20,bg_ff0000/a", "HIT"),
+        // q_80 is JPEG's default; an opaque JPEG fills nothing.
+        ("/v1/image/w_100/j", "MISS"),
+        ("/v1/image/w_100,q_80/j", "HIT"),
+        ("/v1/image/w_100,bg_00ff00/j", "HIT"),
+        ("/v1/image/w_100,q_81/j", "MISS"),
+        // A fill that is drawn is part of the variant.
+        ("/v1/image/w_100,h_100,c_contain,bg_ff0000/j", "MISS"),
+        ("/v1/image/w_100,h_100,c_contain,bg_00ff00/j", "MISS"),
+    ];
+    for (path, cache) in spellings {
+        let response = app.get(path, &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["x-cache"], cache, "{path}");
+    }
+    assert_eq!(app.stored_files().await.len(), before + 5);
+}
+
+#[tokio::test]
+async fn delivery_errors_are_not_cacheable() {
+    let app = spawn_app_with(&[("IMGCLOUD_RATE_RENDERS_PER_MINUTE", "1")]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    app.upload_photo(&admin, &[("public_id", "secret"), ("visibility", "private")]).await;
+    assert_eq!(app.get("/v1/image/w_10/p", &Cred::None).await.status(), StatusCode::OK);
+    for (path, status) in [
+        ("/v1/image/w_0/p", StatusCode::BAD_REQUEST),
+        ("/v1/image/secret", StatusCode::UNAUTHORIZED),
+        ("/v1/image/nothing-here", StatusCode::NOT_FOUND),
+        ("/v1/image/w_11/p", StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let response = app.get(path, &Cred::None).await;
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+}
