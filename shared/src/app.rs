@@ -25,7 +25,7 @@ pub struct App {
     pub blobs: Arc<dyn BlobStore>,
     pub meta: Arc<dyn MetaStore>,
     /// Bounds concurrent decodes (uploads and renders), so that a burst cannot exhaust memory.
-    pub decode_permits: Semaphore,
+    decode_permits: Arc<Semaphore>,
     /// Signs and checks delivery URLs (SPEC §7).
     pub signer: Signer,
     /// Image traffic not yet flushed to the store (SPEC §10).
@@ -113,7 +113,7 @@ impl App {
             config,
             blobs,
             meta,
-            decode_permits: Semaphore::new(cores),
+            decode_permits: Arc::new(Semaphore::new(cores)),
             signer,
             renders_waiting: Default::default(),
             limits,
@@ -128,6 +128,11 @@ impl App {
     pub fn prepare_logins(self: &Arc<Self>) {
         let app = self.clone();
         tokio::spawn(async move { app.passwords.prepare().await });
+    }
+
+    /// Waits for one of the decode slots (one per core).
+    pub async fn decode_permit(&self) -> Result<DecodePermit, tokio::sync::AcquireError> {
+        self.decode_permits.clone().acquire_owned().await.map(|slot| DecodePermit { _slot: slot })
     }
 
     /// The caps every render runs under.
@@ -173,6 +178,26 @@ impl App {
         // Another process may have bootstrapped the same store meanwhile; theirs stands.
         let created = self.meta.create_user(&user).await? == Created::Created;
         Ok((created && generated).then_some((email, password)))
+    }
+}
+
+/// A decode slot. It goes with the blocking job rather than with the request, so that a client
+/// hanging up does not free the slot while the work it started runs on.
+pub struct DecodePermit {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl DecodePermit {
+    /// Runs `job` on the blocking pool, holding this slot until the job ends.
+    pub async fn run<T: Send + 'static>(
+        self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        tokio::task::spawn_blocking(move || {
+            let _held = self;
+            job()
+        })
+        .await
     }
 }
 

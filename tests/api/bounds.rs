@@ -69,3 +69,28 @@ async fn delivery_errors_are_not_cacheable() {
         assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
     }
 }
+
+/// A render's decode slot goes with the render, not with the request: clients that hang up free
+/// no slot while their renders run on, so the queue behind them fills and says 503.
+#[tokio::test]
+async fn a_client_hanging_up_does_not_free_its_render_slot() {
+    let app = spawn_app_with(&[("IMGCLOUD_RENDER_QUEUE", "1")]).await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("photo_12mp_4000x3000.jpg"), "big.jpg")), &[("public_id", "big")]).await;
+    let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Slow renders (a 4000 px canvas rotated pixel by pixel), each client gone after 500 ms.
+    let hang_up = |r: usize| {
+        let url = app.url(&format!("/v1/image/w_4000,h_4000,c_fill,r_{},f_png/big", 10 + r));
+        let client = app.client.clone();
+        async move { client.get(url).timeout(std::time::Duration::from_millis(500)).send().await.is_err() }
+    };
+    let gone = futures::future::join_all((0..slots).map(hang_up)).await;
+    assert!(gone.iter().all(|g| *g), "every slow client timed out");
+    let queued = hang_up(slots);
+    let refused = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        app.get("/v1/image/w_50,r_5/big", &Cred::None).await
+    };
+    let (_, refused) = tokio::join!(queued, refused);
+    assert_eq!(assert_error(refused, StatusCode::SERVICE_UNAVAILABLE).await, "busy");
+}

@@ -311,12 +311,13 @@ async fn variant(
     let (t, output) = (t.clone(), target.format);
     let rendered = {
         // Renders run one per core; a bounded number wait, holding no image bytes yet.
-        let _permit = {
+        let permit = {
             let _waiting = Waiting::enter(&app.renders_waiting, app.config.render_queue)?;
-            app.decode_permits.acquire().await.map_err(AppError::internal)?
+            app.decode_permit().await.map_err(AppError::internal)?
         };
         let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
-        tokio::task::spawn_blocking(move || render::render(&input, source, plan_on, &t, output, &limits))
+        permit
+            .run(move || render::render(&input, source, plan_on, &t, output, &limits))
             .await
             .map_err(AppError::internal)?
     };

@@ -174,28 +174,29 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
 async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
     let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
     let render_limits = app.render_limits();
-    let _permit = app.decode_permits.acquire().await.map_err(AppError::internal)?;
-    let inspected = tokio::task::spawn_blocking(move || {
-        let (info, pixels) = media::inspect_keeping_pixels(&bytes, &limits)?;
-        let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
-        let masters = if wanted {
-            // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
-            let made = match pixels {
-                Some(image) => master::from_image(image),
-                None => master::make(&bytes, info.format, &render_limits),
-            };
-            // Without masters the asset is still whole: renders start from the original.
-            made.unwrap_or_else(|e| {
-                tracing::warn!(error = ?e, "no masters");
+    let permit = app.decode_permit().await.map_err(AppError::internal)?;
+    let inspected = permit
+        .run(move || {
+            let (info, pixels) = media::inspect_keeping_pixels(&bytes, &limits)?;
+            let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
+            let masters = if wanted {
+                // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
+                let made = match pixels {
+                    Some(image) => master::from_image(image),
+                    None => master::make(&bytes, info.format, &render_limits),
+                };
+                // Without masters the asset is still whole: renders start from the original.
+                made.unwrap_or_else(|e| {
+                    tracing::warn!(error = ?e, "no masters");
+                    Vec::new()
+                })
+            } else {
                 Vec::new()
-            })
-        } else {
-            Vec::new()
-        };
-        Ok((info, masters))
-    })
-    .await
-    .map_err(AppError::internal)?;
+            };
+            Ok((info, masters))
+        })
+        .await
+        .map_err(AppError::internal)?;
     inspected.map_err(|e| match e {
         InspectError::Unsupported(m) => AppError::unsupported(m),
         InspectError::Corrupt(m) => AppError::bad_request("invalid_image", m),
