@@ -16,6 +16,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(info) = inspect(bytes, &InspectLimits { max_pixels: 1 << 20, max_frames: 16 }) else { return };
     let t = Transform::parse(TRANSFORMS[usize::from(selector) % TRANSFORMS.len()]).unwrap();
     let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
-    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64 };
+    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, deadline: None };
     let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits);
 });

@@ -141,6 +141,7 @@ impl App {
             max_pixels: self.config.max_pixels,
             max_frames: self.config.max_frames,
             max_output_side: self.config.max_output_side,
+            deadline: None,
         }
     }
 

@@ -20,6 +20,8 @@ pub enum Kind {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// Well-formed, but more work than a request may take (SPEC §12: `render_too_large`).
+    Unprocessable,
     TooManyRequests {
         retry_after_secs: u64,
     },
@@ -76,6 +78,7 @@ impl AppError {
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Kind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

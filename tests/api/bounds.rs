@@ -94,3 +94,16 @@ async fn a_client_hanging_up_does_not_free_its_render_slot() {
     let (_, refused) = tokio::join!(queued, refused);
     assert_eq!(assert_error(refused, StatusCode::SERVICE_UNAVAILABLE).await, "busy");
 }
+
+#[tokio::test]
+async fn a_render_past_its_time_budget_is_422_and_stores_nothing() {
+    let app = spawn_app_with(&[("IMGCLOUD_RENDER_SECONDS", "1")]).await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("photo_12mp_4000x3000.jpg"), "big.jpg")), &[("public_id", "big")]).await;
+    let before = app.stored_files().await.len();
+    let response = app.get("/v1/image/w_4000,h_4000,c_fill,r_45,f_png/big", &Cred::None).await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(assert_error(response, StatusCode::UNPROCESSABLE_ENTITY).await, "render_too_large");
+    assert_eq!(app.stored_files().await.len(), before);
+    assert_eq!(app.get("/v1/image/w_100/big", &Cred::None).await.status(), StatusCode::OK, "small renders still fit");
+}

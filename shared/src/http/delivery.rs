@@ -2,9 +2,12 @@
 //! on first request and stored beside it (`X-Cache: MISS`, then `HIT`). The ETag is known before
 //! any rendering: the asset's blob id (new at every version) plus the variant's name.
 
-use std::sync::{
-    atomic::{AtomicU32, Ordering},
-    Arc,
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -307,7 +310,7 @@ async fn variant(
             None,
         ),
     };
-    let limits = app.render_limits();
+    let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
     let (t, output) = (t.clone(), target.format);
     let rendered = {
         // Renders run one per core; a bounded number wait, holding no image bytes yet.
@@ -317,12 +320,17 @@ async fn variant(
         };
         let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
         permit
-            .run(move || render::render(&input, source, plan_on, &t, output, &limits))
+            .run(move || {
+                // The budget runs from when the render gets its core.
+                limits.deadline = Some(Instant::now() + budget);
+                render::render(&input, source, plan_on, &t, output, &limits)
+            })
             .await
             .map_err(AppError::internal)?
     };
     let rendered = rendered.map_err(|e| match e {
         RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
+        RenderError::TooSlow(m) => AppError::new(crate::error::Kind::Unprocessable, "render_too_large", m),
         RenderError::Decode(m) | RenderError::Encode(m) => {
             AppError::internal(format!("rendering {} failed: {m}", asset.public_id))
         }

@@ -13,6 +13,21 @@ pub struct Limits {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
+    /// When the render must give up (`IMGCLOUD_RENDER_SECONDS` after it began); checked between
+    /// the pipeline's steps.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Limits {
+    /// `Err` once the deadline has passed.
+    pub fn check_time(&self) -> Result<(), RenderError> {
+        match self.deadline {
+            Some(deadline) if std::time::Instant::now() >= deadline => {
+                Err(RenderError::TooSlow("the render took longer than this server allows".into()))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn decode_error(e: impl std::fmt::Display) -> RenderError {

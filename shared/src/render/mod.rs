@@ -26,6 +26,8 @@ pub enum RenderError {
     TooLarge(String),
     /// An encoder refused our pixels.
     Encode(String),
+    /// Past the render's time budget.
+    TooSlow(String),
 }
 
 #[derive(Debug, Clone)]
@@ -95,14 +97,17 @@ pub fn render(
     let mut out = Vec::with_capacity(frames.len());
     for frame in frames {
         let plan = plan(plan_on.unwrap_or((frame.image.width(), frame.image.height())), t, limits.max_output_side);
+        limits.check_time()?;
         let mut image = resize::resize(frame.image, &plan, fill)?;
         if let Some(degrees) = t.rotate {
+            limits.check_time()?;
             image = effects::rotate(image, degrees, fill);
         }
         if t.grayscale {
             image = effects::grayscale(image);
         }
         if let Some(sigma) = t.blur {
+            limits.check_time()?;
             image = effects::blur(image, sigma as f32 / 100.0);
         }
         if !encode::has_alpha(output) {
@@ -111,6 +116,7 @@ pub fn render(
         out.push(Frame { image, delay_ms: frame.delay_ms });
     }
     let (width, height) = out.first().map_or((0, 0), |f| (f.image.width(), f.image.height()));
+    limits.check_time()?;
     let bytes = encode::encode(&out, output, t.quality)?;
     Ok(Rendered { bytes, format: output, width, height })
 }
