@@ -78,8 +78,18 @@ fn delivery(app: &Arc<App>) -> Router {
 
 /// Invokes `function` with `events/<name>`; returns the response JSON Lambda would send back.
 async fn invoke(function: Router, name: &str) -> Value {
+    invoke_filled(function, name, &[]).await
+}
+
+/// [`invoke`] with the event's `{placeholder}`s filled in: what a saved event cannot know (a
+/// signature bound to the revision an upload made in this run).
+async fn invoke_filled(function: Router, name: &str, fills: &[(&str, &str)]) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    let event: LambdaRequest = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect(name);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (placeholder, value) in fills {
+        text = text.replace(&format!("{{{placeholder}}}"), value);
+    }
+    let event: LambdaRequest = serde_json::from_str(&text).expect(name);
     let adapter = lambda_http::Adapter::from(function);
     let response = adapter.oneshot(LambdaEvent::new(event, Context::default())).await.unwrap();
     serde_json::to_value(response).unwrap()
@@ -138,7 +148,15 @@ async fn upload_list_and_delivery_events_run_end_to_end_on_s3_and_dynamodb() {
     let asset = json_body(&uploaded)["asset"].clone();
     assert_eq!((asset["public_id"].as_str(), asset["width"].as_u64()), (Some("events/photo"), Some(240)));
     assert_eq!(asset["url"], "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/image/events/photo");
-    assert_eq!(status(&invoke(upload(&app), "upload-private.json").await), 201);
+    let private = invoke(upload(&app), "upload-private.json").await;
+    assert_eq!(status(&private), 201);
+    let revision = json_body(&private)["asset"]["revision"].as_str().unwrap().to_owned();
+    let sig = imgcloud_core::signing::Signer::new(EVENTS_SIGNING_SECRET.as_bytes()).unwrap().sign(
+        "/v1/image/w_64/events/contract",
+        4_102_444_800,
+        Some(&revision),
+    );
+    let signature = [("revision", revision.as_str()), ("sig", sig.as_str())];
 
     let listed = json_body(&invoke(api(&app), "api-assets-list.json").await);
     let ids: Vec<&str> =
@@ -158,10 +176,10 @@ async fn upload_list_and_delivery_events_run_end_to_end_on_s3_and_dynamodb() {
     assert_eq!(status(&original), 200);
     assert_eq!(image_body(&original).width(), 240);
 
-    let signed = invoke(delivery(&app), "delivery-signed.json").await;
+    let signed = invoke_filled(delivery(&app), "delivery-signed.json", &signature).await;
     assert_eq!(status(&signed), 200, "{signed}");
     assert_eq!(image_body(&signed).width(), 64);
-    let tampered = invoke(delivery(&app), "delivery-signed-tampered.json").await;
+    let tampered = invoke_filled(delivery(&app), "delivery-signed-tampered.json", &signature).await;
     assert_eq!((status(&tampered), json_body(&tampered)["code"].as_str()), (401, Some("invalid_signature")));
     assert_eq!(status(&invoke(delivery(&app), "delivery-missing.json").await), 404);
 

@@ -152,6 +152,7 @@ function usersTable(users, me, actions) {
           ? h('span', { class: 'badge badge-muted' }, 'Disabled')
           : h('span', { class: 'badge badge-ok' }, 'Enabled')),
         h('td', {}, timeEl(user.created_at)),
-        h('td', {}, h('div', { class: 'row-actions' }, roleButton, disableButton, resetButton, deleteButton)));
+        // One's own password changes on the Password page, with the current one (a reset is 403).
+        h('td', {}, h('div', { class: 'row-actions' }, roleButton, disableButton, isMe ? null : resetButton, deleteButton)));
     })));
 }
