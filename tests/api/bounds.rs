@@ -107,3 +107,22 @@ async fn a_render_past_its_time_budget_is_422_and_stores_nothing() {
     assert_eq!(app.stored_files().await.len(), before);
     assert_eq!(app.get("/v1/image/w_100/big", &Cred::None).await.status(), StatusCode::OK, "small renders still fit");
 }
+
+/// A render still running when its asset is deleted stores its variant into a tree the collector
+/// already swept: it must take it back out.
+#[tokio::test]
+async fn a_render_that_finishes_after_a_delete_leaves_no_orphan() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("photo_12mp_4000x3000.jpg"), "big.jpg")), &[("public_id", "big")]).await;
+    let render = app.get("/v1/image/w_3000,h_3000,c_fill,r_45,f_png/big", &Cred::None);
+    let delete = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.req(reqwest::Method::DELETE, "/v1/assets/big", &admin).send().await.unwrap()
+    };
+    let (rendered, deleted) = tokio::join!(render, delete);
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(rendered.status(), StatusCode::OK, "the request that began before the delete is answered");
+    let left = app.stored_files().await;
+    assert!(left.iter().all(|f| !f.contains("/variants/")), "orphans: {left:?}");
+}

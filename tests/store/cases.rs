@@ -390,10 +390,10 @@ pub async fn derived_bytes_count_only_for_the_current_version(s: &Stores) {
     let m = &s.meta;
     let a = asset("d", "u1", 1);
     m.create_asset(&a).await.unwrap();
-    m.add_derived_bytes("d", &a.blob_id, 100).await.unwrap();
-    m.add_derived_bytes("d", &a.blob_id, 50).await.unwrap();
-    m.add_derived_bytes("d", "an-old-blob", 1_000).await.unwrap();
-    m.add_derived_bytes("missing", "blob", 1_000).await.unwrap();
+    assert!(m.add_derived_bytes("d", &a.blob_id, 100).await.unwrap());
+    assert!(m.add_derived_bytes("d", &a.blob_id, 50).await.unwrap());
+    assert!(!m.add_derived_bytes("d", "an-old-blob", 1_000).await.unwrap(), "another version is not counted");
+    assert!(!m.add_derived_bytes("missing", "blob", 1_000).await.unwrap());
     assert_eq!(m.asset("d").await.unwrap().unwrap().derived_bytes, 150);
     assert_eq!(m.asset("missing").await.unwrap(), None);
 }

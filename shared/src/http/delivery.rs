@@ -337,7 +337,12 @@ async fn variant(
     })?;
     let bytes = Bytes::from(rendered.bytes);
     app.blobs.put(&target.key, bytes.clone()).await?;
-    app.meta.add_derived_bytes(&asset.public_id, &asset.blob_id, bytes.len() as u64).await?;
+    // Counted only while this version is current. If it was replaced or deleted during the render,
+    // the collector may have swept its tree already: take the variant back out, or it is an orphan
+    // nobody would collect. (Stored first, checked after: in every order, one of the two removes it.)
+    if !app.meta.add_derived_bytes(&asset.public_id, &asset.blob_id, bytes.len() as u64).await? {
+        app.blobs.delete_tree(&target.key).await?;
+    }
     Ok((bytes, Some("MISS")))
 }
 

@@ -159,8 +159,9 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
 
-    /// Adds `bytes` to the derived bytes of the asset if it still has `blob_id` (a variant stored).
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<()>;
+    /// Adds `bytes` to the derived bytes of the asset if it still has `blob_id` (a variant stored);
+    /// `false` when it has not: the version was replaced or deleted meanwhile.
+    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool>;
 
     // ---- usage ----
     /// Adds each entry to its owner's counters for its period, atomically (a batch of many requests).

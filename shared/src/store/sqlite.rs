@@ -657,14 +657,14 @@ impl MetaStore for SqliteMetaStore {
         self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
     }
 
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<()> {
+    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool> {
         let (id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
         self.write_asset(public_id, move |c| {
             c.execute(
                 "UPDATE assets SET derived_bytes = derived_bytes + ?3 WHERE public_id = ?1 AND blob_id = ?2",
                 params![id, blob_id, bytes as i64],
             )
-            .map(drop)
+            .map(|changed| changed > 0)
         })
         .await
     }

@@ -941,7 +941,7 @@ impl MetaStore for DynamoMetaStore {
         self.delete_item(key(format!("GARBAGE#{blob_id}"), "GARBAGE")).await
     }
 
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<()> {
+    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool> {
         let result = self
             .client
             .update_item()
@@ -954,9 +954,9 @@ impl MetaStore for DynamoMetaStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             // Replaced or deleted meanwhile: the bytes belong to a version that is gone.
-            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(err(e)),
         }
     }
