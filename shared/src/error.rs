@@ -47,6 +47,9 @@ impl AppError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(Kind::Unauthorized, "unauthorized", message)
     }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Kind::Unprocessable, code, message)
+    }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(Kind::Forbidden, "forbidden", message)
     }

@@ -169,8 +169,13 @@ impl LoginLimit {
     /// `count` failures per `window` for each key, or no limit when `count` is 0; counted in
     /// `shared`, or in this process.
     pub fn new(count: u32, window: Duration, shared: Option<Arc<dyn SharedCounters>>) -> Self {
-        let local = shared.is_none().then(|| Arc::new(WindowCounters::default()));
-        let counters = shared.unwrap_or_else(|| local.clone().expect("local counters without shared ones"));
+        let (counters, local): (Arc<dyn SharedCounters>, _) = match shared {
+            Some(shared) => (shared, None),
+            None => {
+                let local = Arc::new(WindowCounters::default());
+                (local.clone(), Some(local))
+            }
+        };
         Self { counters, local, count, window }
     }
 

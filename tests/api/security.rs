@@ -74,15 +74,8 @@ async fn a_right_current_password_does_not_use_up_the_limit() {
 async fn a_password_change_does_not_undo_a_concurrent_demotion_and_disable() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let created = app
-        .send_json(
-            Method::POST,
-            "/v1/users",
-            &admin,
-            json!({"email": "second@example.com", "password": USER_PASSWORD, "role": "admin"}),
-        )
-        .await;
-    let id = created.json::<Value>().await.unwrap()["user"]["id"].as_str().unwrap().to_owned();
+    let created = app.create_user("second@example.com", "admin").await;
+    let id = created["id"].as_str().unwrap().to_owned();
     let second = app.login("second@example.com", USER_PASSWORD).await;
     let change = change_password(&app, &second, USER_PASSWORD, "a-new-long-password");
     let demote = async {

@@ -136,18 +136,17 @@ impl TestApp {
 
     /// Creates a user (as the admin) and signs them in.
     pub async fn user(&self, email: &str) -> (Value, Cred) {
-        let admin = self.admin().await;
-        let response = self
-            .send_json(
-                Method::POST,
-                "/v1/users",
-                &admin,
-                json!({"email": email, "password": USER_PASSWORD, "role": "user"}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let user = response.json::<Value>().await.unwrap()["user"].clone();
+        let user = self.create_user(email, "user").await;
         (user, self.login(email, USER_PASSWORD).await)
+    }
+
+    /// Creates a user with `role` and [`USER_PASSWORD`], as the admin; returns the user.
+    pub async fn create_user(&self, email: &str, role: &str) -> Value {
+        let admin = self.admin().await;
+        let body = json!({"email": email, "password": USER_PASSWORD, "role": role});
+        let response = self.send_json(Method::POST, "/v1/users", &admin, body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json::<Value>().await.unwrap()["user"].clone()
     }
 
     /// Mints an API key from a session; returns the `Authorization` credential.

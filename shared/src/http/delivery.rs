@@ -213,7 +213,7 @@ impl Signed {
     fn check_asset(&self, asset: &AssetRecord) -> AppResult<()> {
         let issued_after = self.expires - MAX_TTL_SECONDS;
         let bound = match &self.revision {
-            Some(revision) => revision.as_bytes() == asset.blob_id.as_bytes(),
+            Some(revision) => *revision == asset.blob_id,
             None => issued_after <= now_ms() / 1000 && asset.updated_at / 1000 <= issued_after,
         };
         if bound {
@@ -330,7 +330,7 @@ async fn variant(
     };
     let rendered = rendered.map_err(|e| match e {
         RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
-        RenderError::TooSlow(m) => AppError::new(crate::error::Kind::Unprocessable, "render_too_large", m),
+        RenderError::TooSlow(m) => AppError::unprocessable("render_too_large", m),
         RenderError::Decode(m) | RenderError::Encode(m) => {
             AppError::internal(format!("rendering {} failed: {m}", asset.public_id))
         }
