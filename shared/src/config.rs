@@ -40,6 +40,15 @@ pub struct Config {
     /// Image responses larger than this redirect to a short-lived URL of the store instead, when
     /// the store can make one (Lambda's response payload limit); `None`: always inline.
     pub inline_max_bytes: Option<u64>,
+    /// Connections (SPEC §15): seconds a client may take to send a request's headers, and an idle
+    /// keep-alive connection may wait for its next request; then the connection is closed.
+    pub header_timeout_seconds: u32,
+    /// Seconds a request body may send nothing while it is read; then 408 `request_timeout`.
+    pub body_timeout_seconds: u32,
+    /// Open connections of the local server; past it new ones wait in the listen backlog.
+    pub max_connections: u32,
+    /// `POST /v1/upload` requests read or processed at once; past it 503 `busy`, body unread.
+    pub uploads_in_flight: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +175,10 @@ impl Config {
                 Some(_) => Some(number(&get, "IMGCLOUD_INLINE_MAX_BYTES", 0, 1, 1 << 40)?),
                 None => None,
             },
+            header_timeout_seconds: number(&get, "IMGCLOUD_HEADER_TIMEOUT_SECONDS", 30, 1, 3600)? as u32,
+            body_timeout_seconds: number(&get, "IMGCLOUD_BODY_TIMEOUT_SECONDS", 30, 1, 3600)? as u32,
+            max_connections: number(&get, "IMGCLOUD_MAX_CONNECTIONS", 1024, 1, 1_000_000)? as u32,
+            uploads_in_flight: number(&get, "IMGCLOUD_UPLOADS_IN_FLIGHT", 32, 1, 100_000)? as u32,
         })
     }
 }
@@ -239,6 +252,8 @@ mod tests {
         assert_eq!(c.max_pixels, 50_000_000);
         assert_eq!(c.cache_max_age, 86_400);
         assert!(!c.public_url.secure);
+        assert_eq!((c.header_timeout_seconds, c.body_timeout_seconds), (30, 30));
+        assert_eq!((c.max_connections, c.uploads_in_flight), (1024, 32));
     }
 
     #[test]
@@ -250,6 +265,8 @@ mod tests {
         let aws = [("IMGCLOUD_BACKEND", "aws"), ("IMGCLOUD_BUCKET", "Bad_Bucket"), ("IMGCLOUD_TABLE", "t1")];
         assert_eq!(config(&aws).unwrap_err().var, "IMGCLOUD_BUCKET");
         assert_eq!(config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")]).unwrap_err().var, "IMGCLOUD_ADMIN_PASSWORD");
+        assert_eq!(config(&[("IMGCLOUD_MAX_CONNECTIONS", "0")]).unwrap_err().var, "IMGCLOUD_MAX_CONNECTIONS");
+        assert_eq!(config(&[("IMGCLOUD_BODY_TIMEOUT_SECONDS", "0")]).unwrap_err().var, "IMGCLOUD_BODY_TIMEOUT_SECONDS");
     }
 
     #[test]

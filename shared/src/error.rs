@@ -25,7 +25,9 @@ pub enum Kind {
     TooManyRequests {
         retry_after_secs: u64,
     },
-    /// Busy: the render queue is full (a retry soon will likely succeed).
+    /// The request body sent nothing for `IMGCLOUD_BODY_TIMEOUT_SECONDS`; the connection closes.
+    RequestTimeout,
+    /// Busy: the render queue or the uploads in flight are full (a retry soon will likely succeed).
     Unavailable,
     Internal,
 }
@@ -65,6 +67,9 @@ impl AppError {
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(Kind::UnsupportedMediaType, "unsupported_media_type", message)
     }
+    pub fn request_timeout() -> Self {
+        Self::new(Kind::RequestTimeout, "request_timeout", "the request body stopped arriving")
+    }
     /// A failure that is ours, not the client's: logged with its cause, answered generically.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -82,6 +87,7 @@ impl AppError {
             Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Kind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +115,10 @@ impl IntoResponse for AppError {
             Kind::Unavailable => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
+            // The rest of the body may still be on its way: the connection cannot carry another request.
+            Kind::RequestTimeout => {
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             _ => {}
         }
         response
@@ -116,3 +126,16 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Whether reading a request body failed because it sent nothing for the body timeout (the local
+/// server wraps bodies in `tower_http`'s `TimeoutBody`); the error may be wrapped at any depth.
+pub fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}

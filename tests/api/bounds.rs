@@ -1,6 +1,8 @@
 //! Bounded work (SPEC §12, issue 11) through HTTP: the output side cap holds after rotation, keys
-//! that cannot change a render store no new variant, and delivery errors are never cacheable.
+//! that cannot change a render store no new variant, delivery errors are never cacheable, and an
+//! animation's output frames count against the pixel budget.
 
+use image::AnimationDecoder;
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -125,4 +127,52 @@ async fn a_render_that_finishes_after_a_delete_leaves_no_orphan() {
     assert_eq!(rendered.status(), StatusCode::OK, "the request that began before the delete is answered");
     let left = app.stored_files().await;
     assert!(left.iter().all(|f| !f.contains("/variants/")), "orphans: {left:?}");
+}
+
+/// The 42-frame GIF is 2.5 MP of input; at 1000×1000 its output frames are 42 MP. They count
+/// against the pixel budget too, and the render stops at the budget rather than hold them all.
+#[tokio::test]
+async fn an_animation_s_output_frames_count_against_the_pixel_budget() {
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_PIXELS", "10000000")]).await;
+    let admin = app.admin().await;
+    let gif = corpus("anim_245x245_42f.gif");
+    assert_eq!(app.upload(&admin, Some((gif, "a.gif")), &[("public_id", "a")]).await.status(), StatusCode::CREATED);
+    let large = app.get("/v1/image/w_1000,h_1000,c_fill,f_webp/a", &Cred::None).await;
+    let message = assert_error(large, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(message, "image_too_large");
+    for (transform, magic) in [("w_300,f_webp", &b"RIFF"[..]), ("w_300,f_gif", b"GIF89a")] {
+        let small = app.get(&format!("/v1/image/{transform}/a"), &Cred::None).await;
+        assert_eq!(small.status(), StatusCode::OK, "{transform}");
+        let bytes = small.bytes().await.unwrap();
+        assert!(bytes.starts_with(magic), "{transform}");
+        let frames = match magic {
+            b"RIFF" => image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&bytes)).unwrap().into_frames(),
+            _ => image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&bytes)).unwrap().into_frames(),
+        };
+        let frames = frames.collect_frames().unwrap();
+        assert_eq!(frames.len(), 42, "{transform} stays animated, every frame");
+        assert_eq!(frames[0].buffer().dimensions(), (300, 300), "{transform}");
+    }
+    // A still output of the same size is one frame: within the budget.
+    assert_eq!(app.get("/v1/image/w_1000,h_1000,c_fill,f_png/a", &Cred::None).await.status(), StatusCode::OK);
+}
+
+/// An opaque still GIF decodes to RGBA: its masters must follow what the inspection found (no
+/// alpha), or the delivery looks for a master that was never written (it answered 500; a missing
+/// master now falls back to the original).
+#[tokio::test]
+async fn an_opaque_gif_large_enough_for_masters_renders() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let pixels = image::RgbaImage::from_fn(1500, 900, |x, y| image::Rgba([(x % 256) as u8, (y % 256) as u8, 90, 255]));
+    let mut gif = Vec::new();
+    image::codecs::gif::GifEncoder::new(&mut gif).encode_frame(image::Frame::new(pixels)).unwrap();
+    let uploaded = app.upload(&admin, Some((gif, "still.gif")), &[("public_id", "g")]).await;
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let masters: Vec<String> = app.stored_files().await.into_iter().filter(|f| f.contains("/master-")).collect();
+    assert!(masters.len() == 1 && masters[0].ends_with("/master-1024"), "an opaque master: {masters:?}");
+    for transform in ["w_300,f_webp", "w_200,h_200,c_fill,f_jpg", "w_1200,f_png"] {
+        let response = app.get(&format!("/v1/image/{transform}/g"), &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{transform}");
+    }
 }

@@ -8,6 +8,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod bounds;
+mod connections;
 mod delivery;
 mod direct_upload;
 mod durability;

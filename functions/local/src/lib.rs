@@ -1,13 +1,25 @@
-//! The local server: every area of the core's router and the dashboard on one hyper listener, plus the sweeper that
-//! keeps blobs and metadata consistent. The `imgcloud` binary and the integration tests both start
-//! it through [`serve`].
+//! The local server: every area of the core's router and the dashboard on one hyper listener
+//! (HTTP/1.1 with SPEC §15's connection bounds), plus the sweeper that keeps blobs and metadata
+//! consistent. The `imgcloud` binary and the integration tests both start it through [`serve`].
 
 mod dashboard;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
+use axum::{extract::connect_info::IntoMakeServiceWithConnectInfo, Router};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
 use imgcloud_core::{app::StartError, gc, http::all_routes, App, Config};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, Semaphore},
+    task::JoinHandle,
+};
+use tower_http::timeout::RequestBodyTimeout;
+use tower_service::Service;
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -26,9 +38,8 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(async { stopped.await.unwrap_or(()) }).await
-    });
+    let limits = Limits::from(&app.config);
+    let task = tokio::spawn(accept(listener, router, limits, stopped));
     let background = [gc::spawn_sweeper(app.clone()), gc::spawn_usage_flusher(app.clone())];
     Ok(Server { addr, app, stop, task, background })
 }
@@ -43,4 +54,87 @@ impl Server {
         self.app.usage.flush(self.app.meta.as_ref()).await.map_err(std::io::Error::other)?;
         served
     }
+}
+
+/// SPEC §15's connection bounds, from `IMGCLOUD_HEADER_TIMEOUT_SECONDS`, `IMGCLOUD_BODY_TIMEOUT_SECONDS`
+/// and `IMGCLOUD_MAX_CONNECTIONS`.
+#[derive(Clone, Copy)]
+struct Limits {
+    header: Duration,
+    body: Duration,
+    connections: usize,
+}
+
+impl From<&Config> for Limits {
+    fn from(config: &Config) -> Self {
+        Self {
+            header: Duration::from_secs(config.header_timeout_seconds.into()),
+            body: Duration::from_secs(config.body_timeout_seconds.into()),
+            connections: config.max_connections as usize,
+        }
+    }
+}
+
+/// Serves HTTP/1.1 until `stop`, then stops accepting and waits for the open connections: each
+/// finishes the request it is serving and closes.
+///
+/// Every bound holds per connection: its headers (and, between requests, the wait for the next
+/// ones) must arrive within the header timeout, else hyper closes it; a request body that sends
+/// nothing for the body timeout fails its read, which the handlers answer with 408. At most
+/// `connections` are open: the loop takes a slot before it accepts, so that past the cap new
+/// connections wait in the kernel's listen backlog and are served, in order, as slots free.
+async fn accept(
+    listener: TcpListener,
+    mut router: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    limits: Limits,
+    stop: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header);
+    let slots = Arc::new(Semaphore::new(limits.connections));
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the slots are never closed"),
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                // Out of file descriptors, most likely: wait for connections to close (the header
+                // timeout sees to the stalled ones) rather than spin.
+                Err(e) => {
+                    tracing::error!(error = %e, "accept failed");
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
+                    }
+                }
+            },
+        };
+        // Adds `ConnectInfo<SocketAddr>` to every request (the client IP of the rate limits).
+        let service = router.call(peer).await.unwrap_or_else(|never: Infallible| match never {});
+        let service = TowerToHyperService::new(RequestBodyTimeout::new(service, limits.body));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Errors of one connection that died before it was accepted: the next one may be fine.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }

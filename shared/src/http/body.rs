@@ -7,7 +7,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{body_timed_out, AppError, AppResult};
 
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
@@ -30,7 +30,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json(req.headers()) {
             return Err(AppError::unsupported("send a JSON body with Content-Type: application/json"));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|_| {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|e| {
+            if body_timed_out(&e) {
+                return AppError::request_timeout();
+            }
             AppError::too_large("body_too_large", format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"))
         })?;
         parse_json(&bytes).map(Self)

@@ -298,18 +298,12 @@ async fn variant(
     if let Some(bytes) = app.blobs.get(&target.key).await? {
         return Ok((bytes, Some("HIT")));
     }
-    // Start from the smallest master that serves the render (see `render::master`).
+    // Start from the smallest master that serves the render (see `render::master`); the original
+    // when there is none, or when it is missing (a master is a cache of the original).
     let size = (asset.width, asset.height);
+    let original = Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg));
     let level =
         asset.has_master.then(|| master::choose(size, asset.has_alpha, t, app.config.max_output_side)).flatten();
-    let (key, source, plan_on) = match level {
-        Some(level) => (master_key(&asset.blob_id, level.name), Source::Master, Some(size)),
-        None => (
-            original_key(&asset.blob_id),
-            Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg)),
-            None,
-        ),
-    };
     let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
     let (t, output) = (t.clone(), target.format);
     let rendered = {
@@ -318,7 +312,17 @@ async fn variant(
             let _waiting = Waiting::enter(&app.renders_waiting, app.config.render_queue)?;
             app.decode_permit().await.map_err(AppError::internal)?
         };
-        let input = app.blobs.get(&key).await?.ok_or_else(|| missing_original(asset))?;
+        let master = match level {
+            Some(level) => app.blobs.get(&master_key(&asset.blob_id, level.name)).await?,
+            None => None,
+        };
+        let (input, source, plan_on) = match master {
+            Some(bytes) => (bytes, Source::Master, Some(size)),
+            None => {
+                let bytes = app.blobs.get(&original_key(&asset.blob_id)).await?;
+                (bytes.ok_or_else(|| missing_original(asset))?, original, None)
+            }
+        };
         permit
             .run(move || {
                 // The budget runs from when the render gets its core.
@@ -331,9 +335,13 @@ async fn variant(
     let rendered = rendered.map_err(|e| match e {
         RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
         RenderError::TooSlow(m) => AppError::unprocessable("render_too_large", m),
-        RenderError::Decode(m) | RenderError::Encode(m) => {
-            AppError::internal(format!("rendering {} failed: {m}", asset.public_id))
+        // The upload's inspection decoded it; a render's decoder that cannot is no fault of the
+        // client's, and no retry helps: 422, logged.
+        RenderError::Decode(m) => {
+            tracing::warn!(public_id = %asset.public_id, error = %m, "a stored original does not decode for rendering");
+            AppError::unprocessable("image_unreadable", format!("this image cannot be rendered: {m}"))
         }
+        RenderError::Encode(m) => AppError::internal(format!("rendering {} failed: {m}", asset.public_id)),
     })?;
     let bytes = Bytes::from(rendered.bytes);
     app.blobs.put(&target.key, bytes.clone()).await?;

@@ -65,10 +65,15 @@ fn api(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Upload streams its own body with its own limits, so the default body cap is off.
+/// Upload streams its own body with its own limits, so the default body cap is off; at most
+/// `IMGCLOUD_UPLOADS_IN_FLIGHT` run at once (see [`upload::in_flight`]).
 fn upload(app: Arc<App>) -> Router {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.uploads_in_flight as usize));
     Router::new()
-        .route("/v1/upload", post(upload::upload))
+        .route(
+            "/v1/upload",
+            post(upload::upload).route_layer(axum::middleware::from_fn_with_state(in_flight, upload::in_flight)),
+        )
         .layer(DefaultBodyLimit::disable())
         .route("/v1/uploads", post(upload::start_direct))
         .route("/v1/uploads/{upload_id}/complete", post(upload::complete_direct))

@@ -6,11 +6,14 @@ use std::sync::Arc;
 use axum::{
     extract::{Path, Request, State},
     http::{header, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
     Json,
 };
 use bytes::{Bytes, BytesMut};
 use multer::{Constraints, Multipart, SizeLimit};
 use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 
 use super::{body::JsonBody, views};
 use crate::{
@@ -18,7 +21,7 @@ use crate::{
     auth::{AnyAuth, Principal},
     clock::now_ms,
     domain::{Folder, PublicId, Tags, TagsInput, Visibility},
-    error::{AppError, AppResult},
+    error::{body_timed_out, AppError, AppResult, Kind},
     gc,
     limits::too_many,
     media::{self, ImageInfo, InspectError},
@@ -56,6 +59,7 @@ fn too_large(max: u64) -> AppError {
 fn multipart_error(e: multer::Error, max: u64) -> AppError {
     match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => too_large(max),
+        e if body_timed_out(&e) => AppError::request_timeout(),
         other => malformed(other),
     }
 }
@@ -182,8 +186,8 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::
             let masters = if wanted {
                 // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
                 let made = match pixels {
-                    Some(image) => master::from_image(image),
-                    None => master::make(&bytes, info.format, &render_limits),
+                    Some(image) => master::from_image(image, info.has_alpha),
+                    None => master::make(&bytes, info.format, info.has_alpha, &render_limits),
                 };
                 // Without masters the asset is still whole: renders start from the original.
                 made.unwrap_or_else(|e| {
@@ -219,6 +223,18 @@ pub async fn upload(
     commit(&app, &principal, form).await
 }
 
+/// Around `POST /v1/upload`: the upload holds one of `IMGCLOUD_UPLOADS_IN_FLIGHT` places until it is
+/// answered; with none free, 503 `busy` (`Retry-After: 1`) before a byte of the body is read or a
+/// rate limit is counted, so that stalled or slow uploads cannot pile up their buffers.
+pub async fn in_flight(State(places): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    match places.try_acquire_owned() {
+        Ok(_place) => next.run(req).await,
+        Err(_) => {
+            AppError::new(Kind::Unavailable, "busy", "too many uploads are in progress; retry shortly").into_response()
+        }
+    }
+}
+
 /// How long a direct upload's form stays valid.
 const DIRECT_UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -240,7 +256,7 @@ pub async fn start_direct(
     let form = app.blobs.presigned_post(&staged(&principal, &upload_id), max_bytes, DIRECT_UPLOAD_TTL).await?;
     let form = form.ok_or_else(|| {
         AppError::new(
-            crate::error::Kind::NotFound,
+            Kind::NotFound,
             "direct_upload_unavailable",
             "direct uploads need the aws backend; POST /v1/upload takes files up to the upload limit here",
         )

@@ -10,7 +10,7 @@ use super::{sniff, Format};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Decoded width × height, all frames counted.
+    /// Pixels decoded: one canvas, and the rectangles of all frames together.
     pub max_pixels: u64,
     pub max_frames: u32,
 }
@@ -76,7 +76,8 @@ fn corrupt(format: Format) -> impl Fn(String) -> InspectError {
     move |detail| InspectError::Corrupt(format!("{} file is truncated or corrupt ({detail})", format.name()))
 }
 
-/// Refuses a canvas and frame count over the caps, before any pixel buffer is allocated.
+/// Refuses a canvas over the pixel cap or a frame count over the frame cap, before any pixel
+/// buffer is allocated.
 fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(), InspectError> {
     if width == 0 || height == 0 {
         return Err(InspectError::Corrupt("image has a zero width or height".into()));
@@ -84,10 +85,15 @@ fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(
     if frames > limits.max_frames {
         return Err(InspectError::TooLarge(format!("image has {frames} frames; the limit is {}", limits.max_frames)));
     }
-    let pixels = u64::from(width) * u64::from(height) * u64::from(frames.max(1));
+    check_drawn(u64::from(width) * u64::from(height), frames, limits)
+}
+
+/// Refuses frames that draw more pixels in all than the cap: an animation counts the rectangles
+/// its frames draw (SPEC §12), so small updates of a large screen are cheap.
+fn check_drawn(pixels: u64, frames: u32, limits: &Limits) -> Result<(), InspectError> {
     if pixels > limits.max_pixels {
         return Err(InspectError::TooLarge(format!(
-            "image decodes to {pixels} pixels ({width}x{height}, {frames} frame(s)); the limit is {}",
+            "image decodes to {pixels} pixels ({frames} frame(s)); the limit is {}",
             limits.max_pixels
         )));
     }
@@ -136,8 +142,12 @@ fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let frames = reader.info().animation_control.map_or(1, |a| a.num_frames.max(1));
     check_caps(width, height, frames, limits)?;
     let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| corrupt("frame too large".into()))?];
+    let mut drawn = 0u64;
     for _ in 0..frames {
         reader.next_frame(&mut buf).map_err(|e| corrupt(e.to_string()))?;
+        let (w, h) = reader.info().frame_control.map_or((width, height), |f| (f.width, f.height));
+        drawn += u64::from(w) * u64::from(h);
+        check_drawn(drawn, frames, limits)?;
     }
     reader.finish().map_err(|e| corrupt(e.to_string()))?;
     let info = reader.info();
@@ -154,7 +164,7 @@ fn gif(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     options.check_frame_consistency(false);
     let mut decoder = options.read_info(Cursor::new(bytes)).map_err(|e| impostor(e.to_string()))?;
     let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
-    let mut frames = 0u32;
+    let (mut frames, mut drawn) = (0u32, 0u64);
     let mut has_alpha = false;
     loop {
         let frame = decoder.next_frame_info().map_err(|e| {
@@ -174,7 +184,10 @@ fn gif(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
                 "frame {frames} ({right}x{bottom} with its offset) is larger than the {width}x{height} screen"
             )));
         }
+        // The screen is checked once a frame shows that this is a GIF at all.
         check_caps(width, height, frames, limits)?;
+        drawn += u64::from(frame.width) * u64::from(frame.height);
+        check_drawn(drawn, frames, limits)?;
         let mut pixels = vec![0; decoder.buffer_size()];
         decoder.read_into_buffer(&mut pixels).map_err(|e| corrupt(e.to_string()))?;
     }
@@ -192,6 +205,8 @@ fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let has_alpha = decoder.has_alpha();
     let frames = if decoder.is_animated() { decoder.num_frames() } else { 1 };
     check_caps(width, height, frames, limits)?;
+    // The decoder does not say what each frame draws: every frame counts as a whole canvas.
+    check_drawn(u64::from(width) * u64::from(height) * u64::from(frames), frames, limits)?;
     let mut buf = vec![0; decoder.output_buffer_size().ok_or_else(|| corrupt("frame too large".into()))?];
     if decoder.is_animated() {
         for _ in 0..frames {
@@ -275,5 +290,26 @@ mod tests {
             encoder.write_frame(&frame).unwrap();
         }
         assert!(matches!(inspect(&bytes, &LIMITS), Err(InspectError::TooLarge(_))), "{:?}", inspect(&bytes, &LIMITS));
+    }
+
+    #[test]
+    fn an_animation_counts_the_rectangles_its_frames_draw() {
+        // A 1000×1000 screen updated by 60 frames of 200×200: 60 MP as canvases, 2.4 MP drawn.
+        let gif = |frames: u16, side: u16| {
+            let mut bytes = Vec::new();
+            let mut encoder = gif::Encoder::new(&mut bytes, 1000, 1000, &[0, 0, 0, 255, 255, 255]).unwrap();
+            for n in 0..frames {
+                let buffer = vec![(n % 2) as u8; usize::from(side) * usize::from(side)];
+                let frame = gif::Frame { width: side, height: side, buffer: buffer.into(), ..Default::default() };
+                encoder.write_frame(&frame).unwrap();
+            }
+            drop(encoder);
+            bytes
+        };
+        let info = inspect(&gif(60, 200), &LIMITS).unwrap();
+        assert_eq!((info.width, info.height, info.frames), (1000, 1000, 60));
+        let tight = Limits { max_pixels: 2_000_000, max_frames: 500 };
+        assert!(matches!(inspect(&gif(60, 200), &tight), Err(InspectError::TooLarge(_))));
+        assert!(matches!(inspect(&gif(60, 1000), &LIMITS), Err(InspectError::TooLarge(_))), "60 full frames");
     }
 }

@@ -34,10 +34,10 @@ fn decode_error(e: impl std::fmt::Display) -> RenderError {
     RenderError::Decode(e.to_string())
 }
 
-fn check_pixels(width: u32, height: u32, frames: u64, limits: &Limits) -> Result<(), RenderError> {
-    let pixels = u64::from(width) * u64::from(height) * frames.max(1);
-    if pixels > limits.max_pixels {
-        return Err(RenderError::TooLarge(format!("{width}x{height} x {frames} frame(s) is over the pixel cap")));
+/// One frame's canvas, before any pixel is decoded.
+fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), RenderError> {
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(RenderError::TooLarge(format!("{width}x{height} is over the pixel cap")));
     }
     Ok(())
 }
@@ -51,8 +51,11 @@ fn normalise(image: DynamicImage) -> DynamicImage {
     }
 }
 
-fn still(image: DynamicImage) -> Vec<Frame> {
-    vec![Frame { image: normalise(image), delay_ms: 0 }]
+/// The frames of an image, decoded one at a time as the render asks for them.
+pub type Frames<'a> = Box<dyn Iterator<Item = Result<Frame, RenderError>> + 'a>;
+
+pub fn still<'a>(image: DynamicImage) -> Frames<'a> {
+    Box::new(std::iter::once(Ok(Frame { image: normalise(image), delay_ms: 0 })))
 }
 
 fn image_limits(limits: &Limits) -> image::Limits {
@@ -62,12 +65,13 @@ fn image_limits(limits: &Limits) -> image::Limits {
 }
 
 /// Decodes `bytes`; with `animated`, every frame of an animation (composited), else the first.
-pub fn decode(bytes: &[u8], format: Format, limits: &Limits, animated: bool) -> Result<Vec<Frame>, RenderError> {
+/// An animation's frames are decoded as they are taken: the caller holds one at a time.
+pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bool) -> Result<Frames<'a>, RenderError> {
     match format {
         Format::Jpeg => {
             let mut decoder = codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             let (w, h) = decoder.dimensions();
-            check_pixels(w, h, 1, limits)?;
+            check_pixels(w, h, limits)?;
             decoder.set_limits(image_limits(limits)).map_err(decode_error)?;
             let orientation = decoder.orientation().map_err(decode_error)?;
             let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
@@ -78,15 +82,15 @@ pub fn decode(bytes: &[u8], format: Format, limits: &Limits, animated: bool) -> 
         Format::Gif => {
             let decoder = codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             let (w, h) = decoder.dimensions();
-            check_pixels(w, h, 1, limits)?;
-            frames(decoder.into_frames(), w, h, limits, animated)
+            check_pixels(w, h, limits)?;
+            Ok(frames(decoder.into_frames(), limits, animated))
         }
         Format::WebP => {
             let decoder = codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             let (w, h) = decoder.dimensions();
-            check_pixels(w, h, 1, limits)?;
-            if animated && decoder.has_animation() {
-                frames(decoder.into_frames(), w, h, limits, true)
+            check_pixels(w, h, limits)?;
+            if decoder.has_animation() {
+                Ok(frames(decoder.into_frames(), limits, animated))
             } else {
                 Ok(still(DynamicImage::from_decoder(decoder).map_err(decode_error)?))
             }
@@ -95,34 +99,28 @@ pub fn decode(bytes: &[u8], format: Format, limits: &Limits, animated: bool) -> 
     }
 }
 
-fn frames(iter: image::Frames<'_>, w: u32, h: u32, limits: &Limits, animated: bool) -> Result<Vec<Frame>, RenderError> {
-    let mut out = Vec::new();
-    for frame in iter {
+/// The frames of an animation, at most `max_frames` of them (the first only, unless `animated`).
+fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool) -> Frames<'a> {
+    let max_frames = limits.max_frames as usize;
+    let wanted = if animated { max_frames + 1 } else { 1 };
+    Box::new(iter.take(wanted).enumerate().map(move |(index, frame)| {
+        if index == max_frames {
+            return Err(RenderError::TooLarge(format!("more than {max_frames} frames")));
+        }
         let frame = frame.map_err(decode_error)?;
         let (num, den) = frame.delay().numer_denom_ms();
-        out.push(Frame { image: DynamicImage::ImageRgba8(frame.into_buffer()), delay_ms: num / den.max(1) });
-        if out.len() as u32 > limits.max_frames {
-            return Err(RenderError::TooLarge(format!("more than {} frames", limits.max_frames)));
-        }
-        check_pixels(w, h, out.len() as u64, limits)?;
-        if !animated {
-            break;
-        }
-    }
-    if out.is_empty() {
-        return Err(RenderError::Decode("no frames".into()));
-    }
-    Ok(out)
+        Ok(Frame { image: DynamicImage::ImageRgba8(frame.into_buffer()), delay_ms: num / den.max(1) })
+    }))
 }
 
 /// PNG through the `png` crate directly, so that text chunks are never inflated (SPEC §4).
-fn png(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>, RenderError> {
+fn png<'a>(bytes: &[u8], limits: &Limits) -> Result<Frames<'a>, RenderError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_ignore_text_chunk(true);
     decoder.set_ignore_iccp_chunk(true);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let header = decoder.read_header_info().map_err(decode_error)?;
-    check_pixels(header.width, header.height, 1, limits)?;
+    check_pixels(header.width, header.height, limits)?;
     let mut reader = decoder.read_info().map_err(decode_error)?;
     let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| decode_error("frame too large"))?];
     let info = reader.next_frame(&mut buf).map_err(decode_error)?;

@@ -1,39 +1,29 @@
 //! Encoders, each fed only our own validated pixels: JPEG (jpeg-encoder), PNG (png), WebP
 //! (libwebp), AVIF (ravif/rav1e), GIF (gif); WebP and GIF stay animated when there are several
 //! frames. None of them writes metadata, so EXIF, ICC and text never reach a delivery.
+//!
+//! An [`Encoder`] takes frames one at a time: an animation is encoded as its frames arrive, so a
+//! render holds one output frame, never all of them (SPEC §12).
 
 use image::{DynamicImage, ImageEncoder};
 use rgb::FromSlice;
 
-use super::{Frame, RenderError};
+use super::{webp_animation::WebPAnimation, Frame, RenderError};
 use crate::media::Format;
 
 const DEFAULT_QUALITY: u8 = 80;
 const DEFAULT_AVIF_QUALITY: u8 = 60;
 /// rav1e speed 1 (slowest, smallest) to 10: 8 keeps a render within a request's budget.
 const AVIF_SPEED: u8 = 8;
+/// The GIF quantiser's speed (1 best, 30 fastest).
+const GIF_SPEED: i32 = 10;
 
 pub fn has_alpha(format: Format) -> bool {
     !matches!(format, Format::Jpeg)
 }
 
-fn failed(e: impl std::fmt::Debug) -> RenderError {
+pub(super) fn failed(e: impl std::fmt::Debug) -> RenderError {
     RenderError::Encode(format!("{e:?}"))
-}
-
-/// An animated WebP (libwebp's animation encoder), every frame as RGBA at quality `q`.
-fn webp_animation(frames: &[Frame], q: u8) -> Result<Vec<u8>, RenderError> {
-    let mut config = webp::WebPConfig::new().map_err(failed)?;
-    config.quality = f32::from(q);
-    let (w, h) = (frames[0].image.width(), frames[0].image.height());
-    let pixels: Vec<_> = frames.iter().map(|f| f.image.to_rgba8()).collect();
-    let mut encoder = webp::AnimEncoder::new(w, h, &config);
-    let mut timestamp = 0i32;
-    for (frame, rgba) in frames.iter().zip(&pixels) {
-        encoder.add_frame(webp::AnimFrame::from_rgba(rgba.as_raw(), w, h, timestamp));
-        timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms.max(20)).unwrap_or(i32::MAX));
-    }
-    Ok(encoder.try_encode().map_err(failed)?.to_vec())
 }
 
 /// The quality `format` encodes at by default; `None` for the lossless formats, which ignore `q`.
@@ -45,14 +35,109 @@ pub fn default_quality(format: Format) -> Option<u8> {
     }
 }
 
-pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<Vec<u8>, RenderError> {
-    let first = &frames.first().ok_or_else(|| RenderError::Encode("nothing to encode".into()))?.image;
-    let (w, h) = (first.width(), first.height());
-    let q = quality.or(default_quality(format)).unwrap_or(DEFAULT_QUALITY).clamp(1, 100);
+/// An animation being encoded, frame by frame.
+enum Animation {
+    WebP(WebPAnimation),
+    Gif(gif::Encoder<Vec<u8>>),
+}
+
+impl Animation {
+    fn start(format: Format, (w, h): (u32, u32), q: u8) -> Result<Self, RenderError> {
+        match format {
+            Format::WebP => Ok(Self::WebP(WebPAnimation::new(w, h, q)?)),
+            _ => {
+                let (w, h) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
+                let mut encoder = gif::Encoder::new(Vec::new(), w, h, &[]).map_err(failed)?;
+                encoder.set_repeat(gif::Repeat::Infinite).map_err(failed)?;
+                Ok(Self::Gif(encoder))
+            }
+        }
+    }
+
+    fn add(&mut self, frame: Frame) -> Result<(), RenderError> {
+        let mut rgba = frame.image.into_rgba8();
+        match self {
+            Self::WebP(encoder) => encoder.add(&rgba, frame.delay_ms),
+            Self::Gif(encoder) => encoder.write_frame(&gif_frame(&mut rgba, frame.delay_ms)?).map_err(failed),
+        }
+    }
+
+    fn finish(self) -> Result<Vec<u8>, RenderError> {
+        match self {
+            Self::WebP(encoder) => encoder.finish(),
+            Self::Gif(encoder) => encoder.into_inner().map_err(failed),
+        }
+    }
+}
+
+fn gif_frame(rgba: &mut image::RgbaImage, delay_ms: u32) -> Result<gif::Frame<'static>, RenderError> {
+    let (w, h) = (u16::try_from(rgba.width()).map_err(failed)?, u16::try_from(rgba.height()).map_err(failed)?);
+    let mut frame = gif::Frame::from_rgba_speed(w, h, rgba, GIF_SPEED);
+    frame.delay = u16::try_from(delay_ms / 10).unwrap_or(u16::MAX);
+    Ok(frame)
+}
+
+/// Encodes the frames given to [`Encoder::add`] into `format`: one frame is a still, several an
+/// animation (for the formats that carry one; the others take only the first).
+pub struct Encoder {
+    format: Format,
+    quality: u8,
+    size: Option<(u32, u32)>,
+    /// The first frame, kept until a second one says this is an animation.
+    first: Option<Frame>,
+    animation: Option<Animation>,
+}
+
+impl Encoder {
+    pub fn new(format: Format, quality: Option<u8>) -> Self {
+        let quality = quality.or(default_quality(format)).unwrap_or(DEFAULT_QUALITY).clamp(1, 100);
+        Self { format, quality, size: None, first: None, animation: None }
+    }
+
+    /// The output size: the first frame's.
+    pub fn size(&self) -> Option<(u32, u32)> {
+        self.size
+    }
+
+    pub fn add(&mut self, frame: Frame) -> Result<(), RenderError> {
+        let size = (frame.image.width(), frame.image.height());
+        if *self.size.get_or_insert(size) != size {
+            return Err(RenderError::Encode("frames of an animation differ in size".into()));
+        }
+        if let Some(animation) = &mut self.animation {
+            return animation.add(frame);
+        }
+        let Some(first) = self.first.take() else {
+            self.first = Some(frame);
+            return Ok(());
+        };
+        if !matches!(self.format, Format::WebP | Format::Gif) {
+            self.first = Some(first);
+            return Ok(());
+        }
+        let mut animation = Animation::start(self.format, size, self.quality)?;
+        animation.add(first)?;
+        animation.add(frame)?;
+        self.animation = Some(animation);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, RenderError> {
+        match (self.animation, self.first) {
+            (Some(animation), _) => animation.finish(),
+            (None, Some(first)) => still(&first.image, self.format, self.quality),
+            (None, None) => Err(RenderError::Encode("nothing to encode".into())),
+        }
+    }
+}
+
+/// Encodes one image.
+pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, RenderError> {
+    let (w, h) = (image.width(), image.height());
     let mut out = Vec::new();
     match format {
         Format::Jpeg => {
-            let rgb = first.to_rgb8();
+            let rgb = image.to_rgb8();
             let (w16, h16) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
             let mut encoder = jpeg_encoder::Encoder::new(&mut out, q);
             // As libvips does: full-resolution colour from quality 90 up.
@@ -67,11 +152,10 @@ pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<V
                 image::codecs::png::CompressionType::Fast,
                 image::codecs::png::FilterType::Adaptive,
             );
-            encoder.write_image(first.as_bytes(), w, h, first.color().into()).map_err(failed)?;
+            encoder.write_image(image.as_bytes(), w, h, image.color().into()).map_err(failed)?;
         }
-        Format::WebP if frames.len() > 1 => out = webp_animation(frames, q)?,
         Format::WebP => {
-            let encoder = match first {
+            let encoder = match image {
                 DynamicImage::ImageRgba8(buf) => webp::Encoder::from_rgba(buf.as_raw(), w, h),
                 other => webp::Encoder::from_rgb(other.as_bytes(), w, h),
             };
@@ -84,7 +168,7 @@ pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<V
                 .with_alpha_quality(f32::from(q))
                 .with_speed(AVIF_SPEED);
             let (w, h) = (w as usize, h as usize);
-            let encoded = match first {
+            let encoded = match image {
                 DynamicImage::ImageRgba8(buf) => encoder.encode_rgba(ravif::Img::new(buf.as_raw().as_rgba(), w, h)),
                 other => encoder.encode_rgb(ravif::Img::new(other.as_bytes().as_rgb(), w, h)),
             }
@@ -92,14 +176,11 @@ pub fn encode(frames: &[Frame], format: Format, quality: Option<u8>) -> Result<V
             out = encoded.avif_file;
         }
         Format::Gif => {
-            let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
-            if frames.len() > 1 {
-                encoder.set_repeat(image::codecs::gif::Repeat::Infinite).map_err(failed)?;
-            }
-            let frames = frames.iter().map(|f| {
-                image::Frame::from_parts(f.image.to_rgba8(), 0, 0, image::Delay::from_numer_denom_ms(f.delay_ms, 1))
-            });
-            encoder.encode_frames(frames).map_err(failed)?;
+            let mut rgba = image.to_rgba8();
+            let (w16, h16) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
+            let mut encoder = gif::Encoder::new(&mut out, w16, h16, &[]).map_err(failed)?;
+            encoder.write_frame(&gif_frame(&mut rgba, 0)?).map_err(failed)?;
+            encoder.into_inner().map_err(failed)?;
         }
     }
     Ok(out)

@@ -11,7 +11,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder};
 
-use super::{decode, encode, Frame, Limits, RenderError};
+use super::{decode, encode, Limits, RenderError};
 use crate::{
     media::Format,
     transform::{plan, Placement, Plan, Transform},
@@ -67,16 +67,22 @@ pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side:
     levels(size, 1, has_alpha).into_iter().rfind(|l| (l.lossless && l.size == size) || shrinks(l))
 }
 
-/// Makes the masters of a still original, largest first (empty when it needs none).
-pub fn make(bytes: &[u8], format: Format, limits: &Limits) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
-    let frames = decode::decode(bytes, format, limits, false)?;
-    let Some(Frame { image, .. }) = frames.into_iter().next() else { return Ok(Vec::new()) };
-    from_image(image)
+/// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
+/// what the upload's inspection found, which is what a delivery will choose a master by.
+pub fn make(bytes: &[u8], format: Format, alpha: bool, limits: &Limits) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
+    match decode::decode(bytes, format, limits, false)?.next() {
+        Some(frame) => from_image(frame?.image, alpha),
+        None => Ok(Vec::new()),
+    }
 }
 
-/// Makes the masters of a still original already decoded (and oriented) as `image`.
-pub fn from_image(mut image: DynamicImage) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
-    let alpha = image.color().has_alpha();
+/// Makes the masters of a still original already decoded (and oriented) as `image`. A decoder's
+/// layout does not say whether a pixel is transparent (a GIF decodes to RGBA either way): the
+/// masters follow `alpha`, so that a delivery finds the ones it chooses.
+pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
+    if alpha != image.color().has_alpha() {
+        image = if alpha { image.into_rgba8().into() } else { image.into_rgb8().into() };
+    }
     let mut out = Vec::new();
     for level in levels((image.width(), image.height()), 1, alpha) {
         // Each level is resized from the previous one: the same filter, a fraction of the work.
@@ -89,8 +95,7 @@ pub fn from_image(mut image: DynamicImage) -> Result<Vec<(Level, Vec<u8>)>, Rend
                 .map_err(|e| RenderError::Encode(e.to_string()))?;
             bytes
         } else {
-            let frame = Frame { image: DynamicImage::ImageRgb8(image.to_rgb8()), delay_ms: 0 };
-            encode::encode(&[frame], Format::Jpeg, Some(MASTER_QUALITY))?
+            encode::still(&image, Format::Jpeg, MASTER_QUALITY)?
         };
         out.push((level, bytes));
     }
@@ -98,12 +103,12 @@ pub fn from_image(mut image: DynamicImage) -> Result<Vec<(Level, Vec<u8>)>, Rend
 }
 
 /// Decodes a master this module made.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Frame>, RenderError> {
+pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<decode::Frames<'a>, RenderError> {
     if bytes.starts_with(b"qoif") {
         let decoder =
             image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(|e| RenderError::Decode(e.to_string()))?;
         let image = DynamicImage::from_decoder(decoder).map_err(|e| RenderError::Decode(e.to_string()))?;
-        Ok(vec![Frame { image: DynamicImage::ImageRgba8(image.to_rgba8()), delay_ms: 0 }])
+        Ok(decode::still(DynamicImage::ImageRgba8(image.to_rgba8())))
     } else {
         decode::decode(bytes, Format::Jpeg, limits, false)
     }
@@ -171,14 +176,14 @@ mod tests {
         let original = corpus("photo_12mp_4000x3000.jpg");
         let inspect_limits = crate::media::Limits { max_pixels: 50_000_000, max_frames: 500 };
         let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
-        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels")).unwrap();
-        assert_eq!(from_inspection, make(&original, Format::Jpeg, &LIMITS).unwrap());
+        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels"), false).unwrap();
+        assert_eq!(from_inspection, make(&original, Format::Jpeg, false, &LIMITS).unwrap());
     }
 
     #[test]
     fn renders_from_the_master_match_renders_from_the_original() {
         let original = corpus("photo_12mp_4000x3000.jpg");
-        let masters = make(&original, Format::Jpeg, &LIMITS).unwrap();
+        let masters = make(&original, Format::Jpeg, false, &LIMITS).unwrap();
         assert_eq!(masters.len(), 2, "a 12 MP photo gets two masters");
         for transform in
             ["w_400,h_400,c_fill,f_png", "w_768,f_png", "w_1000,f_png", "w_1200,h_1200,c_fit,f_png", "w_1536,f_png"]
@@ -206,7 +211,7 @@ mod lossless_tests {
         let limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000, deadline: None };
         let original =
             std::fs::read(format!("{}/../../shared/corpus/alpha_1024x1024.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let masters = make(&original, Format::Png, &limits).unwrap();
+        let masters = make(&original, Format::Png, true, &limits).unwrap();
         let master = &masters[0].1;
         assert!(masters.len() == 1 && master.starts_with(b"qoif"));
         let t = Transform::parse("w_256,h_256,c_contain,f_png").unwrap();

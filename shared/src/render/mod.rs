@@ -8,6 +8,7 @@ mod encode;
 pub mod master;
 mod resize;
 mod salient;
+mod webp_animation;
 
 use image::DynamicImage;
 
@@ -15,7 +16,7 @@ pub use decode::Limits;
 
 use crate::{
     media::Format,
-    transform::{plan, Transform},
+    transform::{plan, Plan, Transform},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,10 @@ pub fn effective_transform(t: &Transform, output: Format, source_has_alpha: bool
 /// Renders `bytes` with `t` into `output`. The geometry is planned on `plan_on` when given (the
 /// original's size, when `bytes` is its master), so that a render from the master has exactly the
 /// size a render from the original would have.
+///
+/// Frames go through one at a time, from the decoder to the encoder, and the pixels of the output
+/// frames count against `max_pixels` (SPEC §12): a long animation rendered large is refused once
+/// it passes the budget, having held one frame at a time.
 pub fn render(
     bytes: &[u8],
     source: Source,
@@ -87,36 +92,57 @@ pub fn render(
         Source::Original(format) => decode::decode(bytes, format, limits, keep_animation)?,
         Source::Master => master::decode(bytes, limits)?,
     };
-    let background = t.background;
+    let mut encoder = encode::Encoder::new(output, t.quality);
+    let mut output_pixels = 0u64;
+    for frame in frames {
+        limits.check_time()?;
+        let frame = frame?;
+        let plan = plan(plan_on.unwrap_or((frame.image.width(), frame.image.height())), t, limits.max_output_side);
+        let image = pipeline(frame.image, &plan, t, output, limits)?;
+        output_pixels += u64::from(image.width()) * u64::from(image.height());
+        if output_pixels > limits.max_pixels {
+            return Err(RenderError::TooLarge(format!(
+                "the animation's output frames add up to more than {} pixels; ask for a smaller size or a still \
+                 format",
+                limits.max_pixels
+            )));
+        }
+        encoder.add(Frame { image, delay_ms: frame.delay_ms })?;
+    }
+    let (width, height) = encoder.size().ok_or_else(|| RenderError::Decode("the image has no frames".into()))?;
+    limits.check_time()?;
+    let bytes = encoder.finish()?;
+    Ok(Rendered { bytes, format: output, width, height })
+}
+
+/// One frame through every step after decoding.
+fn pipeline(
+    image: DynamicImage,
+    plan: &Plan,
+    t: &Transform,
+    output: Format,
+    limits: &Limits,
+) -> Result<DynamicImage, RenderError> {
     // The canvas is transparent where the output can carry alpha and no colour was asked for.
-    let fill = match background {
+    let fill = match t.background {
         Some([r, g, b]) => [r, g, b, 255],
         None if encode::has_alpha(output) => [0, 0, 0, 0],
         None => [255, 255, 255, 255],
     };
-    let mut out = Vec::with_capacity(frames.len());
-    for frame in frames {
-        let plan = plan(plan_on.unwrap_or((frame.image.width(), frame.image.height())), t, limits.max_output_side);
+    let mut image = resize::resize(image, plan, fill)?;
+    if let Some(degrees) = t.rotate {
         limits.check_time()?;
-        let mut image = resize::resize(frame.image, &plan, fill)?;
-        if let Some(degrees) = t.rotate {
-            limits.check_time()?;
-            image = effects::rotate(image, degrees, fill);
-        }
-        if t.grayscale {
-            image = effects::grayscale(image);
-        }
-        if let Some(sigma) = t.blur {
-            limits.check_time()?;
-            image = effects::blur(image, sigma as f32 / 100.0);
-        }
-        if !encode::has_alpha(output) {
-            image = effects::flatten(image, background.unwrap_or([255, 255, 255]));
-        }
-        out.push(Frame { image, delay_ms: frame.delay_ms });
+        image = effects::rotate(image, degrees, fill);
     }
-    let (width, height) = out.first().map_or((0, 0), |f| (f.image.width(), f.image.height()));
-    limits.check_time()?;
-    let bytes = encode::encode(&out, output, t.quality)?;
-    Ok(Rendered { bytes, format: output, width, height })
+    if t.grayscale {
+        image = effects::grayscale(image);
+    }
+    if let Some(sigma) = t.blur {
+        limits.check_time()?;
+        image = effects::blur(image, sigma as f32 / 100.0);
+    }
+    if !encode::has_alpha(output) {
+        image = effects::flatten(image, t.background.unwrap_or([255, 255, 255]));
+    }
+    Ok(image)
 }
