@@ -22,7 +22,14 @@ const OPERATIONS: [(&str, &str, &str); 5] = [
     ("w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "photo_12mp_4000x3000.jpg", "w_400,h_400,c_fill,gr_1,bl_4,f_jpg"),
 ];
 
-const LIMITS: Limits = Limits { max_pixels: 50_000_000, max_frames: 500, max_output_side: 4000, deadline: None };
+const LIMITS: Limits = Limits {
+    max_pixels: 50_000_000,
+    max_frames: 500,
+    max_output_side: 4000,
+    max_memory: 1 << 30,
+    deadline: None,
+    cancelled: None,
+};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -67,7 +74,7 @@ pub async fn bench(iterations: usize) {
         let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
         // What the upload stores beside the original, and what delivery then renders from.
         let started = Instant::now();
-        let masters = master::make(&bytes, info.format, &LIMITS).unwrap();
+        let masters = master::make(&bytes, info.format, info.has_alpha, &LIMITS).unwrap();
         if !masters.is_empty() && info.format == Format::Jpeg {
             master_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         }

@@ -141,7 +141,9 @@ impl App {
             max_pixels: self.config.max_pixels,
             max_frames: self.config.max_frames,
             max_output_side: self.config.max_output_side,
+            max_memory: self.config.render_memory_bytes,
             deadline: None,
+            cancelled: None,
         }
     }
 

@@ -28,6 +28,9 @@ pub struct Config {
     pub render_queue: u32,
     /// The most a render may take, from when it gets a core; past it, 422 `render_too_large`.
     pub render_seconds: u32,
+    /// The working memory one render may take (`IMGCLOUD_RENDER_MEMORY_BYTES`, estimated before
+    /// each step that allocates); past it, 422.
+    pub render_memory_bytes: u64,
     pub cache_max_age: u32,
     /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
     pub signing_secret: Option<String>,
@@ -164,6 +167,7 @@ impl Config {
             rate_renders_per_minute: number(&get, "IMGCLOUD_RATE_RENDERS_PER_MINUTE", 300, 0, 100_000_000)? as u32,
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             render_seconds: number(&get, "IMGCLOUD_RENDER_SECONDS", 20, 1, 900)? as u32,
+            render_memory_bytes: number(&get, "IMGCLOUD_RENDER_MEMORY_BYTES", 512 << 20, 16 << 20, 1 << 40)?,
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
             origin_secret: match get("IMGCLOUD_ORIGIN_SECRET") {
                 Some(secret) if secret.len() < 16 => {

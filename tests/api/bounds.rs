@@ -176,3 +176,25 @@ async fn an_opaque_gif_large_enough_for_masters_renders() {
         assert_eq!(response.status(), StatusCode::OK, "{transform}");
     }
 }
+
+/// A render's working memory is estimated from the sizes before each step that allocates; past
+/// `IMGCLOUD_RENDER_MEMORY_BYTES` it is a 422, and nothing is decoded or stored.
+#[tokio::test]
+async fn a_render_over_its_memory_budget_is_422_and_smaller_ones_are_not() {
+    let app = spawn_app_with(&[("IMGCLOUD_RENDER_MEMORY_BYTES", "67108864")]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    let before = app.stored_files().await.len();
+    // 16 MP of AVIF is several hundred MiB of encoder state.
+    let avif = app.get("/v1/image/w_4000,h_4000,c_fill,f_avif/p", &Cred::None).await;
+    assert_eq!(avif.headers()["cache-control"], "no-store");
+    assert_eq!(assert_error(avif, StatusCode::UNPROCESSABLE_ENTITY).await, "render_too_large");
+    assert_eq!(app.stored_files().await.len(), before, "nothing stored");
+    for transform in ["w_400,f_avif", "w_1000,f_webp", "w_2000,f_jpg"] {
+        assert_eq!(
+            app.get(&format!("/v1/image/{transform}/p"), &Cred::None).await.status(),
+            StatusCode::OK,
+            "{transform}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -276,6 +276,16 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// Tells a render that nobody waits for it any more, when the request that wanted it is dropped.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn missing_original(asset: &AssetRecord) -> AppError {
     AppError::internal(format!("original of {} is missing", asset.public_id))
 }
@@ -323,6 +333,9 @@ async fn variant(
                 (bytes.ok_or_else(|| missing_original(asset))?, original, None)
             }
         };
+        // Dropped with this request (its client hung up): the render stops at its next step.
+        let wanted = CancelOnDrop::default();
+        limits.cancelled = Some(wanted.0.clone());
         permit
             .run(move || {
                 // The budget runs from when the render gets its core.
@@ -334,7 +347,7 @@ async fn variant(
     };
     let rendered = rendered.map_err(|e| match e {
         RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
-        RenderError::TooSlow(m) => AppError::unprocessable("render_too_large", m),
+        RenderError::OverBudget(m) => AppError::unprocessable("render_too_large", m),
         // The upload's inspection decoded it; a render's decoder that cannot is no fault of the
         // client's, and no retry helps: 422, logged.
         RenderError::Decode(m) => {

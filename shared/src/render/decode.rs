@@ -1,29 +1,44 @@
 //! Decoding a stored original into 8-bit RGB(A) frames, oriented as displayed. The caps are
 //! checked again here (SPEC §9): a render never trusts that an upload checked them.
 
-use std::io::Cursor;
+use std::{
+    io::Cursor,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 use image::{codecs, AnimationDecoder, DynamicImage, ImageDecoder};
 
 use super::{Frame, RenderError};
 use crate::media::Format;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
+    /// The working memory a render may take, as [`super::working_memory`] estimates it
+    /// (`IMGCLOUD_RENDER_MEMORY_BYTES`).
+    pub max_memory: u64,
     /// When the render must give up (`IMGCLOUD_RENDER_SECONDS` after it began); checked between
     /// the pipeline's steps.
     pub deadline: Option<std::time::Instant>,
+    /// Set when nobody waits for the render any more (its client hung up); checked with the
+    /// deadline.
+    pub cancelled: Option<Arc<AtomicBool>>,
 }
 
 impl Limits {
-    /// `Err` once the deadline has passed.
-    pub fn check_time(&self) -> Result<(), RenderError> {
+    /// `Err` once the deadline has passed or the render was cancelled.
+    pub fn check_budget(&self) -> Result<(), RenderError> {
+        if self.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(RenderError::OverBudget("nobody waits for the render any more".into()));
+        }
         match self.deadline {
             Some(deadline) if std::time::Instant::now() >= deadline => {
-                Err(RenderError::TooSlow("the render took longer than this server allows".into()))
+                Err(RenderError::OverBudget("the render took longer than this server allows".into()))
             }
             _ => Ok(()),
         }
@@ -34,12 +49,14 @@ fn decode_error(e: impl std::fmt::Display) -> RenderError {
     RenderError::Decode(e.to_string())
 }
 
-/// One frame's canvas, before any pixel is decoded.
+/// One frame's canvas, before any pixel is decoded: within the pixel cap, and its decoding within
+/// the memory budget.
 fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), RenderError> {
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
         return Err(RenderError::TooLarge(format!("{width}x{height} is over the pixel cap")));
     }
-    Ok(())
+    super::check_memory(pixels * super::DECODING_BYTES_PER_PIXEL, limits)
 }
 
 /// 8-bit RGB, or RGBA when the image has alpha: the only two layouts the later steps handle.

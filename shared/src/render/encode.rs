@@ -13,8 +13,10 @@ use crate::media::Format;
 
 const DEFAULT_QUALITY: u8 = 80;
 const DEFAULT_AVIF_QUALITY: u8 = 60;
-/// rav1e speed 1 (slowest, smallest) to 10: 8 keeps a render within a request's budget.
+/// rav1e speed 1 (slowest, smallest) to 10: 8 keeps a render within a request's budget, and 10
+/// from [`AVIF_FASTEST_FROM_PIXELS`] up, where speed 8 would take most of the budget.
 const AVIF_SPEED: u8 = 8;
+const AVIF_FASTEST_FROM_PIXELS: u64 = 4_000_000;
 /// The GIF quantiser's speed (1 best, 30 fastest).
 const GIF_SPEED: i32 = 10;
 
@@ -24,6 +26,18 @@ pub fn has_alpha(format: Format) -> bool {
 
 pub(super) fn failed(e: impl std::fmt::Debug) -> RenderError {
     RenderError::Encode(format!("{e:?}"))
+}
+
+/// The memory an encoder of `format` takes per output pixel, beyond the pixels and a converted
+/// copy of them (measured: docs/BENCHMARKS.md, "Render memory"); rav1e codes alpha as a second
+/// picture.
+pub fn bytes_per_pixel(format: Format, alpha: bool) -> u64 {
+    match format {
+        Format::Avif if alpha => 36,
+        Format::Avif => 28,
+        Format::WebP => 4,
+        Format::Jpeg | Format::Png | Format::Gif => 0,
+    }
 }
 
 /// The quality `format` encodes at by default; `None` for the lossless formats, which ignore `q`.
@@ -163,10 +177,9 @@ pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, Ren
             out.extend_from_slice(&encoded);
         }
         Format::Avif => {
-            let encoder = ravif::Encoder::new()
-                .with_quality(f32::from(q))
-                .with_alpha_quality(f32::from(q))
-                .with_speed(AVIF_SPEED);
+            let speed = if u64::from(w) * u64::from(h) >= AVIF_FASTEST_FROM_PIXELS { 10 } else { AVIF_SPEED };
+            let encoder =
+                ravif::Encoder::new().with_quality(f32::from(q)).with_alpha_quality(f32::from(q)).with_speed(speed);
             let (w, h) = (w as usize, h as usize);
             let encoded = match image {
                 DynamicImage::ImageRgba8(buf) => encoder.encode_rgba(ravif::Img::new(buf.as_raw().as_rgba(), w, h)),

@@ -27,8 +27,8 @@ pub enum RenderError {
     TooLarge(String),
     /// An encoder refused our pixels.
     Encode(String),
-    /// Past the render's time budget.
-    TooSlow(String),
+    /// Past the render's time or memory budget, or no longer wanted.
+    OverBudget(String),
 }
 
 #[derive(Debug, Clone)]
@@ -95,9 +95,12 @@ pub fn render(
     let mut encoder = encode::Encoder::new(output, t.quality);
     let mut output_pixels = 0u64;
     for frame in frames {
-        limits.check_time()?;
+        limits.check_budget()?;
         let frame = frame?;
-        let plan = plan(plan_on.unwrap_or((frame.image.width(), frame.image.height())), t, limits.max_output_side);
+        let source = (frame.image.width(), frame.image.height());
+        let plan = plan(plan_on.unwrap_or(source), t, limits.max_output_side);
+        let alpha = frame.image.color().has_alpha() && encode::has_alpha(output);
+        check_memory(working_memory(source, &plan, t, (output, alpha), keep_animation), limits)?;
         let image = pipeline(frame.image, &plan, t, output, limits)?;
         output_pixels += u64::from(image.width()) * u64::from(image.height());
         if output_pixels > limits.max_pixels {
@@ -110,9 +113,44 @@ pub fn render(
         encoder.add(Frame { image, delay_ms: frame.delay_ms })?;
     }
     let (width, height) = encoder.size().ok_or_else(|| RenderError::Decode("the image has no frames".into()))?;
-    limits.check_time()?;
+    limits.check_budget()?;
     let bytes = encoder.finish()?;
     Ok(Rendered { bytes, format: output, width, height })
+}
+
+/// What decoding holds per pixel of the canvas: the pixels, and the decoder's own planes.
+pub(crate) const DECODING_BYTES_PER_PIXEL: u64 = 8;
+
+/// `Err` when `bytes` of working memory are over the render's budget.
+pub(crate) fn check_memory(bytes: u64, limits: &Limits) -> Result<(), RenderError> {
+    if bytes > limits.max_memory {
+        return Err(RenderError::OverBudget(format!(
+            "this render would need about {} MiB; the limit is {} MiB",
+            bytes >> 20,
+            limits.max_memory >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// The working memory of one frame's steps after decoding, estimated from the sizes alone (the
+/// constants were measured: docs/BENCHMARKS.md, "Render memory"). The decoded frame is held
+/// while it is resized; then the output and each step's copy of it, and the encoder's state; an
+/// animation's encoder keeps a few canvases besides.
+fn working_memory(
+    source: (u32, u32),
+    plan: &Plan,
+    t: &Transform,
+    (output, alpha): (Format, bool),
+    animated: bool,
+) -> u64 {
+    let pixels = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+    let rotated = crate::transform::geometry::rotated_size(plan.canvas.0, plan.canvas.1, t.rotate.unwrap_or(0));
+    let steps = pixels(source) * 4 + (pixels(plan.scaled) + pixels(plan.canvas)) * 4;
+    let output_pixels = pixels(rotated).max(pixels(plan.canvas));
+    let encoder =
+        output_pixels * (8 + encode::bytes_per_pixel(output, alpha)) + if animated { output_pixels * 12 } else { 0 };
+    steps.max(encoder)
 }
 
 /// One frame through every step after decoding.
@@ -131,14 +169,14 @@ fn pipeline(
     };
     let mut image = resize::resize(image, plan, fill)?;
     if let Some(degrees) = t.rotate {
-        limits.check_time()?;
+        limits.check_budget()?;
         image = effects::rotate(image, degrees, fill);
     }
     if t.grayscale {
         image = effects::grayscale(image);
     }
     if let Some(sigma) = t.blur {
-        limits.check_time()?;
+        limits.check_budget()?;
         image = effects::blur(image, sigma as f32 / 100.0);
     }
     if !encode::has_alpha(output) {
