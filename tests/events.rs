@@ -89,7 +89,11 @@ async fn invoke_filled(function: Router, name: &str, fills: &[(&str, &str)]) -> 
     for (placeholder, value) in fills {
         text = text.replace(&format!("{{{placeholder}}}"), value);
     }
-    let event: LambdaRequest = serde_json::from_str(&text).expect(name);
+    invoke_event(function, serde_json::from_str(&text).expect(name)).await
+}
+
+async fn invoke_event(function: Router, event: Value) -> Value {
+    let event: LambdaRequest = serde_json::from_value(event).unwrap();
     let adapter = lambda_http::Adapter::from(function);
     let response = adapter.oneshot(LambdaEvent::new(event, Context::default())).await.unwrap();
     serde_json::to_value(response).unwrap()
@@ -207,4 +211,51 @@ async fn a_response_over_the_payload_limit_redirects_to_a_short_lived_s3_url() {
 
     let small = invoke(delivery(&app), "delivery-transform.json").await;
     assert_eq!(status(&small), 200, "responses under the limit stay inline: {small}");
+}
+
+/// A saved event with its path (and, for an upload, its multipart body) replaced.
+fn event_with(name: &str, path: &str, upload: Option<(&str, &[u8])>) -> Value {
+    let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    event["rawPath"] = path.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if let Some((public_id, file)) = upload {
+        // The saved upload's boundary (its Content-Type names it).
+        let boundary = "--imgcloud-events-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"public_id\"\r\n\r\n{public_id}\r\n--{boundary}\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        event["body"] = STANDARD.encode(body).into();
+    }
+    event
+}
+
+/// The delivery function runs the server's render with the server's bounds (issue 11): an
+/// animation's output frames count against the pixel cap, a render over its memory budget is
+/// refused before it allocates, and neither answer may be cached by CloudFront.
+#[tokio::test]
+async fn the_delivery_function_bounds_renders_as_the_server_does() {
+    let app = app(&[("IMGCLOUD_RENDER_MEMORY_BYTES", "67108864"), ("IMGCLOUD_MAX_ANIMATION_PIXELS", "50000000")]).await;
+    events_key(&app).await;
+    let gif = std::fs::read(format!("{}/../shared/corpus/anim_245x245_42f.gif", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let uploaded =
+        invoke_event(upload(&app), event_with("upload-photo.json", "/v1/upload", Some(("events/anim", &gif)))).await;
+    assert_eq!(status(&uploaded), 201, "{uploaded}");
+    for (path, code, want) in [
+        // 42 frames of 1.44 MP: 60 MP of output.
+        ("/v1/image/w_1200,h_1200,c_fill,f_webp/events/anim", 413, "image_too_large"),
+        ("/v1/image/w_3000,h_3000,c_fill,f_avif/events/anim", 422, "render_too_large"),
+    ] {
+        let response = invoke_event(delivery(&app), event_with("delivery-transform.json", path, None)).await;
+        assert_eq!((status(&response), json_body(&response)["code"].as_str()), (code, Some(want)), "{path}");
+        assert_eq!(header(&response, "cache-control"), "no-store", "{path}");
+    }
+    let small =
+        invoke_event(delivery(&app), event_with("delivery-transform.json", "/v1/image/w_100,f_webp/events/anim", None))
+            .await;
+    assert_eq!(status(&small), 200, "{small}");
 }

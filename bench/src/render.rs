@@ -26,6 +26,7 @@ const LIMITS: Limits = Limits {
     max_pixels: 50_000_000,
     max_frames: 500,
     max_output_side: 4000,
+    max_animation_pixels: 200_000_000,
     max_memory: 1 << 30,
     deadline: None,
     cancelled: None,

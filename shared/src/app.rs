@@ -142,6 +142,7 @@ impl App {
             max_frames: self.config.max_frames,
             max_output_side: self.config.max_output_side,
             max_memory: self.config.render_memory_bytes,
+            max_animation_pixels: self.config.max_animation_pixels,
             deadline: None,
             cancelled: None,
         }

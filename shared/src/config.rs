@@ -3,6 +3,8 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
+use crate::store::VariantCaps;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -31,6 +33,13 @@ pub struct Config {
     /// The working memory one render may take (`IMGCLOUD_RENDER_MEMORY_BYTES`, estimated before
     /// each step that allocates); past it, 422.
     pub render_memory_bytes: u64,
+    /// The pixels an animated render may produce, summed over its output frames
+    /// (`IMGCLOUD_MAX_ANIMATION_PIXELS`); past it, 413.
+    pub max_animation_pixels: u64,
+    /// What one asset version may store beside its original (`IMGCLOUD_MAX_VARIANTS_PER_ASSET`,
+    /// `IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET`, masters counted in the bytes); past either, a
+    /// variant is rendered and served but not stored.
+    pub variant_caps: VariantCaps,
     pub cache_max_age: u32,
     /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
     pub signing_secret: Option<String>,
@@ -168,6 +177,11 @@ impl Config {
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             render_seconds: number(&get, "IMGCLOUD_RENDER_SECONDS", 20, 1, 900)? as u32,
             render_memory_bytes: number(&get, "IMGCLOUD_RENDER_MEMORY_BYTES", 512 << 20, 16 << 20, 1 << 40)?,
+            max_animation_pixels: number(&get, "IMGCLOUD_MAX_ANIMATION_PIXELS", 200_000_000, 1, 1 << 40)?,
+            variant_caps: VariantCaps {
+                max_variants: number(&get, "IMGCLOUD_MAX_VARIANTS_PER_ASSET", 200, 0, 1_000_000_000)?,
+                max_bytes: number(&get, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", 512 << 20, 0, 1 << 50)?,
+            },
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
             origin_secret: match get("IMGCLOUD_ORIGIN_SECRET") {
                 Some(secret) if secret.len() < 16 => {
@@ -258,6 +272,7 @@ mod tests {
         assert!(!c.public_url.secure);
         assert_eq!((c.header_timeout_seconds, c.body_timeout_seconds), (30, 30));
         assert_eq!((c.max_connections, c.uploads_in_flight), (1024, 32));
+        assert_eq!(c.variant_caps, VariantCaps { max_variants: 200, max_bytes: 512 << 20 });
     }
 
     #[test]
@@ -271,6 +286,10 @@ mod tests {
         assert_eq!(config(&[("IMGCLOUD_ADMIN_PASSWORD", "short")]).unwrap_err().var, "IMGCLOUD_ADMIN_PASSWORD");
         assert_eq!(config(&[("IMGCLOUD_MAX_CONNECTIONS", "0")]).unwrap_err().var, "IMGCLOUD_MAX_CONNECTIONS");
         assert_eq!(config(&[("IMGCLOUD_BODY_TIMEOUT_SECONDS", "0")]).unwrap_err().var, "IMGCLOUD_BODY_TIMEOUT_SECONDS");
+        let over = config(&[("IMGCLOUD_MAX_VARIANTS_PER_ASSET", "-1")]).unwrap_err();
+        assert_eq!(over.var, "IMGCLOUD_MAX_VARIANTS_PER_ASSET");
+        let over = config(&[("IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", "1GiB")]).unwrap_err();
+        assert_eq!(over.var, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Bounded work (SPEC §12, issue 11) through HTTP: the output side cap holds after rotation, keys
-//! that cannot change a render store no new variant, delivery errors are never cacheable, and an
-//! animation's output frames count against the pixel budget.
+//! that cannot change a render store no new variant, delivery errors are never cacheable, an
+//! animation's output frames count against the pixel budget, and the variants stored per asset are
+//! capped by count and by bytes.
 
 use image::AnimationDecoder;
 use reqwest::StatusCode;
@@ -130,10 +131,10 @@ async fn a_render_that_finishes_after_a_delete_leaves_no_orphan() {
 }
 
 /// The 42-frame GIF is 2.5 MP of input; at 1000×1000 its output frames are 42 MP. They count
-/// against the pixel budget too, and the render stops at the budget rather than hold them all.
+/// against the animation budget, and the render stops at the budget rather than hold them all.
 #[tokio::test]
 async fn an_animation_s_output_frames_count_against_the_pixel_budget() {
-    let app = spawn_app_with(&[("IMGCLOUD_MAX_PIXELS", "10000000")]).await;
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_ANIMATION_PIXELS", "10000000")]).await;
     let admin = app.admin().await;
     let gif = corpus("anim_245x245_42f.gif");
     assert_eq!(app.upload(&admin, Some((gif, "a.gif")), &[("public_id", "a")]).await.status(), StatusCode::CREATED);
@@ -197,4 +198,87 @@ async fn a_render_over_its_memory_budget_is_422_and_smaller_ones_are_not() {
             "{transform}"
         );
     }
+}
+
+fn variant_files(files: &[String]) -> usize {
+    files.iter().filter(|f| f.contains("/variants/")).count()
+}
+
+/// Past `IMGCLOUD_MAX_VARIANTS_PER_ASSET` a new variant is rendered and served, every time, but
+/// not stored; the cap is per asset and per version.
+#[tokio::test]
+async fn past_the_variant_count_cap_variants_are_served_but_not_stored() {
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_VARIANTS_PER_ASSET", "2")]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    app.upload_photo(&admin, &[("public_id", "q")]).await;
+    let before = app.stored_files().await;
+    assert_eq!(variant_files(&before), 0);
+    for (transform, cache) in
+        [("w_100", "MISS"), ("w_200", "MISS"), ("w_300", "MISS"), ("w_100", "HIT"), ("w_200", "HIT"), ("w_300", "MISS")]
+    {
+        let response = app.get(&format!("/v1/image/{transform}/p"), &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{transform}");
+        assert_eq!(response.headers()["x-cache"], cache, "{transform}");
+        let image = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(image.width(), transform[2..].parse::<u32>().unwrap(), "{transform} is rendered in full");
+    }
+    let after = app.stored_files().await;
+    assert_eq!(variant_files(&after), 2, "{after:?}");
+    assert_eq!(after.len(), before.len() + 2);
+
+    // Another asset has room of its own; a new version of this one starts from zero.
+    for (path, cache) in [("/v1/image/w_300/q", "MISS"), ("/v1/image/w_300/q", "HIT")] {
+        assert_eq!(app.get(path, &Cred::None).await.headers()["x-cache"], cache, "{path}");
+    }
+    app.upload_photo(&admin, &[("public_id", "p"), ("overwrite", "true")]).await;
+    for cache in ["MISS", "HIT"] {
+        assert_eq!(app.get("/v1/image/w_300/p", &Cred::None).await.headers()["x-cache"], cache, "after an overwrite");
+    }
+}
+
+/// Past `IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET` a variant that does not fit is served but not
+/// stored, while smaller ones still fit; the upload's masters count against the cap (they are
+/// the usage's `variant_bytes` too), and usage counts only what was stored.
+#[tokio::test]
+async fn past_the_variant_bytes_cap_variants_are_served_but_not_stored() {
+    let cap = 20_000;
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", &cap.to_string())]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    let get = |transform: &str| {
+        let path = format!("/v1/image/{transform}/p");
+        let app = &app;
+        async move {
+            let response = app.get(&path, &Cred::None).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            (cache, response.bytes().await.unwrap().len() as u64)
+        }
+    };
+    let (cache, small) = get("w_40").await;
+    assert_eq!((cache.as_str(), small < cap / 4), ("MISS", true), "{small} bytes");
+    let (cache, large) = get("w_900").await;
+    assert_eq!((cache.as_str(), small + large > cap), ("MISS", true), "{large} bytes do not fit");
+    assert_eq!(get("w_900").await, ("MISS".to_owned(), large), "rendered again, not stored");
+    let (cache, other_small) = get("w_41").await;
+    assert_eq!((cache.as_str(), small + other_small <= cap), ("MISS", true), "{other_small} bytes fit");
+    assert_eq!(get("w_40").await.0, "HIT");
+    assert_eq!(get("w_41").await.0, "HIT");
+    assert_eq!(variant_files(&app.stored_files().await), 2);
+    let usage: serde_json::Value = app.get("/v1/usage/summary", &admin).await.json().await.unwrap();
+    assert_eq!(usage["variant_bytes"].as_u64(), Some(small + other_small), "only stored variants are counted");
+
+    // An asset whose masters alone pass the cap stores no variant.
+    let png = corpus("alpha_1024x1024.png");
+    assert_eq!(app.upload(&admin, Some((png, "a.png")), &[("public_id", "a")]).await.status(), StatusCode::CREATED);
+    let usage: serde_json::Value = app.get("/v1/usage/summary", &admin).await.json().await.unwrap();
+    let masters = usage["variant_bytes"].as_u64().unwrap() - small - other_small;
+    assert!(masters > cap, "the lossless master takes {masters} bytes");
+    for _ in 0..2 {
+        let response = app.get("/v1/image/w_40/a", &Cred::None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-cache"], "MISS");
+    }
+    assert_eq!(variant_files(&app.stored_files().await), 2);
 }

@@ -63,6 +63,8 @@ conformance!(
     metadata_updates_leave_content_alone,
     listings_filter_and_page_newest_first,
     derived_bytes_count_only_for_the_current_version,
+    variants_are_counted_only_within_the_caps_of_the_current_version,
+    concurrent_variants_stop_at_the_cap,
     traffic_adds_up_per_owner_and_period,
     storage_sums_asset_records_per_owner,
     concurrent_creates_of_one_id_make_one_asset,

@@ -31,7 +31,7 @@ use crate::{
     render::{self, master, RenderError, Source},
     secrets::sha256_hex,
     signing::MAX_TTL_SECONDS,
-    store::{asset_tree, master_key, original_key, AssetRecord},
+    store::{asset_tree, master_key, original_key, AssetRecord, VariantAdded},
     transform::{OutputFormat, Transform},
     usage::period,
 };
@@ -357,12 +357,21 @@ async fn variant(
         RenderError::Encode(m) => AppError::internal(format!("rendering {} failed: {m}", asset.public_id)),
     })?;
     let bytes = Bytes::from(rendered.bytes);
+    let caps = app.config.variant_caps;
+    // Past the asset's caps the variant is served but not stored: each such request renders
+    // again, bounded by the per-IP render limit. A version's counts only grow, so a record that is
+    // full when read is full now: no put.
+    if !caps.admit(asset, bytes.len() as u64) {
+        return Ok((bytes, Some("MISS")));
+    }
     app.blobs.put(&target.key, bytes.clone()).await?;
-    // Counted only while this version is current. If it was replaced or deleted during the render,
-    // the collector may have swept its tree already: take the variant back out, or it is an orphan
-    // nobody would collect. (Stored first, checked after: in every order, one of the two removes it.)
-    if !app.meta.add_derived_bytes(&asset.public_id, &asset.blob_id, bytes.len() as u64).await? {
-        app.blobs.delete_tree(&target.key).await?;
+    // Counted only while this version is current and within its caps. If it was replaced or
+    // deleted during the render, the collector may have swept its tree already: take the variant
+    // back out, or it is an orphan nobody would collect. (Stored first, checked after: in every
+    // order, one of the two removes it.) Full: other renders took the room meanwhile.
+    match app.meta.add_variant(&asset.public_id, &asset.blob_id, bytes.len() as u64, caps).await? {
+        VariantAdded::Stored => {}
+        VariantAdded::Full | VariantAdded::Gone => app.blobs.delete_tree(&target.key).await?,
     }
     Ok((bytes, Some("MISS")))
 }
@@ -395,6 +404,7 @@ mod tests {
             has_alpha: false,
             has_master: false,
             derived_bytes: 0,
+            variants: 0,
             bytes: 1,
             original_filename: None,
             created_at: 0,

@@ -364,6 +364,8 @@ async fn commit(app: &Arc<App>, principal: &Principal, form: Form) -> AppResult<
         has_alpha: info.has_alpha,
         has_master: !masters.is_empty(),
         derived_bytes: masters.iter().map(|(_, m)| m.len() as u64).sum(),
+        // A new version stores no variant yet (an overwrite's old variants go with its old blob).
+        variants: 0,
         bytes: bytes.len() as u64,
         original_filename: file_name.clone(),
         created_at: existing.map_or(now, |e| e.created_at),

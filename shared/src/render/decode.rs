@@ -19,6 +19,8 @@ pub struct Limits {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
+    /// The pixels of an animation's output frames together.
+    pub max_animation_pixels: u64,
     /// The working memory a render may take, as [`super::working_memory`] estimates it
     /// (`IMGCLOUD_RENDER_MEMORY_BYTES`).
     pub max_memory: u64,

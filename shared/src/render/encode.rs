@@ -35,7 +35,7 @@ pub fn bytes_per_pixel(format: Format, alpha: bool) -> u64 {
     match format {
         Format::Avif if alpha => 36,
         Format::Avif => 28,
-        Format::WebP => 4,
+        Format::WebP => 6,
         Format::Jpeg | Format::Png | Format::Gif => 0,
     }
 }

@@ -75,9 +75,9 @@ pub fn effective_transform(t: &Transform, output: Format, source_has_alpha: bool
 /// original's size, when `bytes` is its master), so that a render from the master has exactly the
 /// size a render from the original would have.
 ///
-/// Frames go through one at a time, from the decoder to the encoder, and the pixels of the output
-/// frames count against `max_pixels` (SPEC §12): a long animation rendered large is refused once
-/// it passes the budget, having held one frame at a time.
+/// Frames go through one at a time, from the decoder to the encoder (SPEC §12), and the pixels of
+/// the output frames count against `max_animation_pixels`: a long animation rendered large is
+/// refused once it passes the budget, having held one frame at a time.
 pub fn render(
     bytes: &[u8],
     source: Source,
@@ -103,11 +103,11 @@ pub fn render(
         check_memory(working_memory(source, &plan, t, (output, alpha), keep_animation), limits)?;
         let image = pipeline(frame.image, &plan, t, output, limits)?;
         output_pixels += u64::from(image.width()) * u64::from(image.height());
-        if output_pixels > limits.max_pixels {
+        if output_pixels > limits.max_animation_pixels {
             return Err(RenderError::TooLarge(format!(
                 "the animation's output frames add up to more than {} pixels; ask for a smaller size or a still \
                  format",
-                limits.max_pixels
+                limits.max_animation_pixels
             )));
         }
         encoder.add(Frame { image, delay_ms: frame.delay_ms })?;

@@ -159,9 +159,17 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
 
-    /// Adds `bytes` to the derived bytes of the asset if it still has `blob_id` (a variant stored);
-    /// `false` when it has not: the version was replaced or deleted meanwhile.
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool>;
+    /// Counts one stored variant of `bytes` (+1 `variants`, +`bytes` `derived_bytes`) in one
+    /// conditional write, if the asset still has `blob_id` and the variant fits `caps` (see
+    /// [`VariantCaps::admit`]); else changes nothing and says why: [`VariantAdded::Gone`] when the
+    /// version was replaced or deleted, [`VariantAdded::Full`] when it is current but full.
+    async fn add_variant(
+        &self,
+        public_id: &str,
+        blob_id: &str,
+        bytes: u64,
+        caps: VariantCaps,
+    ) -> StoreResult<VariantAdded>;
 
     // ---- usage ----
     /// Adds each entry to its owner's counters for its period, atomically (a batch of many requests).

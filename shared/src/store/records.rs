@@ -82,6 +82,8 @@ pub struct AssetRecord {
     pub has_master: bool,
     /// Bytes stored beside the original for this version: masters and rendered variants.
     pub derived_bytes: u64,
+    /// Rendered variants stored for this version (masters are not counted); 0 at every upload.
+    pub variants: u64,
     pub bytes: u64,
     pub original_filename: Option<String>,
     pub created_at: i64,
@@ -90,6 +92,35 @@ pub struct AssetRecord {
     pub version: i64,
     /// Names the stored original (`assets/<blob_id>/original`) and everything derived from it.
     pub blob_id: String,
+}
+
+/// The most one version of an asset may store beside its original (`IMGCLOUD_MAX_VARIANTS_PER_ASSET`,
+/// `IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET`): past either, a variant is rendered but not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariantCaps {
+    /// Stored variants.
+    pub max_variants: u64,
+    /// Derived bytes: the upload's masters and the stored variants together (what usage reports
+    /// as `variant_bytes`).
+    pub max_bytes: u64,
+}
+
+impl VariantCaps {
+    /// Whether one more variant of `bytes` fits beside what `asset` stores.
+    pub fn admit(&self, asset: &AssetRecord, bytes: u64) -> bool {
+        asset.variants < self.max_variants && asset.derived_bytes.saturating_add(bytes) <= self.max_bytes
+    }
+}
+
+/// What [`super::MetaStore::add_variant`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariantAdded {
+    /// Counted: the variant stays.
+    Stored,
+    /// The version is current but one more variant would pass a cap: nothing was counted.
+    Full,
+    /// The asset was replaced or deleted (its version is gone): nothing was counted.
+    Gone,
 }
 
 /// Filters of an asset listing; `None` means "any".

@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS assets (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
-    blob_id TEXT NOT NULL
+    blob_id TEXT NOT NULL,
+    variants INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS assets_newest ON assets (created_at DESC, public_id DESC);
 CREATE INDEX IF NOT EXISTS assets_by_owner_newest ON assets (owner_id, created_at DESC, public_id DESC);
@@ -145,6 +146,7 @@ impl SqliteMetaStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
         let writer = open(path, OpenFlags::default()).map_err(err)?;
         writer.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&writer).map_err(err)?;
         let readers = (0..READERS)
             .map(|_| open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map(Mutex::new))
             .collect::<rusqlite::Result<_>>()
@@ -206,6 +208,22 @@ impl SqliteMetaStore {
     }
 }
 
+/// Brings a database made by an earlier release to `SCHEMA` (whose `CREATE TABLE IF NOT EXISTS`
+/// leaves existing tables as they are): each step adds what is missing, so it runs at every start.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_column = |table: &str, column: &str| {
+        conn.query_row("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2", params![table, column], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n > 0)
+    };
+    // 2026-12: stored variants are counted per asset (their caps).
+    if !has_column("assets", "variants")? {
+        conn.execute_batch("ALTER TABLE assets ADD COLUMN variants INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
 fn user_from_row(row: &Row) -> rusqlite::Result<UserRecord> {
     let role: String = row.get("role")?;
     Ok(UserRecord {
@@ -256,6 +274,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         has_alpha: row.get("has_alpha")?,
         has_master: row.get("has_master")?,
         derived_bytes: row.get::<_, i64>("derived_bytes")? as u64,
+        variants: row.get::<_, i64>("variants")? as u64,
         bytes: row.get::<_, i64>("bytes")? as u64,
         original_filename: row.get("original_filename")?,
         created_at: row.get("created_at")?,
@@ -284,10 +303,10 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
 
 const INSERT_ASSET: &str =
     "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
-    has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+    has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id, variants)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
-fn asset_params(a: &AssetRecord) -> [Value; 17] {
+fn asset_params(a: &AssetRecord) -> [Value; 18] {
     [
         a.public_id.clone().into(),
         a.owner_id.clone().into(),
@@ -306,6 +325,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 17] {
         a.updated_at.into(),
         a.version.into(),
         a.blob_id.clone().into(),
+        (a.variants as i64).into(),
     ]
 }
 
@@ -657,14 +677,34 @@ impl MetaStore for SqliteMetaStore {
         self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
     }
 
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool> {
+    async fn add_variant(
+        &self,
+        public_id: &str,
+        blob_id: &str,
+        bytes: u64,
+        caps: VariantCaps,
+    ) -> StoreResult<VariantAdded> {
         let (id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
+        // Stored as i64; a cap past that is no cap.
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.write_asset(public_id, move |c| {
-            c.execute(
-                "UPDATE assets SET derived_bytes = derived_bytes + ?3 WHERE public_id = ?1 AND blob_id = ?2",
-                params![id, blob_id, bytes as i64],
-            )
-            .map(|changed| changed > 0)
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let counted = tx.execute(
+                "UPDATE assets SET variants = variants + 1, derived_bytes = derived_bytes + ?3
+                 WHERE public_id = ?1 AND blob_id = ?2 AND variants < ?4 AND derived_bytes <= ?5 - ?3",
+                params![id, blob_id, int(bytes), int(caps.max_variants), int(caps.max_bytes)],
+            )?;
+            if counted > 0 {
+                tx.commit()?;
+                return Ok(VariantAdded::Stored);
+            }
+            // Refused: the same transaction says whether the version is still there.
+            let current = tx
+                .query_row("SELECT 1 FROM assets WHERE public_id = ?1 AND blob_id = ?2", params![id, blob_id], |_| {
+                    Ok(())
+                })
+                .optional()?;
+            Ok(if current.is_some() { VariantAdded::Full } else { VariantAdded::Gone })
         })
         .await
     }
@@ -727,5 +767,41 @@ impl MetaStore for SqliteMetaStore {
 
     async fn purge_expired(&self, now: i64) -> StoreResult<()> {
         self.write(move |c| c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(drop)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The assets table as releases before the variant count made it.
+    const ASSETS_BEFORE_VARIANTS: &str = "
+    CREATE TABLE assets (
+        public_id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, folder TEXT NOT NULL, tags TEXT NOT NULL,
+        visibility TEXT NOT NULL, format TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+        has_alpha INTEGER NOT NULL, has_master INTEGER NOT NULL, derived_bytes INTEGER NOT NULL,
+        bytes INTEGER NOT NULL, original_filename TEXT, created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL, version INTEGER NOT NULL, blob_id TEXT NOT NULL
+    );
+    INSERT INTO assets VALUES ('old', 'u1', '', '[]', 'public', 'jpg', 10, 10, 0, 1, 700, 1000, NULL, 1, 1, 1, 'b1');
+    ";
+
+    #[tokio::test]
+    async fn a_database_from_before_the_variant_count_gets_the_column_and_keeps_its_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.sqlite3");
+        Connection::open(&path).unwrap().execute_batch(ASSETS_BEFORE_VARIANTS).unwrap();
+
+        let store = SqliteMetaStore::open(&path).unwrap();
+        let old = store.asset("old").await.unwrap().unwrap();
+        assert_eq!((old.variants, old.derived_bytes), (0, 700), "counted from zero, masters kept");
+        let caps = VariantCaps { max_variants: 1, max_bytes: 1 << 20 };
+        assert_eq!(store.add_variant("old", "b1", 50, caps).await.unwrap(), VariantAdded::Stored);
+        assert_eq!(store.add_variant("old", "b1", 50, caps).await.unwrap(), VariantAdded::Full);
+        drop(store);
+
+        let reopened = SqliteMetaStore::open(&path).unwrap();
+        let old = reopened.asset("old").await.unwrap().unwrap();
+        assert_eq!((old.variants, old.derived_bytes), (1, 750), "kept across a restart, the column added once");
     }
 }

@@ -23,11 +23,11 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    operation::query::builders::QueryFluentBuilder,
+    operation::{query::builders::QueryFluentBuilder, update_item::UpdateItemError},
     types::{
         AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, Put, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
-        TransactWriteItem, Update,
+        Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
+        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
     },
     Client,
 };
@@ -184,6 +184,7 @@ fn asset_item(a: &AssetRecord) -> Item {
         ("has_alpha".to_owned(), AttributeValue::Bool(a.has_alpha)),
         ("has_master".to_owned(), AttributeValue::Bool(a.has_master)),
         ("derived_bytes".to_owned(), n(a.derived_bytes)),
+        ("variants".to_owned(), n(a.variants)),
         ("bytes".to_owned(), n(a.bytes)),
         ("created_at".to_owned(), n(a.created_at)),
         ("updated_at".to_owned(), n(a.updated_at)),
@@ -219,6 +220,8 @@ fn asset_from(item: &Item) -> StoreResult<AssetRecord> {
         has_alpha: get_bool(item, "has_alpha"),
         has_master: get_bool(item, "has_master"),
         derived_bytes: get_n(item, "derived_bytes")?,
+        // Absent on items written before variants were counted.
+        variants: opt_n(item, "variants").unwrap_or(0),
         bytes: get_n(item, "bytes")?,
         original_filename: opt_s(item, "original_filename"),
         created_at: get_n(item, "created_at")?,
@@ -941,24 +944,57 @@ impl MetaStore for DynamoMetaStore {
         self.delete_item(key(format!("GARBAGE#{blob_id}"), "GARBAGE")).await
     }
 
-    async fn add_derived_bytes(&self, public_id: &str, blob_id: &str, bytes: u64) -> StoreResult<bool> {
+    async fn add_variant(
+        &self,
+        public_id: &str,
+        blob_id: &str,
+        bytes: u64,
+        caps: VariantCaps,
+    ) -> StoreResult<VariantAdded> {
+        let asset_key = key(format!("ASSET#{public_id}"), "ASSET");
+        // `derived_bytes + bytes <= max` as `derived_bytes <= max - bytes`: negative when the
+        // variant alone is over the cap, which no item passes.
+        let room = i128::from(caps.max_bytes) - i128::from(bytes);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("ASSET#{public_id}"), "ASSET")))
-            .update_expression("ADD derived_bytes :b")
-            .condition_expression("blob_id = :blob")
-            .expression_attribute_values(":b", n(bytes))
-            .expression_attribute_values(":blob", s(blob_id))
+            .set_key(Some(asset_key.clone()))
+            .update_expression("ADD derived_bytes :b, variants :one")
+            .condition_expression(
+                "blob_id = :blob AND (attribute_not_exists(variants) OR variants < :max_variants) \
+                 AND derived_bytes <= :room",
+            )
+            .set_expression_attribute_values(Some(values([
+                (":b", n(bytes)),
+                (":one", n(1)),
+                (":blob", s(blob_id)),
+                (":max_variants", n(caps.max_variants)),
+                (":room", n(room)),
+            ])))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            // Replaced or deleted meanwhile: the bytes belong to a version that is gone.
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(err(e)),
-        }
+        let refused = match result {
+            Ok(_) => return Ok(VariantAdded::Stored),
+            Err(e) if condition_failed(&e) => e,
+            Err(e) => return Err(err(e)),
+        };
+        // Refused: the item as it was says whether the version is gone or full. An emulator that
+        // does not return it is asked again; the answer is the same, since a version's counts only
+        // grow and a blob id names one version only.
+        let returned = refused.as_service_error().and_then(|e| match e {
+            UpdateItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+            _ => None,
+        });
+        let item = match returned {
+            Some(item) => Some(item),
+            None => self.get(asset_key).await?,
+        };
+        Ok(match item.and_then(|i| opt_s(&i, "blob_id")) {
+            Some(current) if current == blob_id => VariantAdded::Full,
+            _ => VariantAdded::Gone,
+        })
     }
 
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()> {
