@@ -22,15 +22,7 @@ const OPERATIONS: [(&str, &str, &str); 5] = [
     ("w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "photo_12mp_4000x3000.jpg", "w_400,h_400,c_fill,gr_1,bl_4,f_jpg"),
 ];
 
-const LIMITS: Limits = Limits {
-    max_pixels: 50_000_000,
-    max_frames: 500,
-    max_output_side: 4000,
-    max_animation_pixels: 200_000_000,
-    max_memory: 1 << 30,
-    deadline: None,
-    cancelled: None,
-};
+const LIMITS: Limits = Limits::DEFAULT;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

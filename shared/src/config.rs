@@ -5,6 +5,9 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use crate::store::VariantCaps;
 
+/// The render caps' defaults, which `render::Limits` keeps in one place.
+const RENDER: crate::render::Limits = crate::render::Limits::DEFAULT;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -165,9 +168,10 @@ impl Config {
             admin_email,
             admin_password,
             max_upload_bytes: number(&get, "IMGCLOUD_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1, 1 << 40)?,
-            max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", 50_000_000, 1, 1 << 40)?,
-            max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", 500, 1, 100_000)? as u32,
-            max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", 4000, 1, 16_383)? as u32,
+            max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", RENDER.max_pixels, 1, 1 << 40)?,
+            max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", u64::from(RENDER.max_frames), 1, 100_000)? as u32,
+            max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", u64::from(RENDER.max_output_side), 1, 16_383)?
+                as u32,
             signing_secret,
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
             rate_login_failures: number(&get, "IMGCLOUD_RATE_LOGIN_FAILURES", 10, 0, 1_000_000)? as u32,
@@ -176,8 +180,14 @@ impl Config {
             rate_renders_per_minute: number(&get, "IMGCLOUD_RATE_RENDERS_PER_MINUTE", 300, 0, 100_000_000)? as u32,
             render_queue: number(&get, "IMGCLOUD_RENDER_QUEUE", 64, 1, 100_000)? as u32,
             render_seconds: number(&get, "IMGCLOUD_RENDER_SECONDS", 20, 1, 900)? as u32,
-            render_memory_bytes: number(&get, "IMGCLOUD_RENDER_MEMORY_BYTES", 512 << 20, 16 << 20, 1 << 40)?,
-            max_animation_pixels: number(&get, "IMGCLOUD_MAX_ANIMATION_PIXELS", 200_000_000, 1, 1 << 40)?,
+            render_memory_bytes: number(&get, "IMGCLOUD_RENDER_MEMORY_BYTES", RENDER.max_memory, 16 << 20, 1 << 40)?,
+            max_animation_pixels: number(
+                &get,
+                "IMGCLOUD_MAX_ANIMATION_PIXELS",
+                RENDER.max_animation_pixels,
+                1,
+                1 << 40,
+            )?,
             variant_caps: VariantCaps {
                 max_variants: number(&get, "IMGCLOUD_MAX_VARIANTS_PER_ASSET", 200, 0, 1_000_000_000)?,
                 max_bytes: number(&get, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", 512 << 20, 0, 1 << 50)?,

@@ -33,6 +33,17 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The server's defaults (`Config`'s), with no deadline: for tools and tests.
+    pub const DEFAULT: Limits = Limits {
+        max_pixels: 50_000_000,
+        max_frames: 500,
+        max_output_side: 4000,
+        max_animation_pixels: 200_000_000,
+        max_memory: 512 << 20,
+        deadline: None,
+        cancelled: None,
+    };
+
     /// `Err` once the deadline has passed or the render was cancelled.
     pub fn check_budget(&self) -> Result<(), RenderError> {
         if self.cancelled.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {

@@ -119,15 +119,7 @@ mod tests {
     use super::*;
     use crate::render::{render, Source};
 
-    const LIMITS: Limits = Limits {
-        max_pixels: 50_000_000,
-        max_frames: 500,
-        max_output_side: 4000,
-        max_animation_pixels: 200_000_000,
-        max_memory: 1 << 30,
-        deadline: None,
-        cancelled: None,
-    };
+    const LIMITS: Limits = Limits::DEFAULT;
 
     fn corpus(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/../../shared/corpus/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -216,15 +208,7 @@ mod lossless_tests {
 
     #[test]
     fn an_alpha_master_is_lossless_and_renders_identically() {
-        let limits = Limits {
-            max_pixels: 50_000_000,
-            max_frames: 500,
-            max_output_side: 4000,
-            max_animation_pixels: 200_000_000,
-            max_memory: 1 << 30,
-            deadline: None,
-            cancelled: None,
-        };
+        let limits = Limits::DEFAULT;
         let original =
             std::fs::read(format!("{}/../../shared/corpus/alpha_1024x1024.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
         let masters = make(&original, Format::Png, true, &limits).unwrap();
