@@ -74,16 +74,16 @@ async fn delivery_errors_are_not_cacheable() {
 }
 
 /// A render's decode slot goes with the render, not with the request: clients that hang up free
-/// no slot while their renders run on, so the queue behind them fills and says 503.
+/// no slot while their renders are in a step (one AVIF encode of 9 MP here), so the queue behind
+/// them fills and says 503.
 #[tokio::test]
-async fn a_client_hanging_up_does_not_free_its_render_slot() {
+async fn a_client_hanging_up_does_not_free_its_render_slot_mid_step() {
     let app = spawn_app_with(&[("IMGCLOUD_RENDER_QUEUE", "1")]).await;
     let admin = app.admin().await;
     app.upload(&admin, Some((corpus("photo_12mp_4000x3000.jpg"), "big.jpg")), &[("public_id", "big")]).await;
     let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
-    // Slow renders (a 4000 px canvas rotated pixel by pixel), each client gone after 500 ms.
     let hang_up = |r: usize| {
-        let url = app.url(&format!("/v1/image/w_4000,h_4000,c_fill,r_{},f_png/big", 10 + r));
+        let url = app.url(&format!("/v1/image/w_{},f_avif/big", 3460 + r));
         let client = app.client.clone();
         async move { client.get(url).timeout(std::time::Duration::from_millis(500)).send().await.is_err() }
     };
@@ -98,17 +98,43 @@ async fn a_client_hanging_up_does_not_free_its_render_slot() {
     assert_eq!(assert_error(refused, StatusCode::SERVICE_UNAVAILABLE).await, "busy");
 }
 
+/// The 42-frame GIF at about 2000×2000 as GIF (`n` tells variants apart): 42 quantised 4 MP
+/// frames, many seconds of work, with the budget checked between frames.
+fn long_animation(n: usize) -> String {
+    format!("/v1/image/w_{},h_2000,c_fill,f_gif/anim", 2000 + n)
+}
+
+/// A render nobody waits for stops at its next step: once every core's client has hung up, a
+/// small render gets a core at once rather than after the long ones.
+#[tokio::test]
+async fn a_render_nobody_waits_for_stops_and_frees_its_slot() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("anim_245x245_42f.gif"), "a.gif")), &[("public_id", "anim")]).await;
+    app.upload_photo(&admin, &[("public_id", "p")]).await;
+    let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let hang_up = |r: usize| {
+        let url = app.url(&long_animation(r));
+        let client = app.client.clone();
+        async move { client.get(url).timeout(std::time::Duration::from_millis(700)).send().await.is_err() }
+    };
+    let gone = futures::future::join_all((0..slots).map(hang_up)).await;
+    assert!(gone.iter().all(|g| *g), "every long render's client timed out");
+    let small = app.client.get(app.url("/v1/image/w_50/p")).timeout(std::time::Duration::from_secs(4)).send().await;
+    assert_eq!(small.expect("a core freed within a frame of the hang-ups").status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_render_past_its_time_budget_is_422_and_stores_nothing() {
     let app = spawn_app_with(&[("IMGCLOUD_RENDER_SECONDS", "1")]).await;
     let admin = app.admin().await;
-    app.upload(&admin, Some((corpus("photo_12mp_4000x3000.jpg"), "big.jpg")), &[("public_id", "big")]).await;
+    app.upload(&admin, Some((corpus("anim_245x245_42f.gif"), "a.gif")), &[("public_id", "anim")]).await;
     let before = app.stored_files().await.len();
-    let response = app.get("/v1/image/w_4000,h_4000,c_fill,r_45,f_png/big", &Cred::None).await;
+    let response = app.get(&long_animation(0), &Cred::None).await;
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(assert_error(response, StatusCode::UNPROCESSABLE_ENTITY).await, "render_too_large");
     assert_eq!(app.stored_files().await.len(), before);
-    assert_eq!(app.get("/v1/image/w_100/big", &Cred::None).await.status(), StatusCode::OK, "small renders still fit");
+    assert_eq!(app.get("/v1/image/w_100/anim", &Cred::None).await.status(), StatusCode::OK, "small renders still fit");
 }
 
 /// A render still running when its asset is deleted stores its variant into a tree the collector
