@@ -114,6 +114,8 @@ ENVIRONMENT = {
     "IMGCLOUD_ORIGIN_SECRET",
     "IMGCLOUD_PUBLIC_URL",
     "IMGCLOUD_ADMIN_EMAIL",
+    "IMGCLOUD_RENDER_SECONDS",
+    "IMGCLOUD_RENDER_MEMORY_BYTES",
     "RUST_LOG",
 }
 
@@ -162,6 +164,10 @@ def check_functions(t):
     check("{{resolve:secretsmanager:${SigningSecret}}}" in json.dumps(env.get("IMGCLOUD_SIGNING_SECRET")),
           "IMGCLOUD_SIGNING_SECRET resolves the SigningSecret")
     check("https://" in json.dumps(env.get("IMGCLOUD_PUBLIC_URL")), "IMGCLOUD_PUBLIC_URL is https")
+    # A render must give up before its function does (issue 11): else a slow variant is a timeout
+    # that every request retries.
+    render_seconds = int(env.get("IMGCLOUD_RENDER_SECONDS", "0"))
+    check(0 < render_seconds <= 20, f"IMGCLOUD_RENDER_SECONDS={render_seconds} leaves the 29 s functions time to store")
     generate = resources["SigningSecret"]["Properties"]["GenerateSecretString"]
     check(generate.get("PasswordLength", 32) >= 32 and generate.get("ExcludePunctuation") is True,
           "the signing secret: at least 32 characters, no punctuation")
