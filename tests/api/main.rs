@@ -8,6 +8,7 @@ mod api_keys;
 mod assets;
 mod auth;
 mod bounds;
+mod colour;
 mod connections;
 mod delivery;
 mod direct_upload;

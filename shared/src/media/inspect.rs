@@ -110,9 +110,11 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(Inspected, Option<DynamicImage
         decoder.dimensions().map(|(w, h)| (w as u32, h as u32)).ok_or_else(|| corrupt("no frame header".into()))?;
     check_caps(width, height, 1, limits)?;
     let orientation = decoder.exif().and_then(|exif| orientation(exif));
+    let has_profile = decoder.icc_profile().is_some();
     let rgb = decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
-    // zune-jpeg answers RGB by default; anything else is left for the render path to decode.
-    let pixels = image::RgbImage::from_raw(width, height, rgb).map(|rgb| {
+    // zune-jpeg answers RGB by default; anything else, and pixels that a profile may put in
+    // another colour space than sRGB, are left for the render path to decode.
+    let pixels = image::RgbImage::from_raw(width, height, rgb).filter(|_| !has_profile).map(|rgb| {
         let mut image = DynamicImage::ImageRgb8(rgb);
         image.apply_orientation(orientation.unwrap_or(Orientation::NoTransforms));
         image

@@ -11,7 +11,7 @@ use std::{
 
 use image::{codecs, AnimationDecoder, DynamicImage, ImageDecoder};
 
-use super::{Frame, RenderError};
+use super::{colour::ToSrgb, Frame, RenderError};
 use crate::media::Format;
 
 #[derive(Debug, Clone)]
@@ -84,6 +84,18 @@ fn normalise(image: DynamicImage) -> DynamicImage {
 /// The frames of an image, decoded one at a time as the render asks for them.
 pub type Frames<'a> = Box<dyn Iterator<Item = Result<Frame, RenderError>> + 'a>;
 
+/// The conversion to sRGB that the decoder's ICC profile asks for, if any.
+fn colour(decoder: &mut impl ImageDecoder) -> Option<ToSrgb> {
+    ToSrgb::from_icc(decoder.icc_profile().ok().flatten().as_deref())
+}
+
+fn in_srgb(image: DynamicImage, colour: Option<&ToSrgb>) -> Result<DynamicImage, RenderError> {
+    match colour {
+        Some(colour) => colour.convert(image),
+        None => Ok(image),
+    }
+}
+
 pub fn still<'a>(image: DynamicImage) -> Frames<'a> {
     Box::new(std::iter::once(Ok(Frame { image: normalise(image), delay_ms: 0 })))
 }
@@ -104,25 +116,28 @@ pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bo
             check_pixels(w, h, limits)?;
             decoder.set_limits(image_limits(limits)).map_err(decode_error)?;
             let orientation = decoder.orientation().map_err(decode_error)?;
+            let colour = colour(&mut decoder);
             let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
             image.apply_orientation(orientation);
-            Ok(still(image))
+            in_srgb(normalise(image), colour.as_ref()).map(still)
         }
         Format::Png => png(bytes, limits),
         Format::Gif => {
             let decoder = codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             let (w, h) = decoder.dimensions();
             check_pixels(w, h, limits)?;
-            Ok(frames(decoder.into_frames(), limits, animated))
+            Ok(frames(decoder.into_frames(), limits, animated, None))
         }
         Format::WebP => {
-            let decoder = codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+            let mut decoder = codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             let (w, h) = decoder.dimensions();
             check_pixels(w, h, limits)?;
+            let colour = colour(&mut decoder);
             if decoder.has_animation() {
-                Ok(frames(decoder.into_frames(), limits, animated))
+                Ok(frames(decoder.into_frames(), limits, animated, colour))
             } else {
-                Ok(still(DynamicImage::from_decoder(decoder).map_err(decode_error)?))
+                let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+                in_srgb(normalise(image), colour.as_ref()).map(still)
             }
         }
         Format::Avif => Err(RenderError::Decode("AVIF originals cannot be decoded by this build".into())),
@@ -130,7 +145,7 @@ pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bo
 }
 
 /// The frames of an animation, at most `max_frames` of them (the first only, unless `animated`).
-fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool) -> Frames<'a> {
+fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool, colour: Option<ToSrgb>) -> Frames<'a> {
     let max_frames = limits.max_frames as usize;
     let wanted = if animated { max_frames + 1 } else { 1 };
     Box::new(iter.take(wanted).enumerate().map(move |(index, frame)| {
@@ -139,7 +154,8 @@ fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool) -> Frame
         }
         let frame = frame.map_err(decode_error)?;
         let (num, den) = frame.delay().numer_denom_ms();
-        Ok(Frame { image: DynamicImage::ImageRgba8(frame.into_buffer()), delay_ms: num / den.max(1) })
+        let image = in_srgb(DynamicImage::ImageRgba8(frame.into_buffer()), colour.as_ref())?;
+        Ok(Frame { image, delay_ms: num / den.max(1) })
     }))
 }
 

@@ -1,7 +1,8 @@
-//! The render pipeline of SPEC §6: decode → EXIF auto-orient → resize/crop → rotate → grayscale →
+//! The render pipeline of SPEC §6: decode → EXIF auto-orient → sRGB (§12) → resize/crop → rotate → grayscale →
 //! blur → flatten → encode, with metadata stripped (encoders write none). Each step is a small
 //! function of one file; [`render`] runs them in order on every frame that the output keeps.
 
+mod colour;
 mod decode;
 mod effects;
 mod encode;
