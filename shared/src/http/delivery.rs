@@ -358,10 +358,11 @@ async fn variant(
     })?;
     let bytes = Bytes::from(rendered.bytes);
     let caps = app.config.variant_caps;
-    // Past the asset's caps the variant is served but not stored: each such request renders
-    // again, bounded by the per-IP render limit. A version's counts only grow, so a record that is
-    // full when read is full now: no put.
+    // Past the asset's caps the variant is served but not stored; it is kept in the memory cache
+    // alone, so that a popular one is not rendered on every request. A version's counts only
+    // grow, so a record that is full when read is full now: no put.
     if !caps.admit(asset, bytes.len() as u64) {
+        app.blobs.keep_in_memory(&target.key, &bytes);
         return Ok((bytes, Some("MISS")));
     }
     app.blobs.put(&target.key, bytes.clone()).await?;
@@ -371,7 +372,11 @@ async fn variant(
     // order, one of the two removes it.) Full: other renders took the room meanwhile.
     match app.meta.add_variant(&asset.public_id, &asset.blob_id, bytes.len() as u64, caps).await? {
         VariantAdded::Stored => {}
-        VariantAdded::Full | VariantAdded::Gone => app.blobs.delete_tree(&target.key).await?,
+        VariantAdded::Full => {
+            app.blobs.delete_tree(&target.key).await?;
+            app.blobs.keep_in_memory(&target.key, &bytes);
+        }
+        VariantAdded::Gone => app.blobs.delete_tree(&target.key).await?,
     }
     Ok((bytes, Some("MISS")))
 }

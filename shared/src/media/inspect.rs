@@ -101,17 +101,92 @@ fn check_drawn(pixels: u64, frames: u32, limits: &Limits) -> Result<(), InspectE
 }
 
 fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
+    match jpeg_decoded(bytes, limits, true) {
+        // What browsers display despite it (bytes between markers, a junk header, a short APP
+        // segment) is decoded leniently, as the render's decoder does; only a file that still ends
+        // as a JPEG does, since the lenient decoder fills a truncated file's rest with grey.
+        Err(JpegFailure::StrictOnly(_)) if ends_after_its_scan(bytes) => jpeg_decoded(bytes, limits, false),
+        result => result,
+    }
+    .map_err(|failure| match failure {
+        JpegFailure::Caps(e) => e,
+        // SOI and a marker make a JPEG, whose broken or cut header is a corrupt file (400);
+        // `\xFF\xD8\xFF<html>` is something else (415).
+        JpegFailure::Header(detail) if matches!(bytes.get(3), Some(0xC0..=0xFE)) => corrupt(Format::Jpeg)(detail),
+        JpegFailure::Header(detail) => impostor(Format::Jpeg)(detail),
+        JpegFailure::StrictOnly(detail) | JpegFailure::Data(detail) => corrupt(Format::Jpeg)(detail),
+    })
+}
+
+enum JpegFailure {
+    /// Over a cap.
+    Caps(InspectError),
+    /// No JPEG header at all (415).
+    Header(String),
+    /// What only strict decoding refuses.
+    StrictOnly(String),
+    /// Broken or missing image data (400).
+    Data(String),
+}
+
+/// Whether the file's markers, walked from the start as a lenient decoder walks them (segments
+/// skipped by their lengths, junk between them passed over), reach the end-of-image marker after a
+/// scan: a truncated file never does, wherever it was cut (an APP segment may hold a whole
+/// thumbnail with its own markers, which the lengths skip).
+fn ends_after_its_scan(bytes: &[u8]) -> bool {
+    let (mut at, mut scanned) = (2, false);
+    let length = |at: usize| bytes.get(at + 2..at + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+    loop {
+        while at + 1 < bytes.len() && !(bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xFF)) {
+            at += 1;
+        }
+        let Some(&marker) = bytes.get(at + 1) else { return false };
+        match marker {
+            0xD9 => return scanned,
+            0x01 | 0xD0..=0xD7 => at += 2,
+            0xDA => {
+                let Some(header) = length(at) else { return false };
+                scanned = true;
+                at += 2 + header;
+                // Entropy-coded data: FF is followed by 00 (a stuffed byte) or a restart marker.
+                while at + 1 < bytes.len()
+                    && !(bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+                {
+                    at += 1;
+                }
+            }
+            _ => match length(at) {
+                Some(segment) => at += 2 + segment,
+                None => return false,
+            },
+        }
+    }
+}
+
+fn jpeg_decoded(bytes: &[u8], limits: &Limits, strict: bool) -> Result<(Inspected, Option<DynamicImage>), JpegFailure> {
     use zune_core::{bytestream::ZCursor, options::DecoderOptions};
-    let corrupt = corrupt(Format::Jpeg);
-    let options = DecoderOptions::default().set_strict_mode(true).set_max_width(1 << 16).set_max_height(1 << 16);
+    // zune-jpeg marks what only its strict mode refuses.
+    let failure = |header: bool| {
+        move |e: zune_jpeg::errors::DecodeErrors| {
+            let detail = format!("{e:?}");
+            match () {
+                () if strict && detail.contains("[strict-mode]") => JpegFailure::StrictOnly(detail),
+                () if header => JpegFailure::Header(detail),
+                () => JpegFailure::Data(detail),
+            }
+        }
+    };
+    let options = DecoderOptions::default().set_strict_mode(strict).set_max_width(1 << 16).set_max_height(1 << 16);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().map_err(|e| impostor(Format::Jpeg)(format!("{e:?}")))?;
-    let (width, height) =
-        decoder.dimensions().map(|(w, h)| (w as u32, h as u32)).ok_or_else(|| corrupt("no frame header".into()))?;
-    check_caps(width, height, 1, limits)?;
+    decoder.decode_headers().map_err(failure(true))?;
+    let (width, height) = decoder
+        .dimensions()
+        .map(|(w, h)| (w as u32, h as u32))
+        .ok_or_else(|| JpegFailure::Data("no frame header".into()))?;
+    check_caps(width, height, 1, limits).map_err(JpegFailure::Caps)?;
     let orientation = decoder.exif().and_then(|exif| orientation(exif));
     let has_profile = decoder.icc_profile().is_some();
-    let rgb = decoder.decode().map_err(|e| corrupt(format!("{e:?}")))?;
+    let rgb = decoder.decode().map_err(failure(false))?;
     // zune-jpeg answers RGB by default; anything else, and pixels that a profile may put in
     // another colour space than sRGB, are left for the render path to decode.
     let pixels = image::RgbImage::from_raw(width, height, rgb).filter(|_| !has_profile).map(|rgb| {
@@ -313,5 +388,19 @@ mod tests {
         let tight = Limits { max_pixels: 2_000_000, max_frames: 500 };
         assert!(matches!(inspect(&gif(60, 200), &tight), Err(InspectError::TooLarge(_))));
         assert!(matches!(inspect(&gif(60, 1000), &LIMITS), Err(InspectError::TooLarge(_))), "60 full frames");
+    }
+
+    #[test]
+    fn a_jpeg_a_browser_displays_is_accepted_and_a_truncated_one_is_not() {
+        let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/peer-corpus/pillow");
+        for name in ["jpeg_ff00_header.jpg", "photoshop-200dpi-broken.jpg", "junk_jpeg_header.jpg"] {
+            let bytes = std::fs::read(format!("{peer}/{name}")).unwrap();
+            assert!(inspect(&bytes, &LIMITS).is_ok(), "{name}: {:?}", inspect(&bytes, &LIMITS));
+            for tenths in [3, 6, 9] {
+                let cut = &bytes[..bytes.len() * tenths / 10];
+                let refused = inspect(cut, &LIMITS);
+                assert!(matches!(refused, Err(InspectError::Corrupt(_))), "{name} cut at {tenths}/10: {refused:?}");
+            }
+        }
     }
 }

@@ -67,6 +67,10 @@ impl<S: BlobStore> BlobStore for CachedBlobStore<S> {
         self.inner.size(key).await
     }
 
+    fn keep_in_memory(&self, key: &str, bytes: &Bytes) {
+        self.remember(key, bytes);
+    }
+
     async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> StoreResult<Option<String>> {
         self.inner.presigned_get(key, ttl).await
     }

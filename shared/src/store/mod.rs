@@ -40,6 +40,11 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The size of the blob under `key`, without reading it.
     async fn size(&self, key: &str) -> StoreResult<Option<u64>>;
 
+    /// Keeps `bytes` for reads of `key` in this store's memory cache only, if it has one: a
+    /// variant past its asset's caps is not stored, but a popular one must not be rendered again
+    /// on every request.
+    fn keep_in_memory(&self, _key: &str, _bytes: &Bytes) {}
+
     /// A URL that serves `key` for `ttl` without credentials, when the store can make one (S3
     /// can; files cannot, so the caller serves the bytes itself).
     async fn presigned_get(&self, _key: &str, _ttl: std::time::Duration) -> StoreResult<Option<String>> {
