@@ -4,48 +4,48 @@
 //! outside it are clipped). Encoders write no profile, so every output is read as sRGB.
 
 use image::DynamicImage;
-use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, TransformOptions, Xyzd};
+use std::sync::Arc;
+
+use moxcms::{ColorProfile, DataColorSpace, Layout, RenderingIntent, Transform8BitExecutor, TransformOptions, Xyzd};
 
 use super::RenderError;
 
-/// An original's colour space, when it is not sRGB: what converts its frames.
+/// The conversion of an original's pixels to sRGB, when they are not in sRGB.
 pub struct ToSrgb {
-    profile: ColorProfile,
+    rgb: Arc<Transform8BitExecutor>,
+    rgba: Arc<Transform8BitExecutor>,
 }
 
 impl ToSrgb {
-    /// `None` for no profile, an sRGB one, one that cannot be read, or one that is not RGB (gray
-    /// and CMYK originals are decoded to RGB by their decoders and taken as sRGB for now): those
-    /// pixels are taken as sRGB, as a browser takes them.
+    /// `None` for no profile, an sRGB one, or one that cannot be read or connected to sRGB (an
+    /// XYB JPEG's, a gray or CMYK one: their decoders answer RGB): those pixels are taken as sRGB,
+    /// as a browser that cannot use the profile takes them.
     pub fn from_icc(icc: Option<&[u8]>) -> Option<Self> {
         let profile = ColorProfile::new_from_slice(icc?).ok()?;
         if profile.color_space != DataColorSpace::Rgb || has_srgb_primaries(&profile) {
             return None;
         }
-        Some(Self { profile })
+        let options =
+            TransformOptions { rendering_intent: RenderingIntent::RelativeColorimetric, ..Default::default() };
+        let srgb = ColorProfile::new_srgb();
+        let transform = |layout| profile.create_transform_8bit(layout, &srgb, layout, options).ok();
+        Some(Self { rgb: transform(Layout::Rgb)?, rgba: transform(Layout::Rgba)? })
     }
 
     /// `image` (8-bit RGB or RGBA) in sRGB.
     pub fn convert(&self, image: DynamicImage) -> Result<DynamicImage, RenderError> {
-        let options =
-            TransformOptions { rendering_intent: RenderingIntent::RelativeColorimetric, ..Default::default() };
-        let srgb = ColorProfile::new_srgb();
         let failed =
             |e: moxcms::CmsError| RenderError::Decode(format!("the image's ICC profile cannot be applied: {e}"));
         Ok(match image {
             DynamicImage::ImageRgba8(mut pixels) => {
-                let transform =
-                    self.profile.create_transform_8bit(Layout::Rgba, &srgb, Layout::Rgba, options).map_err(failed)?;
                 let source = pixels.as_raw().clone();
-                transform.transform(&source, &mut pixels).map_err(failed)?;
+                self.rgba.transform(&source, &mut pixels).map_err(failed)?;
                 DynamicImage::ImageRgba8(pixels)
             }
             other => {
                 let mut pixels = other.into_rgb8();
-                let transform =
-                    self.profile.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, options).map_err(failed)?;
                 let source = pixels.as_raw().clone();
-                transform.transform(&source, &mut pixels).map_err(failed)?;
+                self.rgb.transform(&source, &mut pixels).map_err(failed)?;
                 DynamicImage::ImageRgb8(pixels)
             }
         })
