@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use imgcloud_core::{
-    media::{inspect, Format, Limits as InspectLimits},
+    media::{inspect, Format, Formats, Limits as InspectLimits},
     render::{master, render, Limits, Source},
     transform::Transform,
 };
@@ -60,8 +60,16 @@ pub async fn bench(iterations: usize) {
     let mut master_ms = Vec::new();
     for (label, file, transform) in OPERATIONS {
         let bytes = corpus(file);
-        let info =
-            inspect(&bytes, &InspectLimits { max_pixels: LIMITS.max_pixels, max_frames: LIMITS.max_frames }).unwrap();
+        let info = inspect(
+            &bytes,
+            &InspectLimits {
+                max_pixels: LIMITS.max_pixels,
+                max_frames: LIMITS.max_frames,
+                formats: Formats::ALL,
+                max_memory: LIMITS.max_memory,
+            },
+        )
+        .unwrap();
         let size = (info.width, info.height);
         let t = Transform::parse(transform).unwrap();
         let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);

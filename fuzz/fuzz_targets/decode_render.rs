@@ -3,7 +3,7 @@
 #![no_main]
 
 use imgcloud_core::{
-    media::{inspect, Limits as InspectLimits},
+    media::{inspect, Formats, Limits as InspectLimits},
     render::{render, Limits, Source},
     transform::Transform,
 };
@@ -13,9 +13,9 @@ const TRANSFORMS: [&str; 6] = ["w_16", "w_20,h_20,c_fill,f_png", "w_8,h_30,c_con
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else { return };
-    let Ok(info) = inspect(bytes, &InspectLimits { max_pixels: 1 << 20, max_frames: 16 }) else { return };
+    let Ok(info) = inspect(bytes, &InspectLimits { max_pixels: 1 << 20, max_frames: 16, formats: Formats::ALL, max_memory: 256 << 20 }) else { return };
     let t = Transform::parse(TRANSFORMS[usize::from(selector) % TRANSFORMS.len()]).unwrap();
-    let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format);
-    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, deadline: None };
+    let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format.rendered_as(info.has_alpha));
+    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, max_animation_pixels: 1 << 22, ..Limits::DEFAULT };
     let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits);
 });

@@ -20,6 +20,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     pub max_pixels: u64,
     pub max_frames: u32,
+    /// The formats accepted as originals (`IMGCLOUD_FORMATS`, comma-separated; all by default).
+    pub formats: crate::media::Formats,
     pub max_output_side: u32,
     /// Failed logins allowed per email and per IP in 15 minutes (0: no limit).
     pub rate_login_failures: u32,
@@ -170,6 +172,10 @@ impl Config {
             max_upload_bytes: number(&get, "IMGCLOUD_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1, 1 << 40)?,
             max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", RENDER.max_pixels, 1, 1 << 40)?,
             max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", u64::from(RENDER.max_frames), 1, 100_000)? as u32,
+            formats: match get("IMGCLOUD_FORMATS") {
+                Some(list) => crate::media::Formats::parse(&list).map_err(|r| err("IMGCLOUD_FORMATS", &r))?,
+                None => crate::media::Formats::ALL,
+            },
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", u64::from(RENDER.max_output_side), 1, 16_383)?
                 as u32,
             signing_secret,

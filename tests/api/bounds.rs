@@ -125,6 +125,30 @@ async fn a_render_nobody_waits_for_stops_and_frees_its_slot() {
     assert_eq!(small.expect("a core freed within a frame of the hang-ups").status(), StatusCode::OK);
 }
 
+/// A render another request waits for goes on when the client that started it hangs up: the
+/// waiter is answered from the stored variant, not by a second render.
+#[tokio::test]
+async fn a_render_someone_else_waits_for_goes_on_when_its_client_hangs_up() {
+    let app = spawn_app_with(&[("IMGCLOUD_RENDER_SECONDS", "300")]).await;
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("anim_245x245_42f.gif"), "a.gif")), &[("public_id", "anim")]).await;
+    let impatient = app
+        .client
+        .get(app.url("/v1/image/w_1200,h_1200,c_fill,f_gif/anim"))
+        .timeout(std::time::Duration::from_millis(700))
+        .send();
+    let patient = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.get("/v1/image/w_1200,h_1200,c_fill,f_gif/anim", &Cred::None).await
+    };
+    let (impatient, patient) = tokio::join!(impatient, patient);
+    assert!(impatient.is_err(), "the first client timed out");
+    let status = patient.status();
+    let cache = patient.headers().get("x-cache").cloned();
+    assert_eq!(status, StatusCode::OK, "{}", patient.text().await.unwrap());
+    assert_eq!(cache.unwrap(), "HIT", "the waiter got the first render, stored");
+}
+
 #[tokio::test]
 async fn a_render_past_its_time_budget_is_422_and_stores_nothing() {
     let app = spawn_app_with(&[("IMGCLOUD_RENDER_SECONDS", "1")]).await;

@@ -13,6 +13,7 @@ mod connections;
 mod delivery;
 mod direct_upload;
 mod durability;
+mod formats;
 mod limits;
 mod openapi;
 mod routing;

@@ -75,7 +75,7 @@ fn negotiate(accept: &str, has_alpha: bool) -> Format {
 fn output_format(t: &Transform, asset: &AssetRecord, headers: &HeaderMap) -> Format {
     let original = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
     match t.format.map(|f| (f, f.concrete())) {
-        None => original,
+        None => original.rendered_as(asset.has_alpha),
         Some((_, Some(format))) => format,
         Some((_, None)) => {
             negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default(), asset.has_alpha)
@@ -276,13 +276,20 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Tells a render that nobody waits for it any more, when the request that wanted it is dropped.
-#[derive(Default)]
-struct CancelOnDrop(Arc<AtomicBool>);
+/// Tells a render that nobody waits for it any more when the request that started it is dropped
+/// (its client hung up) and no other request waits for the same variant: those find it stored.
+struct CancelUnlessAwaited {
+    cancelled: Arc<AtomicBool>,
+    /// The variant's lock: held by the render's task, and by each request waiting for it.
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
 
-impl Drop for CancelOnDrop {
+impl Drop for CancelUnlessAwaited {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
+        // Ours and the render task's guard: anyone more waits.
+        if Arc::strong_count(&self.lock) <= 2 {
+            self.cancelled.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -292,7 +299,7 @@ fn missing_original(asset: &AssetRecord) -> AppError {
 
 /// The stored variant, or a render of it stored for next time (one render per variant at once).
 async fn variant(
-    app: &App,
+    app: &Arc<App>,
     asset: &AssetRecord,
     t: &Transform,
     target: &Target,
@@ -304,19 +311,52 @@ async fn variant(
     // Only renders count against the client's limit; cached deliveries are free (SPEC §9).
     app.limits.renders.check(client_ip).await.map_err(|wait| too_many(wait, "uncached renders"))?;
     let lock = app.render_locks.lock_for(&target.key);
-    let _guard = lock.lock().await;
+    let guard = lock.clone().lock_owned().await;
     if let Some(bytes) = app.blobs.get(&target.key).await? {
         return Ok((bytes, Some("HIT")));
     }
-    // Start from the smallest master that serves the render (see `render::master`); the original
-    // when there is none, or when it is missing (a master is a cache of the original).
-    let size = (asset.width, asset.height);
-    let original = Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg));
-    let level =
-        asset.has_master.then(|| master::choose(size, asset.has_alpha, t, app.config.max_output_side)).flatten();
-    let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
-    let (t, output) = (t.clone(), target.format);
-    let rendered = {
+    // The render and its store run as a task of their own that holds the variant's lock, so that
+    // a client hanging up stops it only when nobody else waits for it.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let job = RenderJob { app: app.clone(), asset: asset.clone(), t: t.clone(), key: target.key.clone() };
+    let task = tokio::spawn(job.run(target.format, cancelled.clone(), guard));
+    let _cancel = CancelUnlessAwaited { cancelled, lock };
+    let bytes = task.await.map_err(AppError::internal)??;
+    Ok((bytes, Some("MISS")))
+}
+
+/// One variant to render and store.
+struct RenderJob {
+    app: Arc<App>,
+    asset: AssetRecord,
+    t: Transform,
+    key: String,
+}
+
+impl RenderJob {
+    async fn run(
+        self,
+        output: Format,
+        cancelled: Arc<AtomicBool>,
+        _lock: tokio::sync::OwnedMutexGuard<()>,
+    ) -> AppResult<Bytes> {
+        let bytes = self.render(output, cancelled).await?;
+        self.store(&bytes).await?;
+        Ok(bytes)
+    }
+
+    async fn render(&self, output: Format, cancelled: Arc<AtomicBool>) -> AppResult<Bytes> {
+        let (app, asset) = (&self.app, &self.asset);
+        // Start from the smallest master that serves the render (see `render::master`); the
+        // original when there is none, or when it is missing (a master is a cache of the original).
+        let size = (asset.width, asset.height);
+        let original = Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg));
+        let level = asset
+            .has_master
+            .then(|| master::choose(size, asset.has_alpha, &self.t, app.config.max_output_side))
+            .flatten();
+        let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
+        limits.cancelled = Some(cancelled);
         // Renders run one per core; a bounded number wait, holding no image bytes yet.
         let permit = {
             let _waiting = Waiting::enter(&app.renders_waiting, app.config.render_queue)?;
@@ -333,52 +373,54 @@ async fn variant(
                 (bytes.ok_or_else(|| missing_original(asset))?, original, None)
             }
         };
-        // Dropped with this request (its client hung up): the render stops at its next step.
-        let wanted = CancelOnDrop::default();
-        limits.cancelled = Some(wanted.0.clone());
-        permit
+        let t = self.t.clone();
+        let rendered = permit
             .run(move || {
                 // The budget runs from when the render gets its core.
                 limits.deadline = Some(Instant::now() + budget);
                 render::render(&input, source, plan_on, &t, output, &limits)
             })
             .await
-            .map_err(AppError::internal)?
-    };
-    let rendered = rendered.map_err(|e| match e {
-        RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
-        RenderError::OverBudget(m) => AppError::unprocessable("render_too_large", m),
-        // The upload's inspection decoded it; a render's decoder that cannot is no fault of the
-        // client's, and no retry helps: 422, logged.
-        RenderError::Decode(m) => {
-            tracing::warn!(public_id = %asset.public_id, error = %m, "a stored original does not decode for rendering");
-            AppError::unprocessable("image_unreadable", format!("this image cannot be rendered: {m}"))
-        }
-        RenderError::Encode(m) => AppError::internal(format!("rendering {} failed: {m}", asset.public_id)),
-    })?;
-    let bytes = Bytes::from(rendered.bytes);
-    let caps = app.config.variant_caps;
-    // Past the asset's caps the variant is served but not stored; it is kept in the memory cache
-    // alone, so that a popular one is not rendered on every request. A version's counts only
-    // grow, so a record that is full when read is full now: no put.
-    if !caps.admit(asset, bytes.len() as u64) {
-        app.blobs.keep_in_memory(&target.key, &bytes);
-        return Ok((bytes, Some("MISS")));
+            .map_err(AppError::internal)?;
+        let rendered = rendered.map_err(|e| match e {
+            RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
+            RenderError::OverBudget(m) => AppError::unprocessable("render_too_large", m),
+            // The upload's inspection decoded it; a render's decoder that cannot is no fault of
+            // the client's, and no retry helps: 422, logged.
+            RenderError::Decode(m) => {
+                tracing::warn!(public_id = %asset.public_id, error = %m, "a stored original does not decode for rendering");
+                AppError::unprocessable("image_unreadable", format!("this image cannot be rendered: {m}"))
+            }
+            RenderError::Encode(m) => AppError::internal(format!("rendering {} failed: {m}", asset.public_id)),
+        })?;
+        Ok(Bytes::from(rendered.bytes))
     }
-    app.blobs.put(&target.key, bytes.clone()).await?;
-    // Counted only while this version is current and within its caps. If it was replaced or
-    // deleted during the render, the collector may have swept its tree already: take the variant
-    // back out, or it is an orphan nobody would collect. (Stored first, checked after: in every
-    // order, one of the two removes it.) Full: other renders took the room meanwhile.
-    match app.meta.add_variant(&asset.public_id, &asset.blob_id, bytes.len() as u64, caps).await? {
-        VariantAdded::Stored => {}
-        VariantAdded::Full => {
-            app.blobs.delete_tree(&target.key).await?;
-            app.blobs.keep_in_memory(&target.key, &bytes);
+
+    /// Stores the variant within its asset's caps. Past them it is served but not stored; it is
+    /// kept in the memory cache alone, so that a popular one is not rendered on every request. A
+    /// version's counts only grow, so a record that is full when read is full now: no put.
+    async fn store(&self, bytes: &Bytes) -> AppResult<()> {
+        let (app, asset, key) = (&self.app, &self.asset, &self.key);
+        let caps = app.config.variant_caps;
+        if !caps.admit(asset, bytes.len() as u64) {
+            app.blobs.keep_in_memory(key, bytes);
+            return Ok(());
         }
-        VariantAdded::Gone => app.blobs.delete_tree(&target.key).await?,
+        app.blobs.put(key, bytes.clone()).await?;
+        // Counted only while this version is current and within its caps. If it was replaced or
+        // deleted during the render, the collector may have swept its tree already: take the
+        // variant back out, or it is an orphan nobody would collect. (Stored first, checked
+        // after: in every order, one of the two removes it.) Full: other renders took the room.
+        match app.meta.add_variant(&asset.public_id, &asset.blob_id, bytes.len() as u64, caps).await? {
+            VariantAdded::Stored => {}
+            VariantAdded::Full => {
+                app.blobs.delete_tree(key).await?;
+                app.blobs.keep_in_memory(key, bytes);
+            }
+            VariantAdded::Gone => app.blobs.delete_tree(key).await?,
+        }
+        Ok(())
     }
-    Ok((bytes, Some("MISS")))
 }
 
 #[cfg(test)]

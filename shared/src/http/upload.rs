@@ -176,7 +176,12 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
 
 /// Inspects the upload and, for a still that is slow to decode, makes its masters (see `render::master`).
 async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
-    let limits = media::Limits { max_pixels: app.config.max_pixels, max_frames: app.config.max_frames };
+    let limits = media::Limits {
+        max_pixels: app.config.max_pixels,
+        max_frames: app.config.max_frames,
+        formats: app.config.formats,
+        max_memory: app.config.render_memory_bytes,
+    };
     let render_limits = app.render_limits();
     let permit = app.decode_permit().await.map_err(AppError::internal)?;
     let inspected = permit

@@ -6,13 +6,18 @@ use std::io::Cursor;
 
 use image::{metadata::Orientation, DynamicImage};
 
-use super::{sniff, Format};
+use super::{colour::ToSrgb, decoders, exif_orientation, sniff, Format, Formats};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Pixels decoded: one canvas, and the rectangles of all frames together.
     pub max_pixels: u64,
     pub max_frames: u32,
+    /// The formats accepted (`IMGCLOUD_FORMATS`).
+    pub formats: Formats,
+    /// The working memory a decode may take (`IMGCLOUD_RENDER_MEMORY_BYTES`): the container
+    /// formats' decoders take several times their pixels.
+    pub max_memory: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,22 +48,27 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError>
     inspect_keeping_pixels(bytes, limits).map(|(info, _)| info)
 }
 
-/// [`inspect`], also handing back the decoded, oriented pixels where decoding is costly enough
-/// not to do twice (JPEG), so that the upload's masters start from them.
+/// [`inspect`], also handing back the decoded, oriented pixels in sRGB where decoding is costly
+/// enough not to do twice (JPEG, AVIF, HEIC, JPEG XL), so that the upload's masters start from them.
 pub fn inspect_keeping_pixels(
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<(ImageInfo, Option<DynamicImage>), InspectError> {
-    let format = sniff(bytes)
-        .ok_or_else(|| InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF or AVIF image".into()))?;
+    let format = sniff(bytes).ok_or_else(|| {
+        InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF, AVIF, HEIC or JPEG XL image".into())
+    })?;
+    if !limits.formats.contains(format) {
+        return Err(InspectError::Unsupported(format!(
+            "{} originals are not accepted by this server (IMGCLOUD_FORMATS)",
+            format.name()
+        )));
+    }
     let ((width, height, frames, has_alpha), pixels) = match format {
         Format::Jpeg => jpeg(bytes, limits)?,
         Format::Png => (png(bytes, limits)?, None),
         Format::Gif => (gif(bytes, limits)?, None),
         Format::WebP => (webp(bytes, limits)?, None),
-        Format::Avif => {
-            return Err(InspectError::Unsupported("AVIF originals are not accepted by this build yet".into()))
-        }
+        Format::Avif | Format::Heic | Format::Jxl => container(bytes, format, limits)?,
     };
     Ok((ImageInfo { format, width, height, frames, has_alpha }, pixels))
 }
@@ -184,25 +194,69 @@ fn jpeg_decoded(bytes: &[u8], limits: &Limits, strict: bool) -> Result<(Inspecte
         .map(|(w, h)| (w as u32, h as u32))
         .ok_or_else(|| JpegFailure::Data("no frame header".into()))?;
     check_caps(width, height, 1, limits).map_err(JpegFailure::Caps)?;
-    let orientation = decoder.exif().and_then(|exif| orientation(exif));
-    let has_profile = decoder.icc_profile().is_some();
+    let orientation = decoder.exif().and_then(|exif| exif_orientation(exif));
+    let colour = ToSrgb::from_icc(decoder.icc_profile().as_deref());
     let rgb = decoder.decode().map_err(failure(false))?;
-    // zune-jpeg answers RGB by default; anything else, and pixels that a profile may put in
-    // another colour space than sRGB, are left for the render path to decode.
-    let pixels = image::RgbImage::from_raw(width, height, rgb).filter(|_| !has_profile).map(|rgb| {
-        let mut image = DynamicImage::ImageRgb8(rgb);
+    // zune-jpeg answers RGB by default; pixels whose profile is not an RGB one (gray, CMYK: their
+    // RGB here is not what the profile describes) are left for the render path to decode.
+    let pixels = match colour {
+        None => image::RgbImage::from_raw(width, height, rgb).map(DynamicImage::ImageRgb8),
+        Some(colour @ ToSrgb::Rgb { .. }) => image::RgbImage::from_raw(width, height, rgb)
+            .and_then(|rgb| colour.convert(DynamicImage::ImageRgb8(rgb)).ok()),
+        Some(_) => None,
+    }
+    .map(|mut image| {
         image.apply_orientation(orientation.unwrap_or(Orientation::NoTransforms));
         image
     });
-    let swaps_sides = orientation.is_some_and(|o| (5..=8).contains(&o.to_exif()));
-    let inspected = if swaps_sides { (height, width, 1, false) } else { (width, height, 1, false) };
-    Ok((inspected, pixels))
+    let (width, height) = oriented((width, height), orientation);
+    Ok(((width, height, 1, false), pixels))
 }
 
-/// The EXIF orientation, read from the TIFF structure and nothing else.
-fn orientation(exif: &[u8]) -> Option<Orientation> {
-    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
-    Orientation::from_exif_chunk(tiff)
+/// Width and height as displayed, after an EXIF orientation.
+fn oriented((width, height): (u32, u32), orientation: Option<Orientation>) -> (u32, u32) {
+    match orientation.map(Orientation::to_exif) {
+        Some(5..=8) => (height, width),
+        _ => (width, height),
+    }
+}
+
+/// AVIF, HEIC or JPEG XL through its decoder: the header's size is capped before any pixel is
+/// decoded. Only the first frame (the primary item) is decoded, and rendered: the asset is a still.
+fn container(bytes: &[u8], format: Format, limits: &Limits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
+    let decoder = decoders::of(format).ok_or_else(|| impostor(format)("no decoder".into()))?;
+    let refused = |failure: decoders::Failure| match failure {
+        decoders::Failure::NotThisFormat(detail) => impostor(format)(detail),
+        decoders::Failure::Corrupt(detail) => corrupt(format)(detail),
+    };
+    let header = (decoder.header)(bytes).map_err(refused)?;
+    check_caps(header.width, header.height, 1, limits)?;
+    let memory = u64::from(header.width) * u64::from(header.height) * decoder.bytes_per_pixel;
+    if memory > limits.max_memory {
+        return Err(InspectError::TooLarge(format!(
+            "a {}x{} {} takes {} MiB to decode; this server allows {} MiB",
+            header.width,
+            header.height,
+            format.name(),
+            memory >> 20,
+            limits.max_memory >> 20
+        )));
+    }
+    let image = (decoder.decode)(bytes, &header).map_err(refused)?;
+    if (image.width(), image.height()) != (header.width, header.height) {
+        return Err(corrupt(format)(format!(
+            "decoded {}x{}, its header says {}x{}",
+            image.width(),
+            image.height(),
+            header.width,
+            header.height
+        )));
+    }
+    let pixels = match ToSrgb::from_colour(&header.colour) {
+        None => Some(image),
+        Some(colour) => colour.convert(image).ok(),
+    };
+    Ok(((header.width, header.height, 1, header.has_alpha), pixels))
 }
 
 fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
@@ -230,6 +284,9 @@ fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     let info = reader.info();
     let has_alpha =
         matches!(info.color_type, png::ColorType::Rgba | png::ColorType::GrayscaleAlpha) || info.trns.is_some();
+    // An animation is shown as it is: orientation applies to a still.
+    let orientation = info.exif_metadata.as_deref().and_then(exif_orientation).filter(|_| frames == 1);
+    let (width, height) = oriented((width, height), orientation);
     Ok((width, height, frames, has_alpha))
 }
 
@@ -292,6 +349,11 @@ fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     } else {
         decoder.read_image(&mut buf).map_err(|e| corrupt(e.to_string()))?;
     }
+    let orientation = match decoder.is_animated() {
+        false => decoder.exif_metadata().ok().flatten().as_deref().and_then(exif_orientation),
+        true => None,
+    };
+    let (width, height) = oriented((width, height), orientation);
     Ok((width, height, frames, has_alpha))
 }
 
@@ -299,7 +361,8 @@ fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_pixels: 50_000_000, max_frames: 500 };
+    const LIMITS: Limits =
+        Limits { max_pixels: 50_000_000, max_frames: 500, formats: Formats::ALL, max_memory: 512 << 20 };
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
     fn corpus(name: &str) -> Vec<u8> {
@@ -352,9 +415,9 @@ mod tests {
 
     #[test]
     fn caps_are_checked_before_decoding() {
-        let tight = Limits { max_pixels: 1000 * 667 - 1, max_frames: 500 };
+        let tight = Limits { max_pixels: 1000 * 667 - 1, ..LIMITS };
         assert!(matches!(inspect(&corpus("photo_1000x667.jpg"), &tight), Err(InspectError::TooLarge(_))));
-        let few_frames = Limits { max_pixels: 50_000_000, max_frames: 41 };
+        let few_frames = Limits { max_frames: 41, ..LIMITS };
         assert!(matches!(inspect(&corpus("anim_245x245_42f.gif"), &few_frames), Err(InspectError::TooLarge(_))));
     }
 
@@ -385,7 +448,7 @@ mod tests {
         };
         let info = inspect(&gif(60, 200), &LIMITS).unwrap();
         assert_eq!((info.width, info.height, info.frames), (1000, 1000, 60));
-        let tight = Limits { max_pixels: 2_000_000, max_frames: 500 };
+        let tight = Limits { max_pixels: 2_000_000, ..LIMITS };
         assert!(matches!(inspect(&gif(60, 200), &tight), Err(InspectError::TooLarge(_))));
         assert!(matches!(inspect(&gif(60, 1000), &LIMITS), Err(InspectError::TooLarge(_))), "60 full frames");
     }

@@ -9,10 +9,10 @@ use std::{
     },
 };
 
-use image::{codecs, AnimationDecoder, DynamicImage, ImageDecoder};
+use image::{codecs, metadata::Orientation, AnimationDecoder, DynamicImage, ImageDecoder};
 
-use super::{colour::ToSrgb, Frame, RenderError};
-use crate::media::Format;
+use super::{Frame, RenderError};
+use crate::media::{colour::ToSrgb, decoders, exif_orientation, Format};
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -91,13 +91,25 @@ fn colour(decoder: &mut impl ImageDecoder) -> Option<ToSrgb> {
 
 fn in_srgb(image: DynamicImage, colour: Option<&ToSrgb>) -> Result<DynamicImage, RenderError> {
     match colour {
-        Some(colour) => colour.convert(image),
+        Some(colour) => colour.convert(image).map_err(RenderError::Decode),
         None => Ok(image),
     }
 }
 
+/// One still image, as 8-bit RGB(A).
 pub fn still<'a>(image: DynamicImage) -> Frames<'a> {
     Box::new(std::iter::once(Ok(Frame { image: normalise(image), delay_ms: 0 })))
+}
+
+/// A still decoded by `decode`, in sRGB and oriented as displayed.
+fn displayed<'a>(
+    image: DynamicImage,
+    colour: Option<&ToSrgb>,
+    orientation: Orientation,
+) -> Result<Frames<'a>, RenderError> {
+    let mut image = in_srgb(image, colour)?;
+    image.apply_orientation(orientation);
+    Ok(still(image))
 }
 
 fn image_limits(limits: &Limits) -> image::Limits {
@@ -117,9 +129,12 @@ pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bo
             decoder.set_limits(image_limits(limits)).map_err(decode_error)?;
             let orientation = decoder.orientation().map_err(decode_error)?;
             let colour = colour(&mut decoder);
-            let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-            image.apply_orientation(orientation);
-            in_srgb(normalise(image), colour.as_ref()).map(still)
+            let image = match &colour {
+                Some(cmyk @ ToSrgb::Cmyk(_)) => DynamicImage::ImageRgb8(jpeg_cmyk(bytes, cmyk)?),
+                _ => DynamicImage::from_decoder(decoder).map_err(decode_error)?,
+            };
+            let colour = colour.filter(|c| !matches!(c, ToSrgb::Cmyk(_)));
+            displayed(image, colour.as_ref(), orientation)
         }
         Format::Png => png(bytes, limits),
         Format::Gif => {
@@ -136,11 +151,12 @@ pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bo
             if decoder.has_animation() {
                 Ok(frames(decoder.into_frames(), limits, animated, colour))
             } else {
+                let orientation = decoder.orientation().map_err(decode_error)?;
                 let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-                in_srgb(normalise(image), colour.as_ref()).map(still)
+                displayed(image, colour.as_ref(), orientation)
             }
         }
-        Format::Avif => Err(RenderError::Decode("AVIF originals cannot be decoded by this build".into())),
+        Format::Avif | Format::Heic | Format::Jxl => container(bytes, format, limits),
     }
 }
 
@@ -163,11 +179,15 @@ fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool, colour: 
 fn png<'a>(bytes: &[u8], limits: &Limits) -> Result<Frames<'a>, RenderError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_ignore_text_chunk(true);
-    decoder.set_ignore_iccp_chunk(true);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let header = decoder.read_header_info().map_err(decode_error)?;
     check_pixels(header.width, header.height, limits)?;
     let mut reader = decoder.read_info().map_err(decode_error)?;
+    // The profile's inflated size is bounded by the decoder's limits (64 MiB by default).
+    let colour = ToSrgb::from_icc(reader.info().icc_profile.as_deref());
+    // An animation is shown as it is (as the upload's inspection sizes it): orientation is a still's.
+    let orientation = reader.info().exif_metadata.as_deref().and_then(exif_orientation);
+    let orientation = orientation.filter(|_| reader.info().animation_control.is_none());
     let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| decode_error("frame too large"))?];
     let info = reader.next_frame(&mut buf).map_err(decode_error)?;
     buf.truncate(info.buffer_size());
@@ -184,5 +204,56 @@ fn png<'a>(bytes: &[u8], limits: &Limits) -> Result<Frames<'a>, RenderError> {
         }
         png::ColorType::Indexed => return Err(decode_error("indexed PNG was not expanded")),
     };
-    Ok(still(image))
+    displayed(image, colour.as_ref(), orientation.unwrap_or(Orientation::NoTransforms))
+}
+
+/// An AVIF, HEIC or JPEG XL original through its decoder (`media::decoders`), which applies the
+/// container's transforms itself.
+fn container<'a>(bytes: &[u8], format: Format, limits: &Limits) -> Result<Frames<'a>, RenderError> {
+    let decoder = decoders::of(format).ok_or_else(|| decode_error(format!("no decoder for {}", format.name())))?;
+    let failed = |e: decoders::Failure| decode_error(e.message());
+    let header = (decoder.header)(bytes).map_err(failed)?;
+    check_pixels(header.width, header.height, limits)?;
+    super::check_memory(u64::from(header.width) * u64::from(header.height) * decoder.bytes_per_pixel, limits)?;
+    let image = (decoder.decode)(bytes, &header).map_err(failed)?;
+    displayed(image, ToSrgb::from_colour(&header.colour).as_ref(), Orientation::NoTransforms)
+}
+
+/// A CMYK JPEG's pixels through its CMYK profile. The samples are read raw (zune-jpeg answers
+/// them without converting) and taken as Adobe's inverted CMYK, as browsers and libjpeg's users
+/// take them: 255 is no ink. YCCK (Adobe's transform 2) is turned back into inverted CMY first.
+fn jpeg_cmyk(bytes: &[u8], cmyk: &ToSrgb) -> Result<image::RgbImage, RenderError> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default().set_strict_mode(false);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(|e| decode_error(format!("{e:?}")))?;
+    let input = decoder.input_colorspace().ok_or_else(|| decode_error("no JPEG frame header"))?;
+    if !matches!(input, ColorSpace::CMYK | ColorSpace::YCCK) {
+        return Err(decode_error("a CMYK profile on a JPEG that is not CMYK"));
+    }
+    let (w, h) = decoder.dimensions().ok_or_else(|| decode_error("no JPEG frame header"))?;
+    let options = decoder.options().jpeg_set_out_colorspace(input);
+    decoder.set_options(options);
+    let mut samples = decoder.decode().map_err(|e| decode_error(format!("{e:?}")))?;
+    for pixel in samples.chunks_exact_mut(4) {
+        if input == ColorSpace::YCCK {
+            // As libjpeg turns YCCK into CMYK: the inverse of the YCbCr-coded RGB.
+            let [r, g, b] = ycc_to_rgb(pixel[0], pixel[1], pixel[2]);
+            pixel[..3].copy_from_slice(&[255 - r, 255 - g, 255 - b]);
+        }
+        for sample in pixel.iter_mut() {
+            *sample = 255 - *sample;
+        }
+    }
+    let (w, h) = (w as u32, h as u32);
+    cmyk.convert_cmyk(&samples, w, h)
+        .unwrap_or_else(|| Err("not a CMYK conversion".into()))
+        .map_err(RenderError::Decode)
+}
+
+/// JPEG's full-range BT.601 YCbCr to RGB.
+fn ycc_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (f32::from(y), f32::from(cb) - 128.0, f32::from(cr) - 128.0);
+    let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    [clamp(y + 1.402 * cr), clamp(y - 0.344_136 * cb - 0.714_136 * cr), clamp(y + 1.772 * cb)]
 }

@@ -36,14 +36,14 @@ pub fn bytes_per_pixel(format: Format, alpha: bool) -> u64 {
         Format::Avif if alpha => 36,
         Format::Avif => 28,
         Format::WebP => 6,
-        Format::Jpeg | Format::Png | Format::Gif => 0,
+        Format::Jpeg | Format::Png | Format::Gif | Format::Heic | Format::Jxl => 0,
     }
 }
 
 /// The quality `format` encodes at by default; `None` for the lossless formats, which ignore `q`.
 pub fn default_quality(format: Format) -> Option<u8> {
     match format {
-        Format::Png | Format::Gif => None,
+        Format::Png | Format::Gif | Format::Heic | Format::Jxl => None,
         Format::Avif => Some(DEFAULT_AVIF_QUALITY),
         Format::Jpeg | Format::WebP => Some(DEFAULT_QUALITY),
     }
@@ -194,6 +194,11 @@ pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, Ren
             let mut encoder = gif::Encoder::new(&mut out, w16, h16, &[]).map_err(failed)?;
             encoder.write_frame(&gif_frame(&mut rgba, 0)?).map_err(failed)?;
             encoder.into_inner().map_err(failed)?;
+        }
+        // Never asked for: `f_` names only the formats above, and these originals render as JPEG
+        // or PNG (`Format::rendered_as`).
+        Format::Heic | Format::Jxl => {
+            return Err(RenderError::Encode(format!("{} is not an output format", format.name())))
         }
     }
     Ok(out)

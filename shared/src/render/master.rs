@@ -174,7 +174,12 @@ mod tests {
     #[test]
     fn masters_from_the_upload_s_inspection_are_the_masters_of_a_fresh_decode() {
         let original = corpus("photo_12mp_4000x3000.jpg");
-        let inspect_limits = crate::media::Limits { max_pixels: 50_000_000, max_frames: 500 };
+        let inspect_limits = crate::media::Limits {
+            max_pixels: 50_000_000,
+            max_frames: 500,
+            formats: crate::media::Formats::ALL,
+            max_memory: 512 << 20,
+        };
         let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
         let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels"), false).unwrap();
         assert_eq!(from_inspection, make(&original, Format::Jpeg, false, &LIMITS).unwrap());

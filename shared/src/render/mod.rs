@@ -2,7 +2,6 @@
 //! blur → flatten → encode, with metadata stripped (encoders write none). Each step is a small
 //! function of one file; [`render`] runs them in order on every frame that the output keeps.
 
-mod colour;
 mod decode;
 mod effects;
 mod encode;
