@@ -1,0 +1,16 @@
+//! Any bytes through the jxl decoder (`media::decoders::jxl`): the header never panics, and a
+//! decode within a small pixel cap returns pixels of the header's size or an error.
+#![no_main]
+
+use imgcloud_core::media::decoders::jxl;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(header) = jxl::header(data) else { return };
+    if u64::from(header.width) * u64::from(header.height) > 1 << 22 {
+        return;
+    }
+    if let Ok(pixels) = jxl::decode(data, &header) {
+        assert_eq!((pixels.width(), pixels.height()), (header.width, header.height));
+    }
+});
