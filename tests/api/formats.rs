@@ -63,3 +63,43 @@ async fn a_format_switched_off_is_refused_with_its_name() {
     let png = corpus("alpha_1024x1024.png");
     assert_eq!(app.upload(&admin, Some((png, "a.png")), &[]).await.status(), StatusCode::CREATED);
 }
+
+fn peer(name: &str) -> Vec<u8> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/peer-corpus").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// AVIF, HEIC and JPEG XL originals: accepted with their displayed size (AVIF `irot` turns a
+/// 4032×3024 phone photo upright), delivered byte for byte with their type, and rendered; without
+/// `f_` a HEIC or JPEG XL renders as JPEG, or PNG with alpha, and an AVIF as AVIF.
+#[tokio::test]
+async fn avif_heic_and_jpeg_xl_originals_are_accepted_and_rendered() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let cases = [
+        ("libvips/avif-orientation-6.avif", "avif", (3024, 4032), "image/avif", "image/avif"),
+        ("pillow/transparency.avif", "avif", (64, 64), "image/avif", "image/avif"),
+        ("pillow/hopper.heif", "heic", (128, 128), "image/heic", "image/jpeg"),
+        ("jxl-oxide/cmyk_layers.jxl", "jxl", (512, 512), "image/jxl", "image/png"),
+    ];
+    for (n, (file, format, size, original_type, default_type)) in cases.into_iter().enumerate() {
+        let id = format!("f{n}");
+        let bytes = peer(file);
+        let uploaded = app.upload(&admin, Some((bytes.clone(), "x.img")), &[("public_id", &id)]).await;
+        assert_eq!(uploaded.status(), StatusCode::CREATED, "{file}");
+        let body: Value = uploaded.json().await.unwrap();
+        let asset = &body["asset"];
+        assert_eq!(asset["format"], format, "{file}");
+        assert_eq!((asset["width"].as_u64(), asset["height"].as_u64()), (Some(size.0), Some(size.1)), "{file}");
+        let original = app.get(&format!("/v1/image/{id}"), &Cred::None).await;
+        assert_eq!(original.headers()["content-type"], original_type, "{file}");
+        assert_eq!(original.bytes().await.unwrap().as_ref(), bytes.as_slice(), "{file}: byte for byte");
+        let default = app.get(&format!("/v1/image/w_32/{id}"), &Cred::None).await;
+        assert_eq!(default.status(), StatusCode::OK, "{file}");
+        assert_eq!(default.headers()["content-type"], default_type, "{file}");
+        let png = app.get(&format!("/v1/image/w_40,f_png/{id}"), &Cred::None).await;
+        let image = image::load_from_memory(&png.bytes().await.unwrap()).unwrap();
+        let want_height = (40.0 * size.1 as f64 / size.0 as f64).round() as u32;
+        assert_eq!((image.width(), image.height()), (40, want_height), "{file}");
+    }
+}

@@ -231,7 +231,7 @@ fn container(bytes: &[u8], format: Format, limits: &Limits) -> Result<(Inspected
     };
     let header = (decoder.header)(bytes).map_err(refused)?;
     check_caps(header.width, header.height, 1, limits)?;
-    let memory = u64::from(header.width) * u64::from(header.height) * decoder.bytes_per_pixel;
+    let memory = decoder.memory(&header);
     if memory > limits.max_memory {
         return Err(InspectError::TooLarge(format!(
             "a {}x{} {} takes {} MiB to decode; this server allows {} MiB",

@@ -65,11 +65,16 @@ fn decode_error(e: impl std::fmt::Display) -> RenderError {
 /// One frame's canvas, before any pixel is decoded: within the pixel cap, and its decoding within
 /// the memory budget.
 fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), RenderError> {
+    check_pixels_decoded_in(width, height, super::DECODING_BYTES_PER_PIXEL, limits)
+}
+
+/// [`check_pixels`] for a decoder that takes `bytes_per_pixel` of working memory.
+fn check_pixels_decoded_in(width: u32, height: u32, bytes_per_pixel: u64, limits: &Limits) -> Result<(), RenderError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(RenderError::TooLarge(format!("{width}x{height} is over the pixel cap")));
     }
-    super::check_memory(pixels * super::DECODING_BYTES_PER_PIXEL, limits)
+    super::check_memory(pixels * bytes_per_pixel, limits)
 }
 
 /// 8-bit RGB, or RGBA when the image has alpha: the only two layouts the later steps handle.
@@ -213,8 +218,7 @@ fn container<'a>(bytes: &[u8], format: Format, limits: &Limits) -> Result<Frames
     let decoder = decoders::of(format).ok_or_else(|| decode_error(format!("no decoder for {}", format.name())))?;
     let failed = |e: decoders::Failure| decode_error(e.message());
     let header = (decoder.header)(bytes).map_err(failed)?;
-    check_pixels(header.width, header.height, limits)?;
-    super::check_memory(u64::from(header.width) * u64::from(header.height) * decoder.bytes_per_pixel, limits)?;
+    check_pixels_decoded_in(header.width, header.height, decoder.bytes_per_pixel, limits)?;
     let image = (decoder.decode)(bytes, &header).map_err(failed)?;
     displayed(image, ToSrgb::from_colour(&header.colour).as_ref(), Orientation::NoTransforms)
 }

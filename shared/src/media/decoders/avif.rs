@@ -1039,10 +1039,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures() -> PathBuf {
-        PathBuf::from(
-            std::env::var_os("IMGCLOUD_FIXTURES")
-                .expect("IMGCLOUD_FIXTURES must name the directory made by scripts/make-avif-fixtures.py"),
-        )
+        PathBuf::from(std::env::var_os("IMGCLOUD_FIXTURES").expect("IMGCLOUD_FIXTURES"))
     }
 
     fn peer(name: &str) -> Vec<u8> {
@@ -1053,18 +1050,10 @@ mod tests {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = fixtures().join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/make-avif-fixtures.py)", path.display()))
-    }
+    use crate::media::{decoders::test_support::fixture, Format};
 
     fn decode_all(bytes: &[u8]) -> (Header, Pixels) {
-        let h = header(bytes).expect("header");
-        let p = decode(bytes, &h).expect("decode");
-        assert_eq!((p.width(), p.height()), (h.width, h.height));
-        assert_eq!(matches!(p, DynamicImage::ImageRgba8(_)), h.has_alpha);
-        assert!(matches!(p, DynamicImage::ImageRgba8(_) | DynamicImage::ImageRgb8(_)));
-        (h, p)
+        crate::media::decoders::test_support::decoded(&super::super::of(Format::Avif).unwrap(), bytes, "avif")
     }
 
     /// (mean absolute difference per sample, share of samples more than 32 apart)

@@ -242,34 +242,17 @@ fn corrupt(error: impl std::fmt::Display) -> Failure {
 mod tests {
     use super::*;
 
-    /// A file written by `scripts/make-fixtures.py` into `$IMGCLOUD_FIXTURES`.
-    fn fixture(name: &str) -> Vec<u8> {
-        let dir = std::env::var("IMGCLOUD_FIXTURES")
-            .expect("IMGCLOUD_FIXTURES: the directory `scripts/make-fixtures.py` writes the decoder fixtures into");
-        std::fs::read(format!("{dir}/{name}")).unwrap_or_else(|e| panic!("{dir}/{name}: {e}"))
-    }
+    use crate::media::{
+        decoders::test_support::{self, fixture, mean_abs_diff},
+        Format,
+    };
 
     fn decoded(name: &str) -> (Header, Pixels) {
-        let bytes = fixture(name);
-        let header = header(&bytes).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let pixels = decode(&bytes, &header).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!((pixels.width(), pixels.height()), (header.width, header.height), "{name}");
-        (header, pixels)
+        test_support::decoded(&super::super::of(Format::Heic).unwrap(), &fixture(name), name)
     }
 
     fn source(name: &str) -> DynamicImage {
         image::load_from_memory(&fixture(name)).unwrap()
-    }
-
-    /// Mean absolute difference of the RGB samples, compared at a quarter of the size: the
-    /// codec's noise averages out, a wrong orientation or tile placement does not.
-    fn mean_abs_diff(decoded: &DynamicImage, expected: &DynamicImage) -> f64 {
-        assert_eq!((decoded.width(), decoded.height()), (expected.width(), expected.height()));
-        let (width, height) = (decoded.width() / 4, decoded.height() / 4);
-        let (a, b) =
-            (decoded.thumbnail_exact(width, height).to_rgb8(), expected.thumbnail_exact(width, height).to_rgb8());
-        let total: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
-        total as f64 / a.as_raw().len() as f64
     }
 
     #[test]

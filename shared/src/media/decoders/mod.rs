@@ -49,6 +49,8 @@ pub type Pixels = DynamicImage;
 pub mod avif;
 pub mod heic;
 pub mod jxl;
+#[cfg(test)]
+mod test_support;
 
 use super::Format;
 
@@ -67,6 +69,13 @@ pub struct Decoder {
     /// The working memory a decode takes per pixel of the header's size, result included
     /// (measured: JPEG XL's `f32` planes ~24 B, HEIC's RGBA and its transformed copy 8 B).
     pub bytes_per_pixel: u64,
+}
+
+impl Decoder {
+    /// The working memory decoding an image of `header`'s size takes.
+    pub fn memory(&self, header: &Header) -> u64 {
+        u64::from(header.width) * u64::from(header.height) * self.bytes_per_pixel
+    }
 }
 
 /// The decoder of `format`, if it is one of this module's.
