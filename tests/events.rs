@@ -29,20 +29,14 @@ const EVENTS_SIGNING_SECRET: &str = "events-signing-secret-0123456789";
 /// The functions' shared app on a fresh bucket and table, as a deployment configures it.
 async fn app(extra: &[(&str, &str)]) -> Arc<App> {
     let settings = aws_emulator::fresh_settings().await;
-    let vars: Vec<(String, String)> = [
-        ("IMGCLOUD_BACKEND", "aws"),
-        ("IMGCLOUD_BUCKET", settings.bucket.as_str()),
-        ("IMGCLOUD_TABLE", settings.table.as_str()),
-        ("AWS_ENDPOINT_URL", settings.endpoint.as_deref().unwrap()),
+    let deployment = [
         ("IMGCLOUD_ADMIN_EMAIL", "admin@example.com"),
         ("IMGCLOUD_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ("IMGCLOUD_SIGNING_SECRET", EVENTS_SIGNING_SECRET),
         ("IMGCLOUD_PUBLIC_URL", "https://abc123.execute-api.eu-west-1.amazonaws.com"),
-    ]
-    .iter()
-    .chain(extra)
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    ];
+    let mut vars = aws_emulator::backend_vars(&settings);
+    vars.extend(deployment.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
     let app = App::open(config).await.unwrap();
     app.bootstrap_admin().await.unwrap();

@@ -82,6 +82,9 @@ pub struct AwsSettings {
     pub table: String,
     /// `AWS_ENDPOINT_URL`: an emulator (LocalStack, MinIO, moto) instead of AWS.
     pub endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`: DynamoDB alone elsewhere (DynamoDB Local beside an S3
+    /// emulator); the SDK's own name for it.
+    pub dynamodb_endpoint: Option<String>,
 }
 
 /// The base of every URL the API returns, and the one origin trusted for cookie-authenticated
@@ -240,16 +243,18 @@ impl AwsSettings {
                 reason: "must be a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')".into(),
             });
         }
-        let endpoint = get("AWS_ENDPOINT_URL");
-        if let Some(e) = &endpoint {
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return Err(ConfigError {
-                    var: "AWS_ENDPOINT_URL",
-                    reason: "must start with http:// or https://".into(),
-                });
+        let url = |var: &'static str| match get(var) {
+            Some(e) if !(e.starts_with("http://") || e.starts_with("https://")) => {
+                Err(ConfigError { var, reason: "must start with http:// or https://".into() })
             }
-        }
-        Ok(Self { bucket, table, endpoint })
+            e => Ok(e),
+        };
+        Ok(Self {
+            bucket,
+            table,
+            endpoint: url("AWS_ENDPOINT_URL")?,
+            dynamodb_endpoint: url("AWS_ENDPOINT_URL_DYNAMODB")?,
+        })
     }
 }
 
@@ -315,14 +320,19 @@ mod tests {
             ("IMGCLOUD_BUCKET", "img-cloud-assets"),
             ("IMGCLOUD_TABLE", "imgcloud"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
         ])
         .unwrap();
         let expected = AwsSettings {
             bucket: "img-cloud-assets".into(),
             table: "imgcloud".into(),
             endpoint: Some("http://127.0.0.1:5000".into()),
+            dynamodb_endpoint: Some("http://127.0.0.1:8000".into()),
         };
         assert_eq!(c.backend, Backend::Aws(expected));
+        let bad = [("IMGCLOUD_BACKEND", "aws"), ("IMGCLOUD_BUCKET", "b-1"), ("IMGCLOUD_TABLE", "t-1")];
+        let bad = [&bad[..], &[("AWS_ENDPOINT_URL_DYNAMODB", "127.0.0.1:8000")]].concat();
+        assert_eq!(config(&bad).unwrap_err().var, "AWS_ENDPOINT_URL_DYNAMODB");
     }
 
     #[test]

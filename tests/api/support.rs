@@ -72,13 +72,7 @@ pub async fn backend_vars() -> HashMap<String, String> {
     if !aws_backend() {
         return HashMap::new();
     }
-    let settings = crate::aws_emulator::fresh_settings().await;
-    HashMap::from([
-        ("IMGCLOUD_BACKEND".to_owned(), "aws".to_owned()),
-        ("IMGCLOUD_BUCKET".to_owned(), settings.bucket),
-        ("IMGCLOUD_TABLE".to_owned(), settings.table),
-        ("AWS_ENDPOINT_URL".to_owned(), settings.endpoint.unwrap_or_default()),
-    ])
+    crate::aws_emulator::backend_vars(&crate::aws_emulator::fresh_settings().await).into_iter().collect()
 }
 
 /// The server on an existing data dir, configured by exactly `vars`.

@@ -1,7 +1,7 @@
-//! The S3 + DynamoDB endpoint the aws-backend tests run against, named by
-//! `IMGCLOUD_TEST_AWS_ENDPOINT`: the moto server that `scripts/test` installs and starts (or a
-//! LocalStack, where Docker runs one). Never skipped: without it the aws tests fail and say how to
-//! start one.
+//! The emulators the aws-backend tests run against: `IMGCLOUD_TEST_AWS_ENDPOINT`, the moto server
+//! that `scripts/test` installs and starts (or a LocalStack, where Docker runs one), and
+//! `IMGCLOUD_TEST_DYNAMODB_ENDPOINT`, the DynamoDB Local it starts beside it. Never skipped: without
+//! them the aws tests fail and say how to start one.
 
 use imgcloud_core::{config::AwsSettings, store::aws::AwsStores};
 
@@ -25,10 +25,35 @@ pub fn endpoint() -> String {
     })
 }
 
-/// A bucket and a table of their own for one test, created on the emulator.
+/// DynamoDB's own endpoint when `IMGCLOUD_TEST_DYNAMODB_ENDPOINT` names one (the DynamoDB Local that
+/// `scripts/test` starts; moto does not make concurrent conditional writes atomic); else the
+/// emulator's.
+fn dynamodb_endpoint() -> Option<String> {
+    std::env::var("IMGCLOUD_TEST_DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty())
+}
+
+/// A bucket and a table of their own for one test, created on the emulators.
 pub async fn fresh_settings() -> AwsSettings {
     let name = format!("t-{}", imgcloud_core::secrets::random_hex(8));
-    let settings = AwsSettings { bucket: name.clone(), table: name, endpoint: Some(endpoint()) };
-    AwsStores::connect(&settings).await.init().await.expect("bucket and table are created on the emulator");
+    let settings = AwsSettings {
+        bucket: name.clone(),
+        table: name,
+        endpoint: Some(endpoint()),
+        dynamodb_endpoint: dynamodb_endpoint(),
+    };
+    AwsStores::connect(&settings).await.init().await.expect("bucket and table are created on the emulators");
     settings
+}
+
+/// The environment that configures a server or a function on `settings`.
+#[allow(dead_code)] // the store suite starts no server
+pub fn backend_vars(settings: &AwsSettings) -> Vec<(String, String)> {
+    let mut vars = vec![
+        ("IMGCLOUD_BACKEND".to_owned(), "aws".to_owned()),
+        ("IMGCLOUD_BUCKET".to_owned(), settings.bucket.clone()),
+        ("IMGCLOUD_TABLE".to_owned(), settings.table.clone()),
+    ];
+    vars.extend(settings.endpoint.clone().map(|e| ("AWS_ENDPOINT_URL".to_owned(), e)));
+    vars.extend(settings.dynamodb_endpoint.clone().map(|e| ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), e)));
+    vars
 }

@@ -1,6 +1,7 @@
 //! The aws backend: blobs in S3 ([`s3::S3BlobStore`]) and records in one DynamoDB table
 //! ([`dynamo::DynamoMetaStore`]). The clients are built once per process from the standard AWS
-//! environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for LocalStack/MinIO/moto).
+//! environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for LocalStack/MinIO/moto,
+//! `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB alone, e.g. DynamoDB Local).
 
 pub mod dynamo;
 pub mod s3;
@@ -42,6 +43,11 @@ impl AwsStores {
             // Emulators on 127.0.0.1 have no per-bucket host names.
             .force_path_style(settings.endpoint.is_some())
             .build();
+        let mut dynamo_config = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if let Some(endpoint) = &settings.dynamodb_endpoint {
+            dynamo_config = dynamo_config.endpoint_url(endpoint);
+        }
+        let dynamo_config = dynamo_config.build();
         Self {
             blobs: s3::S3BlobStore::new(
                 aws_sdk_s3::Client::from_conf(s3_config),
@@ -49,7 +55,10 @@ impl AwsStores {
                 shared.credentials_provider(),
                 settings.endpoint.as_deref(),
             ),
-            meta: dynamo::DynamoMetaStore::new(aws_sdk_dynamodb::Client::new(&shared), settings.table.clone()),
+            meta: dynamo::DynamoMetaStore::new(
+                aws_sdk_dynamodb::Client::from_conf(dynamo_config),
+                settings.table.clone(),
+            ),
         }
     }
 
