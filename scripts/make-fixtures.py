@@ -9,6 +9,8 @@ with `pillow`, `pillow-heif` (x265 and libheif inside its wheel) and Debian's `l
 
 HEIC: a 12 MP photo in 512x512 tiles of a `grid` item with a thumbnail (as phones write it), a
 10-bit one, one with an alpha plane, one with a Display P3 profile, one rotated by `irot`.
+Phone photos, for the HTTP colour tests: a HEIC (pillow-heif) and an AVIF (avifenc, 4:2:0), each
+two flat Display P3 patches side by side, stored landscape and turned to portrait by `irot`.
 JPEG XL: a lossy 12 MP photo, a lossless one with alpha, a JPEG transcoded losslessly, one with
 an orientation, a lossy and a lossless one with a Display P3 profile. Beside them: their sources,
 the P3 profile, and the peer corpus's `hopper.heif` and CMYK `cmyk_layers.jxl`.
@@ -41,6 +43,7 @@ def main() -> None:
 
     write_heic(out, photo_12mp, photo, alpha, p3_profile)
     write_jxl(out, corpus, photo_12mp, photo, alpha, p3_profile)
+    write_phone_photos(out, p3_profile)
     # What the tests compare the decodes with, and the peer corpus's files they decode.
     for source in ["photo_12mp_4000x3000.jpg", "photo_1000x667.jpg", "alpha_1024x1024.png"]:
         shutil.copy(corpus / source, out / source)
@@ -70,6 +73,26 @@ def write_heic(out: Path, photo_12mp, photo, alpha, p3_profile: bytes) -> None:
     # pillow-heif turns an EXIF orientation into `irot`/`imir` (and resets the EXIF tag to 1).
     save_heic(photo, out / "photo_irot.heic", exif=orientation_exif(ROTATE_90_CW))
     assert_has_box(out / "photo_irot.heic", b"irot")
+
+
+# The phone photos' two patches, in Display P3 (left, right as stored; top, bottom as shown).
+PHONE_PATCHES = ((60, 160, 90), (200, 40, 120))
+
+
+def write_phone_photos(out: Path, p3_profile: bytes) -> None:
+    stored = Image.new("RGB", (1200, 900), PHONE_PATCHES[1])
+    stored.paste(Image.new("RGB", (600, 900), PHONE_PATCHES[0]), (0, 0))
+    save_heic(stored, out / "phone_p3_portrait.heic", icc_profile=p3_profile, exif=orientation_exif(ROTATE_90_CW))
+    assert_has_box(out / "phone_p3_portrait.heic", b"irot")
+    source = out / "phone_p3_portrait.png"
+    stored.save(source, icc_profile=p3_profile)
+    # irot 3: 270 degrees anti-clockwise, the same turn as EXIF orientation 6.
+    subprocess.run(
+        ["avifenc", "-y", "420", "--min", "8", "--max", "16", "--irot", "3", str(source), str(out / "phone_p3_portrait.avif")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    source.unlink()
 
 
 def save_heic(image, path: Path, **options) -> None:

@@ -22,6 +22,14 @@ pub fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A file that `scripts/make-fixtures.py` made in `$IMGCLOUD_FIXTURES` (`scripts/test` makes them).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::env::var_os("IMGCLOUD_FIXTURES")
+        .expect("IMGCLOUD_FIXTURES names the fixtures that scripts/make-fixtures.py makes (scripts/test does)");
+    let path = PathBuf::from(dir).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn photo() -> Vec<u8> {
     corpus("photo_1000x667.jpg")
 }
