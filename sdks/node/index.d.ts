@@ -13,7 +13,8 @@ export interface Asset {
   folder: string;
   tags: string[];
   visibility: Visibility;
-  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif';
+  /** The original's format; `heic` and `jxl` are read, never written (`f` cannot ask for them). */
+  format: 'jpg' | 'png' | 'webp' | 'gif' | 'avif' | 'heic' | 'jxl';
   /** As displayed (after the EXIF orientation). */
   width: number;
   height: number;

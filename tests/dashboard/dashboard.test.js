@@ -291,6 +291,26 @@ describe('dashboard', () => {
     assert.equal(res.status(), 404);
   });
 
+  test('uploads HEIC, AVIF and JPEG XL photos, whose thumbnails show in the browser', async () => {
+    const hint = page.getByText(/JPEG, PNG, WebP, GIF, AVIF, HEIC or JPEG XL/);
+    await hint.waitFor();
+    const accept = await page.getByLabel('Choose image files').getAttribute('accept');
+    for (const type of ['.heic', '.heif', '.avif', '.jxl']) assert.ok(accept.split(',').includes(type), accept);
+    const peer = resolve(CORPUS, '../peer-corpus');
+    const files = ['pillow/hopper.heif', 'pillow/transparency.avif', 'jxl-oxide/cmyk_layers.jxl'];
+    await page.getByLabel('Upload folder').fill('formats');
+    await page.getByLabel('Choose image files').setInputFiles(files.map((f) => join(peer, f)));
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await statusText(page, '3 files uploaded.');
+    const { assets } = await apiJson(page, '/v1/assets?folder=formats');
+    assert.deepEqual(assets.map((a) => a.format).sort(), ['avif', 'heic', 'jxl']);
+    for (const asset of assets) {
+      // The grid's thumbnails are renders: JPEG, PNG or AVIF, whatever the original.
+      const width = await imageLoaded(page.getByRole('img', { name: `Thumbnail of ${asset.public_id}` }));
+      assert.ok(width > 0, `${asset.public_id}: thumbnail decoded`);
+    }
+  });
+
   test('usage: charts the real summary, and formats known numbers exactly', async () => {
     const probe = await page.request.get('/v1/usage/summary');
     assert.equal(probe.status(), 200);

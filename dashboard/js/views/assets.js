@@ -125,7 +125,8 @@ function assetCard(asset) {
 function uploadCard(onUploaded) {
   const input = h('input', {
     type: 'file', id: 'upload-files', multiple: true,
-    accept: 'image/jpeg,image/png,image/webp,image/gif,image/avif',
+    // Extensions too: not every browser knows the HEIC and JPEG XL types.
+    accept: 'image/jpeg,image/png,image/webp,image/gif,image/avif,image/heic,image/heif,image/jxl,.heic,.heif,.avif,.jxl',
     class: 'file-input',
   });
   const publicId = field('Public ID', {
@@ -214,7 +215,7 @@ function uploadCard(onUploaded) {
     h('label', { for: 'upload-files', class: 'button file-label' }, 'Choose image files'),
     input,
     chosen,
-    h('p', { class: 'hint' }, 'JPEG, PNG, WebP or GIF, up to the server\'s size limit.')),
+    h('p', { class: 'hint' }, 'JPEG, PNG, WebP, GIF, AVIF, HEIC or JPEG XL, up to the server\'s size limit.')),
   h('div', { class: 'upload-options' }, publicId.wrap, folder.wrap, tags.wrap, visibility.wrap,
     h('div', { class: 'form-actions' }, uploadButton)),
   progressList);

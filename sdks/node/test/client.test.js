@@ -46,6 +46,22 @@ test('seed quickstart: upload ./photo.jpg, asset.url and urlFor have the seed sh
   assert.equal(response.headers.get('content-type'), 'image/webp');
 });
 
+test('AVIF, HEIC and JPEG XL originals upload with their format, and render as any output format', async () => {
+  const peerCorpus = path.resolve(env.corpus, '../peer-corpus');
+  const cases = [
+    ['libvips/avif-orientation-6.avif', 'avif', 'image/avif', [3024, 4032]],
+    ['pillow/hopper.heif', 'heic', 'image/heic', [128, 128]],
+    ['jxl-oxide/cmyk_layers.jxl', 'jxl', 'image/jxl', [512, 512]],
+  ];
+  for (const [file, format, contentType, [width, height]] of cases) {
+    const asset = await cli.upload(path.join(peerCorpus, file), { folder: 'formats' });
+    assert.deepEqual([asset.format, asset.content_type, asset.width, asset.height], [format, contentType, width, height], file);
+    const response = await fetch(cli.urlFor(asset.public_id, { w: 64, f: 'webp' }));
+    assert.equal(response.status, 200, file);
+    assert.equal(response.headers.get('content-type'), 'image/webp', file);
+  }
+});
+
 test('seed Node SDK block: upload with options, urlFor, signedUrl, update, delete, list', async () => {
   const dir = photoDir('hero.jpg');
   const asset = await cli.upload(path.join(dir, 'hero.jpg'), { folder: 'marketing', tags: ['hero', 'homepage'], visibility: 'public' });

@@ -33,6 +33,24 @@ def raises(status: int, code: str) -> Callable[[Callable[[], object]], CloudimgE
     return check
 
 
+@pytest.mark.parametrize(
+    ("file", "fmt", "content_type", "size"),
+    [
+        ("libvips/avif-orientation-6.avif", "avif", "image/avif", (3024, 4032)),
+        ("pillow/hopper.heif", "heic", "image/heic", (128, 128)),
+        ("jxl-oxide/cmyk_layers.jxl", "jxl", "image/jxl", (512, 512)),
+    ],
+)
+def test_avif_heic_and_jpeg_xl_originals_upload_with_their_format_and_render(
+    cli: Cloudimg, env: Env, file: str, fmt: str, content_type: str, size: tuple
+) -> None:
+    asset = cli.upload(env.corpus.parent / "peer-corpus" / file, folder="formats")
+    assert (asset["format"], asset["content_type"], asset["width"], asset["height"]) == (fmt, content_type, *size)
+    response = httpx.get(cli.url_for(asset["public_id"], w=64, f="webp"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/webp"
+
+
 def test_seed_quickstart_upload_a_path_and_print_the_seed_url_shapes(cli: Cloudimg, env: Env, photo_dir: Path) -> None:
     asset = cli.upload(str(photo_dir / "photo.jpg"))
     assert re.fullmatch(rf"{re.escape(env.base)}/v1/image/photo-{HEX12}", asset["url"])

@@ -13,6 +13,8 @@ class Asset(TypedDict):
     folder: str
     tags: List[str]
     visibility: str
+    #: The original's: jpg, png, webp, gif, avif, heic or jxl (``heic`` and ``jxl`` are read, never
+    #: written: ``f`` cannot ask for them).
     format: str
     #: As displayed (after the EXIF orientation).
     width: int
