@@ -1,5 +1,5 @@
-//! SPEC §15 "Connections", over real TCP: stalled headers and stalled bodies are cut off, the
-//! connection cap holds new connections back until a slot frees, and uploads past their cap are
+//! SPEC §15 "Connections", over real TCP: stalled headers, idle keep-alive connections and stalled
+//! bodies are cut off, the connection cap holds new connections back until a slot frees, and uploads past their cap are
 //! refused before their bodies are read.
 
 use std::{
@@ -89,6 +89,21 @@ async fn stalled_headers_are_cut_off_and_healthz_answers_again() {
     }
     // And the server keeps answering.
     assert_eq!(fresh_client().get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with(&[("IMGCLOUD_HEADER_TIMEOUT_SECONDS", "1")]).await;
+    let mut stream = TcpStream::connect(addr(&app)).await.unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut first = [0u8; 12];
+    stream.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200", "answered, and kept alive");
+    // Then nothing more is sent: the connection must not stay open for ever.
+    let started = Instant::now();
+    let rest = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(rest.is_some(), "an idle keep-alive connection is closed by the server");
+    assert!(started.elapsed() >= Duration::from_millis(500), "not before the timeout: {:?}", started.elapsed());
 }
 
 #[tokio::test]
