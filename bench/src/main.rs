@@ -6,10 +6,13 @@
 //!   operations, plus uncached and cached deliveries/s over HTTP.
 //! - `imgcloud-bench load [seconds]`: 64 clients mixing uploads, signed and public deliveries;
 //!   fails unless there was no 5xx and no upload was lost.
+//! - `imgcloud-bench decode [iterations]`: 12 MP HEIC, AVIF and JPEG XL decodes against
+//!   pillow-heif and Pillow (libheif, libavif) in the same run.
 //! - `imgcloud-bench timing [samples]`: failed logins (wrong password, unknown email) against a
 //!   good one, and signature checks failing at the first or the last byte.
 
 mod api;
+mod decode;
 mod load;
 mod mixed;
 mod render;
@@ -35,8 +38,9 @@ async fn main() {
         "render" => render::bench(number.unwrap_or(10) as usize).await,
         "load" => mixed::bench(number.unwrap_or(60)).await,
         "timing" => timing::bench(number.unwrap_or(200) as usize).await,
+        "decode" => decode::bench(number.unwrap_or(5) as usize),
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations]");
             std::process::exit(2);
         }
     }

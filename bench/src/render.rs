@@ -24,7 +24,7 @@ const OPERATIONS: [(&str, &str, &str); 5] = [
 
 const LIMITS: Limits = Limits::DEFAULT;
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -107,11 +107,51 @@ pub async fn bench(iterations: usize) {
         }
     }
     println!("\nmasters of the 12 MP JPEG (2048 and 1024 px), made once at upload: {:.0} ms", median(master_ms));
+    colour_cost(iterations);
     println!(
         "peak RSS: imgcloud process {our_peak:.0} MB; sharp process {:.0} MB",
         theirs.as_ref().and_then(|s| s["peak_rss_mb"].as_f64()).unwrap_or(0.0)
     );
     http(iterations).await;
+}
+
+/// The 12 MP JPEG with a Display P3 profile spliced in (an APP2 segment; same pixels) against the
+/// same JPEG untagged: the conversion to sRGB costs where it runs, when the masters are made at
+/// upload and in a render from the original; renders from masters (already sRGB) pay nothing.
+fn colour_cost(iterations: usize) {
+    let untagged = corpus("photo_12mp_4000x3000.jpg");
+    let icc = moxcms::ColorProfile::new_display_p3().encode().expect("an ICC profile");
+    let mut segment = b"ICC_PROFILE\0\x01\x01".to_vec();
+    segment.extend_from_slice(&icc);
+    let length = u16::try_from(segment.len() + 2).expect("one APP2 segment");
+    let p3 = [&untagged[..2], &[0xFF, 0xE2], &length.to_be_bytes(), &segment, &untagged[2..]].concat();
+    let from_original = Transform::parse("w_3000,f_jpg,q_80").unwrap();
+    let time = |f: &dyn Fn()| {
+        f();
+        median(
+            (0..iterations)
+                .map(|_| {
+                    let start = Instant::now();
+                    f();
+                    start.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect(),
+        )
+    };
+    println!("\n| 12 MP JPEG | untagged ms | Display P3 ms | P3 / untagged |");
+    println!("|---|---:|---:|---:|");
+    let rows: [(&str, &dyn Fn(&[u8])); 2] = [
+        ("masters at upload (decode, convert, 2048 + 1024 JPEGs)", &|b| {
+            master::make(b, Format::Jpeg, false, &LIMITS).unwrap();
+        }),
+        ("`w_3000,f_jpg,q_80` from the original", &|b| {
+            render(b, Source::Original(Format::Jpeg), None, &from_original, Format::Jpeg, &LIMITS).unwrap();
+        }),
+    ];
+    for (label, run) in rows {
+        let (plain, wide) = (time(&|| run(&untagged)), time(&|| run(&p3)));
+        println!("| {label} | {plain:.0} | {wide:.0} | {:.2} |", wide / plain);
+    }
 }
 
 async fn http(iterations: usize) {
