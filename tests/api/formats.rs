@@ -64,11 +64,6 @@ async fn a_format_switched_off_is_refused_with_its_name() {
     assert_eq!(app.upload(&admin, Some((png, "a.png")), &[]).await.status(), StatusCode::CREATED);
 }
 
-fn peer(name: &str) -> Vec<u8> {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/peer-corpus").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// AVIF, HEIC and JPEG XL originals: accepted with their displayed size (AVIF `irot` turns a
 /// 4032×3024 phone photo upright), delivered byte for byte with their type, and rendered; without
 /// `f_` a HEIC or JPEG XL renders as JPEG, or PNG with alpha, and an AVIF as AVIF.

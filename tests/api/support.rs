@@ -17,9 +17,18 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const USER_PASSWORD: &str = "user-password-for-tests";
 
-pub fn corpus(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(name);
+/// A file of the handbook's `corpus` (photographs) or `peer-corpus` (other projects' test images).
+fn handbook(dir: &str, name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared").join(dir).join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn corpus(name: &str) -> Vec<u8> {
+    handbook("corpus", name)
+}
+
+pub fn peer(name: &str) -> Vec<u8> {
+    handbook("peer-corpus", name)
 }
 
 /// A file that `scripts/make-fixtures.py` made in `$IMGCLOUD_FIXTURES` (`scripts/test` makes them).

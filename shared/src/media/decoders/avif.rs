@@ -1059,10 +1059,6 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn fixtures() -> PathBuf {
-        PathBuf::from(std::env::var_os("IMGCLOUD_FIXTURES").expect("IMGCLOUD_FIXTURES"))
-    }
-
     fn peer(name: &str) -> Vec<u8> {
         let dir = std::env::var_os("IMGCLOUD_PEER_CORPUS")
             .map(PathBuf::from)
@@ -1096,8 +1092,7 @@ mod tests {
     }
 
     fn reference(name: &str) -> DynamicImage {
-        let path = fixtures().join(name);
-        image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        image::load_from_memory(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     fn assert_like(ours: &DynamicImage, reference_png: &str, max_mean: f64) {
