@@ -188,27 +188,22 @@ impl LoginLimit {
         }
         let now = now_ms();
         let mut taken = Vec::new();
-        let mut wait = None;
         for key in [format!("email:{email}"), format!("ip:{ip}")] {
             match self.counters.hit(LOGIN, &key, now, self.window).await {
                 Ok((hits, end)) => {
-                    if hits > u64::from(self.count) {
-                        wait = wait.max(Some(seconds_until(end)));
-                    }
                     taken.push(key);
+                    if hits > u64::from(self.count) {
+                        // A refused attempt verified nothing, so it is no failure. The next key is
+                        // not touched: a hit there by an attempt that this key refuses could crowd
+                        // out one that passes both, and a burst could then verify nothing at all.
+                        self.give_back(Reservation { keys: taken }).await;
+                        return Err(seconds_until(end));
+                    }
                 }
                 Err(e) => tracing::warn!(limit = LOGIN, error = %e, "rate limit not checked"),
             }
         }
-        let reservation = Reservation { keys: taken };
-        match wait {
-            None => Ok(reservation),
-            Some(wait) => {
-                // A refused attempt verified nothing, so it is no failure.
-                self.give_back(reservation).await;
-                Err(wait)
-            }
-        }
+        Ok(Reservation { keys: taken })
     }
 
     /// The password was right: its reservation is given back.
@@ -218,7 +213,8 @@ impl LoginLimit {
 
     async fn give_back(&self, reservation: Reservation) {
         let now = now_ms();
-        for key in reservation.keys {
+        // Last taken, first given back: a key is never held without the ones before it.
+        for key in reservation.keys.into_iter().rev() {
             if let Err(e) = self.counters.refund(LOGIN, &key, now).await {
                 tracing::warn!(limit = LOGIN, error = %e, "rate limit reservation not given back");
             }

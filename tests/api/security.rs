@@ -26,8 +26,8 @@ async fn a_burst_of_wrong_passwords_verifies_no_more_than_the_limit_and_the_righ
     let statuses: Vec<StatusCode> = burst.iter().map(|r| r.status()).collect();
     let mut verified = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
     let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    // Reservations of the email and of the IP interleave across instances: a guess refused by one
-    // key gives back its hit on the other, so a burst may verify fewer than the limit, never more.
+    // A guess refused by the email's limit never touches the IP's, so the burst cannot crowd out
+    // every guess; none verifies beyond the limit.
     assert!((1..=3).contains(&verified) && verified + refused == 24, "{statuses:?}");
     // Guesses one at a time use up exactly what the burst left of the limit.
     loop {
