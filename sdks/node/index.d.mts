@@ -12,6 +12,7 @@ export type {
   AssetChanges,
   AssetPage,
   ClientOptions,
+  ErrorCode,
   ListParams,
   RetryInfo,
   SignedUrl,

@@ -4,6 +4,55 @@
 
 export type Visibility = 'public' | 'private';
 
+/** Every code the server answers with (sdks/README.md, openapi.yaml), and the SDK's own two. */
+export type ErrorCode =
+  | 'invalid_body'
+  | 'invalid_query'
+  | 'invalid_cursor'
+  | 'invalid_limit'
+  | 'invalid_public_id'
+  | 'invalid_folder'
+  | 'invalid_visibility'
+  | 'invalid_tags'
+  | 'invalid_overwrite'
+  | 'invalid_file_name'
+  | 'invalid_multipart'
+  | 'missing_file'
+  | 'empty_file'
+  | 'invalid_image'
+  | 'invalid_transform'
+  | 'invalid_ttl'
+  | 'invalid_email'
+  | 'invalid_password'
+  | 'invalid_role'
+  | 'invalid_name'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'invalid_signature'
+  | 'signature_expired'
+  | 'forbidden'
+  | 'csrf_rejected'
+  | 'session_required'
+  | 'not_found'
+  | 'direct_upload_unavailable'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'already_exists'
+  | 'asset_changed'
+  | 'email_taken'
+  | 'last_admin'
+  | 'body_too_large'
+  | 'file_too_large'
+  | 'image_too_large'
+  | 'unsupported_media_type'
+  | 'render_too_large'
+  | 'image_unreadable'
+  | 'rate_limited'
+  | 'busy'
+  | 'internal_error'
+  | 'network_error'
+  | 'timeout';
+
 /** An asset as the API returns it (openapi.yaml `Asset`). */
 export interface Asset {
   public_id: string;
@@ -178,13 +227,13 @@ export declare class Client {
 export declare class CloudimgError extends Error {
   constructor(
     message: string,
-    details: { status: number; code: string; retryAfter?: number | null; method?: string; path?: string; cause?: unknown },
+    details: { status: number; code: ErrorCode; retryAfter?: number | null; method?: string; path?: string; cause?: unknown },
   );
   readonly name: 'CloudimgError';
   /** HTTP status; 0 when no answer arrived. */
   readonly status: number;
   /** The server's snake_case code (`not_found`, `rate_limited`, …), or `network_error` / `timeout`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Seconds the server asked to wait (429 / 503), else null. */
   readonly retryAfter: number | null;
   readonly method?: string;

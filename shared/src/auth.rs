@@ -13,7 +13,7 @@ use crate::{
     clock::now_ms,
     config::Config,
     domain::Role,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     secrets::{constant_time_eq, sha256_hex},
     store::UserRecord,
 };
@@ -91,7 +91,7 @@ pub fn session_token<'h>(config: &Config, headers: &'h HeaderMap) -> Option<&'h 
 }
 
 fn invalid_credentials() -> AppError {
-    AppError::unauthorized("missing or invalid credentials")
+    ErrorCode::Unauthorized.with("missing or invalid credentials")
 }
 
 /// Resolves the caller. An `Authorization` header, when present, must be a valid API key (a
@@ -110,7 +110,7 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> AppResult<Option<Pr
 async fn api_key_principal(app: &App, header_value: &str) -> AppResult<Principal> {
     let (scheme, credentials) = header_value.split_once(' ').ok_or_else(invalid_credentials)?;
     if !scheme.eq_ignore_ascii_case("ApiKey") {
-        return Err(AppError::unauthorized("use Authorization: ApiKey <key_id>:<key_secret>"));
+        return Err(ErrorCode::Unauthorized.with("use Authorization: ApiKey <key_id>:<key_secret>"));
     }
     let (key_id, secret) = credentials.trim().split_once(':').ok_or_else(invalid_credentials)?;
     let presented = sha256_hex(secret.as_bytes());
@@ -135,7 +135,7 @@ async fn session_principal(app: &App, token: &str) -> AppResult<Principal> {
     let now = now_ms();
     if now >= session.expires_at || now - session.last_seen_at >= SESSION_IDLE_MS {
         app.meta.delete_session(&token_hash).await?;
-        return Err(AppError::unauthorized("session expired; sign in again"));
+        return Err(ErrorCode::Unauthorized.with("session expired; sign in again"));
     }
     if user.disabled {
         return Err(invalid_credentials());
@@ -152,7 +152,7 @@ pub fn check_csrf(config: &Config, method: &Method, headers: &HeaderMap) -> AppR
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let refused = || AppError::new(crate::error::Kind::Forbidden, "csrf_rejected", "cross-site request refused");
+    let refused = || ErrorCode::CsrfRejected.with("cross-site request refused");
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site") == Some("cross-site") {
         return Err(refused());
@@ -184,8 +184,9 @@ pub struct SessionAuth(pub Principal);
 pub struct AdminAuth(pub Principal);
 
 async fn require(parts: &Parts, app: &App) -> AppResult<Principal> {
-    let principal =
-        authenticate(app, &parts.headers).await?.ok_or_else(|| AppError::unauthorized("sign in or send an API key"))?;
+    let principal = authenticate(app, &parts.headers)
+        .await?
+        .ok_or_else(|| ErrorCode::Unauthorized.with("sign in or send an API key"))?;
     if matches!(principal.via, Via::Session { .. }) {
         check_csrf(&app.config, &parts.method, &parts.headers)?;
     }
@@ -207,7 +208,7 @@ impl FromRequestParts<Arc<App>> for SessionAuth {
         match principal.via {
             Via::Session { .. } => Ok(Self(principal)),
             Via::ApiKey { .. } => {
-                Err(AppError::forbidden("this endpoint needs a dashboard session; API keys cannot use it"))
+                Err(ErrorCode::Forbidden.with("this endpoint needs a dashboard session; API keys cannot use it"))
             }
         }
     }
@@ -220,7 +221,7 @@ impl FromRequestParts<Arc<App>> for AdminAuth {
         if principal.is_admin() {
             Ok(Self(principal))
         } else {
-            Err(AppError::forbidden("this endpoint is for admins"))
+            Err(ErrorCode::Forbidden.with("this endpoint is for admins"))
         }
     }
 }

@@ -163,7 +163,7 @@ impl Config {
             crate::signing::Signer::new(secret.as_bytes()).map_err(|r| err("IMGCLOUD_SIGNING_SECRET", &r))?;
         }
         if let Some(p) = &admin_password {
-            crate::domain::password::check_policy(p).map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r))?;
+            crate::domain::password::check_policy(p).map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r.message))?;
         }
         Ok(Self {
             addr,

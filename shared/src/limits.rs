@@ -21,11 +21,7 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
 };
 
-use crate::{
-    clock::now_ms,
-    error::{AppError, Kind},
-    store::StoreResult,
-};
+use crate::{clock::now_ms, error::AppError, store::StoreResult};
 
 /// Counters every instance of a deployment shares (DynamoDB's atomic `ADD` on TTL'd items): fixed
 /// windows of `window`, named by `limit` and `key`.
@@ -141,7 +137,7 @@ impl KeyedLimit {
 }
 
 pub fn too_many(retry_after_secs: u64, what: &str) -> AppError {
-    AppError::new(Kind::TooManyRequests { retry_after_secs }, "rate_limited", format!("too many {what}; retry later"))
+    AppError::rate_limited(retry_after_secs, format!("too many {what}; retry later"))
 }
 
 /// Failed password checks (sign-in, and the current password of a change), per email and per

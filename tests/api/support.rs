@@ -246,5 +246,24 @@ pub async fn assert_error(response: Response, status: StatusCode) -> String {
     let body: Value = response.json().await.unwrap();
     assert_eq!(actual, status, "{body}");
     assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
-    body["code"].as_str().expect("error has a code").to_owned()
+    let code = body["code"].as_str().expect("error has a code").to_owned();
+    assert_eq!(documented_status(&code), Some(status.as_u16()), "{code} is not documented with {status}");
+    code
+}
+
+/// The status `openapi.yaml`'s error catalogue (`x-status`) gives a code.
+fn documented_status(code: &str) -> Option<u16> {
+    static CATALOGUE: std::sync::OnceLock<std::collections::HashMap<String, u16>> = std::sync::OnceLock::new();
+    let catalogue = CATALOGUE.get_or_init(|| {
+        let document = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+        let line = document.lines().find_map(|l| l.trim().strip_prefix("x-status: {")).expect("x-status");
+        line.trim_end_matches('}')
+            .split(", ")
+            .map(|pair| {
+                let (code, status) = pair.split_once(": ").unwrap();
+                (code.to_owned(), status.parse().unwrap())
+            })
+            .collect()
+    });
+    catalogue.get(code).copied()
 }

@@ -26,7 +26,7 @@ pub fn routes() -> Router {
 
 fn file(path: &str) -> Response {
     let Some(found) = Assets::get(path) else {
-        return imgcloud_core::AppError::not_found("no such dashboard file").into_response();
+        return imgcloud_core::error::ErrorCode::NotFound.with("no such dashboard file").into_response();
     };
     let mime = found.metadata.mimetype().to_owned();
     let mut response = (StatusCode::OK, found.data.into_owned()).into_response();

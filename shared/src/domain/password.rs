@@ -9,12 +9,19 @@ use argon2::{
 };
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::secrets::random_token;
+use crate::{
+    error::{ErrorCode, Invalid},
+    secrets::random_token,
+};
 
 const MIN_CHARS: usize = 8;
 const MAX_CHARS: usize = 256;
 
-pub fn check_policy(password: &str) -> Result<(), String> {
+pub fn check_policy(password: &str) -> Result<(), Invalid> {
+    check_rules(password).map_err(|message| Invalid::new(ErrorCode::InvalidPassword, message))
+}
+
+fn check_rules(password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         return Err(format!("password must be {MIN_CHARS} to {MAX_CHARS} characters long"));

@@ -1,6 +1,9 @@
 //! `public_id` and `folder` (SPEC §3): the names assets are delivered under.
 
-use crate::secrets::random_hex;
+use crate::{
+    error::{ErrorCode, Invalid},
+    secrets::random_hex,
+};
 
 /// Keys of the transform grammar (SPEC §6). A path segment that starts with one of them and `_`
 /// is *transform-shaped*: a public_id may not start with one, or delivery URLs would be ambiguous.
@@ -20,7 +23,11 @@ pub fn is_transform_shaped(segment: &str) -> bool {
 }
 
 /// Checks the shared rules of public_ids and folders, naming the first rule broken.
-fn check_path(s: &str, what: &str) -> Result<(), String> {
+fn check_path(s: &str, what: &str, code: ErrorCode) -> Result<(), Invalid> {
+    check_path_rules(s, what).map_err(|message| Invalid::new(code, message))
+}
+
+fn check_path_rules(s: &str, what: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > MAX_LEN {
         return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
     }
@@ -46,13 +53,14 @@ fn check_path(s: &str, what: &str) -> Result<(), String> {
 }
 
 impl PublicId {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        check_path(s, "public_id")?;
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        check_path(s, "public_id", ErrorCode::InvalidPublicId)?;
         Ok(Self(s.to_owned()))
     }
 
-    /// `<folder/>` + slug of the file name's stem + `-` + 12 lowercase hex.
-    pub fn generate(folder: &Folder, original_filename: Option<&str>) -> Result<Self, String> {
+    /// `<folder/>` + slug of the file name's stem + `-` + 12 lowercase hex. Refused only when the
+    /// folder leaves no room for a name, so the fault is the folder's.
+    pub fn generate(folder: &Folder, original_filename: Option<&str>) -> Result<Self, Invalid> {
         let stem = original_filename
             .map(|name| name.rsplit(['/', '\\']).next().unwrap_or(name))
             .map(|name| name.rsplit_once('.').map_or(name, |(stem, _)| stem))
@@ -66,7 +74,7 @@ impl PublicId {
         let slug = slug.trim_end_matches('-');
         let slug = if slug.is_empty() { "image" } else { slug };
         let name = format!("{slug}-{}", random_hex(6));
-        Self::parse(&folder.join(&name))
+        Self::parse(&folder.join(&name)).map_err(|e| Invalid::new(ErrorCode::InvalidFolder, e.message))
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,11 +88,11 @@ impl PublicId {
 }
 
 impl Folder {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
         if s.is_empty() {
             return Ok(Self::default());
         }
-        check_path(s, "folder")?;
+        check_path(s, "folder", ErrorCode::InvalidFolder)?;
         Ok(Self(s.to_owned()))
     }
 

@@ -2,13 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{ErrorCode, Invalid};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(pub String);
 
 impl Email {
     /// A pragmatic check (one `@`, no spaces or controls, ≤ 254 bytes); stored lowercased so that
     /// one address cannot make two accounts.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
         let s = s.trim();
         let valid = s.len() <= 254
             && s.chars().all(|c| c.is_ascii_graphic())
@@ -22,7 +24,7 @@ impl Email {
         if valid {
             Ok(Self(s.to_ascii_lowercase()))
         } else {
-            Err("email must be an address like name@example.com".into())
+            Err(Invalid::new(ErrorCode::InvalidEmail, "email must be an address like name@example.com"))
         }
     }
 }
@@ -41,11 +43,11 @@ impl Role {
             Role::User => "user",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s {
-            "admin" => Some(Role::Admin),
-            "user" => Some(Role::User),
-            _ => None,
+            "admin" => Ok(Role::Admin),
+            "user" => Ok(Role::User),
+            _ => Err(Invalid::new(ErrorCode::InvalidRole, "role must be admin or user")),
         }
     }
 }
@@ -65,11 +67,14 @@ impl Visibility {
             Visibility::Private => "private",
         }
     }
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s {
             "public" => Ok(Visibility::Public),
             "private" => Ok(Visibility::Private),
-            _ => Err(format!("visibility must be public or private, not {s:?}")),
+            _ => Err(Invalid::new(
+                ErrorCode::InvalidVisibility,
+                format!("visibility must be public or private, not {s:?}"),
+            )),
         }
     }
 }
@@ -83,14 +88,18 @@ const MAX_TAG_LEN: usize = 64;
 
 impl Tags {
     /// `"a,b"` (an empty string is no tags).
-    pub fn parse_csv(s: &str) -> Result<Self, String> {
+    pub fn parse_csv(s: &str) -> Result<Self, Invalid> {
         if s.trim().is_empty() {
             return Ok(Self::default());
         }
         Self::parse_list(&s.split(',').collect::<Vec<_>>())
     }
 
-    pub fn parse_list(items: &[impl AsRef<str>]) -> Result<Self, String> {
+    pub fn parse_list(items: &[impl AsRef<str>]) -> Result<Self, Invalid> {
+        Self::check_list(items).map_err(|message| Invalid::new(ErrorCode::InvalidTags, message))
+    }
+
+    fn check_list(items: &[impl AsRef<str>]) -> Result<Self, String> {
         if items.len() > MAX_TAGS {
             return Err(format!("at most {MAX_TAGS} tags are allowed"));
         }
@@ -120,7 +129,7 @@ pub enum TagsInput {
 }
 
 impl TagsInput {
-    pub fn parse(&self) -> Result<Tags, String> {
+    pub fn parse(&self) -> Result<Tags, Invalid> {
         match self {
             TagsInput::Csv(s) => Tags::parse_csv(s),
             TagsInput::List(items) => Tags::parse_list(items),

@@ -15,7 +15,7 @@ use crate::{
     app::App,
     auth::SessionAuth,
     clock::{now_ms, rfc3339},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     secrets::{random_hex, random_token, sha256_hex},
     store::{ApiKeyRecord, Created},
 };
@@ -38,10 +38,7 @@ pub async fn create(
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "name must be 1 to 100 characters, without control characters",
-        ));
+        return Err(ErrorCode::InvalidName.with("name must be 1 to 100 characters, without control characters"));
     }
     let secret = format!("cs_{}", random_token(32));
     let key = ApiKeyRecord {
@@ -72,11 +69,11 @@ pub async fn revoke(
     SessionAuth(principal): SessionAuth,
     Path(key_id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let key = app.meta.api_key(&key_id).await?.ok_or_else(|| AppError::not_found("no such API key"))?;
+    let key = app.meta.api_key(&key_id).await?.ok_or_else(|| ErrorCode::NotFound.with("no such API key"))?;
     if !principal.may_manage(&key.owner_id) {
-        return Err(AppError::forbidden("this API key is not yours"));
+        return Err(ErrorCode::Forbidden.with("this API key is not yours"));
     }
     let key =
-        app.meta.revoke_api_key(&key_id, now_ms()).await?.ok_or_else(|| AppError::not_found("no such API key"))?;
+        app.meta.revoke_api_key(&key_id, now_ms()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such API key"))?;
     Ok(Json(json!({ "api_key": views::api_key(&key) })))
 }

@@ -20,7 +20,7 @@ use crate::{
     auth::{AnyAuth, Principal},
     clock::now_ms,
     domain::{Folder, PublicId, TagsInput, Visibility},
-    error::{AppError, AppResult},
+    error::{AppResult, ErrorCode},
     gc,
     store::{AssetCursor, AssetQuery, AssetRecord, Swapped},
 };
@@ -30,10 +30,10 @@ const MAX_LIMIT: usize = 100;
 
 /// Reads an asset the caller may manage: 400 bad id, 404 unknown, 403 not theirs.
 pub(super) async fn managed_asset(app: &App, principal: &Principal, public_id: &str) -> AppResult<AssetRecord> {
-    let id = PublicId::parse(public_id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
-    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
+    let id = PublicId::parse(public_id)?;
+    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
     if !principal.may_manage(&asset.owner_id) {
-        return Err(AppError::forbidden("this asset is not yours"));
+        return Err(ErrorCode::Forbidden.with("this asset is not yours"));
     }
     Ok(asset)
 }
@@ -54,7 +54,7 @@ fn encode_cursor(c: &AssetCursor) -> String {
 }
 
 fn decode_cursor(s: &str) -> AppResult<AssetCursor> {
-    let invalid = || AppError::bad_request("invalid_cursor", "cursor is not one this API returned");
+    let invalid = || ErrorCode::InvalidCursor.with("cursor is not one this API returned");
     let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
     let (created_at, public_id): (i64, String) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     Ok(AssetCursor { created_at, public_id })
@@ -70,20 +70,14 @@ pub async fn list(
     let limit = match given(p.limit) {
         None => DEFAULT_LIMIT,
         Some(l) => l.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            AppError::bad_request("invalid_limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            ErrorCode::InvalidLimit.with(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
         })?,
     };
     let query = AssetQuery {
         owner_id: (!principal.is_admin()).then(|| principal.user.id.clone()),
-        folder: given(p.folder)
-            .map(|f| {
-                Folder::parse(&f).map(|f| f.as_str().to_owned()).map_err(|m| AppError::bad_request("invalid_folder", m))
-            })
-            .transpose()?,
+        folder: given(p.folder).map(|f| Folder::parse(&f).map(|f| f.as_str().to_owned())).transpose()?,
         tag: given(p.tag),
-        visibility: given(p.visibility)
-            .map(|v| Visibility::parse(&v).map_err(|m| AppError::bad_request("invalid_visibility", m)))
-            .transpose()?,
+        visibility: given(p.visibility).map(|v| Visibility::parse(&v)).transpose()?,
         prefix: given(p.q),
         limit,
         after: given(p.cursor).map(|c| decode_cursor(&c)).transpose()?,
@@ -121,18 +115,16 @@ pub async fn update(
 ) -> AppResult<Json<Value>> {
     let mut asset = managed_asset(&app, &principal, &public_id).await?;
     if let Some(tags) = patch.tags {
-        asset.tags = tags.parse().map_err(|m| AppError::bad_request("invalid_tags", m))?.0;
+        asset.tags = tags.parse()?.0;
     }
     if let Some(folder) = patch.folder {
-        asset.folder =
-            Folder::parse(&folder).map_err(|m| AppError::bad_request("invalid_folder", m))?.as_str().to_owned();
+        asset.folder = Folder::parse(&folder)?.as_str().to_owned();
     }
     if let Some(visibility) = patch.visibility {
-        asset.visibility =
-            Visibility::parse(&visibility).map_err(|m| AppError::bad_request("invalid_visibility", m))?;
+        asset.visibility = Visibility::parse(&visibility)?;
     }
     asset.updated_at = now_ms();
-    let stored = app.meta.update_asset_meta(&asset).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
+    let stored = app.meta.update_asset_meta(&asset).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
     Ok(Json(json!({ "asset": views::asset(&app.config, &stored) })))
 }
 
@@ -147,8 +139,6 @@ pub async fn delete(
             gc::collect(&app, &asset.blob_id).await;
             Ok(StatusCode::NO_CONTENT)
         }
-        Swapped::Stale => {
-            Err(AppError::conflict("asset_changed", "the asset changed while it was being deleted; retry"))
-        }
+        Swapped::Stale => Err(ErrorCode::AssetChanged.with("the asset changed while it was being deleted; retry")),
     }
 }

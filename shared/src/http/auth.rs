@@ -17,7 +17,7 @@ use crate::{
     auth::{self, check_csrf, session_cookie, AnyAuth, SessionAuth, Via, SESSION_MAX_MS},
     clock::now_ms,
     domain::{password, Email},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     limits::too_many,
     secrets::{random_token, sha256_hex},
     store::{SessionRecord, UserUpdate},
@@ -31,7 +31,7 @@ pub struct Login {
 }
 
 fn login_failed() -> AppError {
-    AppError::new(crate::error::Kind::Unauthorized, "invalid_credentials", "invalid email or password")
+    ErrorCode::InvalidCredentials.with("invalid email or password")
 }
 
 pub async fn login(
@@ -105,14 +105,10 @@ pub async fn change_password(
     let reservation =
         limits.reserve(&principal.user.email, &ip).await.map_err(|wait| too_many(wait, "failed password checks"))?;
     if !app.passwords.verify(body.current_password, Some(principal.user.password_hash.clone())).await {
-        return Err(AppError::new(
-            crate::error::Kind::Unauthorized,
-            "invalid_credentials",
-            "current password is wrong",
-        ));
+        return Err(ErrorCode::InvalidCredentials.with("current password is wrong"));
     }
     limits.succeeded(reservation).await;
-    password::check_policy(&body.new_password).map_err(|m| AppError::bad_request("invalid_password", m))?;
+    password::check_policy(&body.new_password)?;
     let change = UserUpdate { password_hash: Some(app.passwords.hash(body.new_password).await), ..Default::default() };
     let this_session = match &principal.via {
         Via::Session { token_hash } => Some(token_hash.as_str()),
@@ -122,6 +118,6 @@ pub async fn change_password(
     // user ends in the same write.
     match app.meta.update_user(&principal.user.id, &change, this_session).await? {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(_) => Err(AppError::unauthorized("missing or invalid credentials")),
+        Err(_) => Err(ErrorCode::Unauthorized.with("missing or invalid credentials")),
     }
 }

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::{body_timed_out, AppError, AppResult};
+use crate::error::{body_timed_out, AppError, AppResult, ErrorCode};
 
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
@@ -28,13 +28,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, _: &S) -> AppResult<Self> {
         if !is_json(req.headers()) {
-            return Err(AppError::unsupported("send a JSON body with Content-Type: application/json"));
+            return Err(ErrorCode::UnsupportedMediaType.with("send a JSON body with Content-Type: application/json"));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES).await.map_err(|e| {
             if body_timed_out(&e) {
                 return AppError::request_timeout();
             }
-            AppError::too_large("body_too_large", format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"))
+            ErrorCode::BodyTooLarge.with(format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes"))
         })?;
         parse_json(&bytes).map(Self)
     }
@@ -46,12 +46,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
             serde_json::error::Category::Data => format!("invalid request body: {e}"),
             _ => "request body is not valid JSON".to_owned(),
         };
-        AppError::bad_request("invalid_body", message)
+        ErrorCode::InvalidBody.with(message)
     })
 }
 
 /// A query string of the expected shape (unknown parameters are refused, 400).
 pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> AppResult<T> {
     serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| AppError::bad_request("invalid_query", format!("invalid query string: {e}")))
+        .map_err(|e| ErrorCode::InvalidQuery.with(format!("invalid query string: {e}")))
 }

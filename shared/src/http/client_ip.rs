@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::AppError, secrets::constant_time_eq};
+use crate::{error::ErrorCode, secrets::constant_time_eq};
 
 /// The viewer's address, as the CDN in front reported it.
 #[derive(Clone)]
@@ -24,7 +24,7 @@ struct ViewerIp(String);
 pub async fn through_cdn(State(secret): State<Arc<str>>, mut request: Request, next: Next) -> Response {
     let presented = request.headers().get("x-imgcloud-origin").map(|v| v.as_bytes()).unwrap_or_default();
     if !constant_time_eq(presented, secret.as_bytes()) {
-        return AppError::forbidden("requests reach this origin through its CDN only").into_response();
+        return ErrorCode::Forbidden.with("requests reach this origin through its CDN only").into_response();
     }
     let viewer = request
         .headers()

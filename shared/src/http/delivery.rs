@@ -25,7 +25,7 @@ use crate::{
     auth::authenticate,
     clock::now_ms,
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     limits::too_many,
     media::Format,
     render::{self, master, RenderError, Source},
@@ -44,11 +44,11 @@ const REDIRECT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 fn parse_path(path: &str) -> AppResult<(Option<Transform>, PublicId)> {
     let (transform, id) = match path.split_once('/') {
         Some((first, rest)) if is_transform_shaped(first) => {
-            (Some(Transform::parse(first).map_err(|m| AppError::bad_request("invalid_transform", m))?), rest)
+            (Some(Transform::parse(first).map_err(|m| ErrorCode::InvalidTransform.with(m))?), rest)
         }
         _ => (None, path),
     };
-    let id = PublicId::parse(id).map_err(|m| AppError::bad_request("invalid_public_id", m))?;
+    let id = PublicId::parse(id)?;
     Ok((transform, id))
 }
 
@@ -126,16 +126,15 @@ pub async fn deliver(
     // The signature is checked first, on the path exactly as sent, before any other work.
     let signed = check_signature(&app, &uri)?;
     let raw = uri.path().strip_prefix("/v1/image/").unwrap_or_default();
-    let path = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| AppError::bad_request("invalid_public_id", "the path is not UTF-8"))?;
+    let path =
+        percent_decode_str(raw).decode_utf8().map_err(|_| ErrorCode::InvalidPublicId.with("the path is not UTF-8"))?;
     // `%2C` would smuggle a second spelling of a transform past the canonical form: refuse it.
     let raw_first = raw.split('/').next().unwrap_or_default();
     if raw_first.contains('%') && path.split('/').next().is_some_and(is_transform_shaped) {
-        return Err(AppError::bad_request("invalid_transform", "a transform must not be percent-encoded"));
+        return Err(ErrorCode::InvalidTransform.with("a transform must not be percent-encoded"));
     }
     let (transform, id) = parse_path(&path)?;
-    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| AppError::not_found("no such asset"))?;
+    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
     if let Some(signed) = &signed {
         signed.check_asset(&asset)?;
     }
@@ -146,9 +145,9 @@ pub async fn deliver(
         (None, Visibility::Private) => {
             let principal = authenticate(&app, &headers).await?;
             if !principal.is_some_and(|p| p.may_manage(&asset.owner_id)) {
-                return Err(AppError::unauthorized(
-                    "this asset is private: sign the URL or send the owner's credentials",
-                ));
+                return Err(
+                    ErrorCode::Unauthorized.with("this asset is private: sign the URL or send the owner's credentials")
+                );
             }
             "private, no-store".to_owned()
         }
@@ -203,7 +202,7 @@ struct Signed {
 }
 
 fn invalid_signature() -> AppError {
-    AppError::new(crate::error::Kind::Unauthorized, "invalid_signature", "the URL's signature is invalid")
+    ErrorCode::InvalidSignature.with("the URL's signature is invalid")
 }
 
 impl Signed {
@@ -230,12 +229,12 @@ impl Signed {
 /// signed.
 fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<Signed>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
-        .map_err(|_| AppError::bad_request("invalid_query", "the query string is malformed"))?;
+        .map_err(|_| ErrorCode::InvalidQuery.with("the query string is malformed"))?;
     let one = |name: &str| -> AppResult<Option<&str>> {
         let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         match (values.next(), values.next()) {
             (first, None) => Ok(first),
-            _ => Err(AppError::bad_request("invalid_query", format!("{name} is given twice"))),
+            _ => Err(ErrorCode::InvalidQuery.with(format!("{name} is given twice"))),
         }
     };
     let (expires, revision, sig) = (one("expires")?, one("v")?, one("sig")?);
@@ -248,7 +247,7 @@ fn check_signature(app: &App, uri: &Uri) -> AppResult<Option<Signed>> {
         return Err(invalid_signature());
     }
     if expires < now_ms() / 1000 {
-        return Err(AppError::new(crate::error::Kind::Unauthorized, "signature_expired", "the signed URL has expired"));
+        return Err(ErrorCode::SignatureExpired.with("the signed URL has expired"));
     }
     Ok(Some(Signed { expires, revision: revision.map(str::to_owned) }))
 }
@@ -260,11 +259,7 @@ impl<'a> Waiting<'a> {
     fn enter(waiting: &'a AtomicU32, limit: u32) -> AppResult<Self> {
         if waiting.fetch_add(1, Ordering::AcqRel) >= limit {
             waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(AppError::new(
-                crate::error::Kind::Unavailable,
-                "busy",
-                "too many renders are waiting; retry shortly",
-            ));
+            return Err(ErrorCode::Busy.with("too many renders are waiting; retry shortly"));
         }
         Ok(Self(waiting))
     }
@@ -383,13 +378,13 @@ impl RenderJob {
             .await
             .map_err(AppError::internal)?;
         let rendered = rendered.map_err(|e| match e {
-            RenderError::TooLarge(m) => AppError::too_large("image_too_large", m),
-            RenderError::OverBudget(m) => AppError::unprocessable("render_too_large", m),
+            RenderError::TooLarge(m) => ErrorCode::ImageTooLarge.with(m),
+            RenderError::OverBudget(m) => ErrorCode::RenderTooLarge.with(m),
             // The upload's inspection decoded it; a render's decoder that cannot is no fault of
             // the client's, and no retry helps: 422, logged.
             RenderError::Decode(m) => {
                 tracing::warn!(public_id = %asset.public_id, error = %m, "a stored original does not decode for rendering");
-                AppError::unprocessable("image_unreadable", format!("this image cannot be rendered: {m}"))
+                ErrorCode::ImageUnreadable.with(format!("this image cannot be rendered: {m}"))
             }
             RenderError::Encode(m) => AppError::internal(format!("rendering {} failed: {m}", asset.public_id)),
         })?;

@@ -25,7 +25,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{app::App, error::AppError, error::Kind};
+use crate::{app::App, error::ErrorCode};
 
 /// Auth, users, API keys, asset metadata, the OpenAPI document and `/healthz`.
 pub fn api_routes(app: Arc<App>) -> Router {
@@ -106,10 +106,9 @@ pub fn flush_usage_per_request(app: Arc<App>, router: Router) -> Router {
 /// JSON for unknown routes (404) and wrong methods (405), `nosniff` on every response, and, behind
 /// a CDN, the check that requests came through it.
 fn finish(app: &App, router: Router) -> Router {
-    let router =
-        router.fallback(|| async { AppError::not_found("no such route") }).method_not_allowed_fallback(|| async {
-            AppError::new(Kind::MethodNotAllowed, "method_not_allowed", "method not allowed on this route")
-        });
+    let router = router
+        .fallback(|| async { ErrorCode::NotFound.with("no such route") })
+        .method_not_allowed_fallback(|| async { ErrorCode::MethodNotAllowed.with("method not allowed on this route") });
     let router = match &app.config.origin_secret {
         Some(secret) => router
             .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(secret.as_str()), client_ip::through_cdn)),

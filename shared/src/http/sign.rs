@@ -13,7 +13,7 @@ use crate::{
     app::App,
     auth::AnyAuth,
     clock::now_ms,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     signing::MAX_TTL_SECONDS as MAX_TTL,
     transform::Transform,
 };
@@ -38,7 +38,7 @@ pub struct SignRequest {
 }
 
 fn invalid(message: impl Into<String>) -> AppError {
-    AppError::bad_request("invalid_transform", message)
+    ErrorCode::InvalidTransform.with(message)
 }
 
 /// `{"w": 1200, "q": 80}` → `w_1200,q_80` (then parsed like any transform string).
@@ -68,7 +68,7 @@ pub async fn sign(
     let canonical = if text.is_empty() { String::new() } else { Transform::parse(&text).map_err(invalid)?.canonical() };
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_TTL);
     if !(1..=MAX_TTL).contains(&ttl) {
-        return Err(AppError::bad_request("invalid_ttl", format!("ttl_seconds must be from 1 to {MAX_TTL}")));
+        return Err(ErrorCode::InvalidTtl.with(format!("ttl_seconds must be from 1 to {MAX_TTL}")));
     }
     let asset = managed_asset(&app, &principal, &body.public_id).await?;
     let path = if canonical.is_empty() {

@@ -21,7 +21,7 @@ use crate::{
     auth::{AnyAuth, Principal},
     clock::now_ms,
     domain::{Folder, PublicId, Tags, TagsInput, Visibility},
-    error::{body_timed_out, AppError, AppResult, Kind},
+    error::{body_timed_out, AppError, AppResult, ErrorCode},
     gc,
     limits::too_many,
     media::{self, ImageInfo, InspectError},
@@ -49,11 +49,11 @@ struct Form {
 }
 
 fn malformed(detail: impl std::fmt::Display) -> AppError {
-    AppError::bad_request("invalid_multipart", format!("malformed multipart body: {detail}"))
+    ErrorCode::InvalidMultipart.with(format!("malformed multipart body: {detail}"))
 }
 
 fn too_large(max: u64) -> AppError {
-    AppError::too_large("file_too_large", format!("the file is larger than the {max}-byte upload limit"))
+    ErrorCode::FileTooLarge.with(format!("the file is larger than the {max}-byte upload limit"))
 }
 
 fn multipart_error(e: multer::Error, max: u64) -> AppError {
@@ -69,7 +69,9 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or_default().trim();
     if !mime.eq_ignore_ascii_case("multipart/form-data") {
-        return Err(AppError::unsupported("upload with Content-Type: multipart/form-data and a file field"));
+        return Err(
+            ErrorCode::UnsupportedMediaType.with("upload with Content-Type: multipart/form-data and a file field")
+        );
     }
     let boundary = multer::parse_boundary(content_type).map_err(|_| malformed("no boundary in Content-Type"))?;
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -138,38 +140,32 @@ struct Target {
 }
 
 fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
-    let bad = |code| move |m: String| AppError::bad_request(code, m);
-    let folder = form.folder.as_deref().map(Folder::parse).transpose().map_err(bad("invalid_folder"))?;
+    let folder = form.folder.as_deref().map(Folder::parse).transpose()?;
     let public_id = match form.public_id.as_deref() {
-        Some(id) => PublicId::parse(id).map_err(bad("invalid_public_id"))?,
-        None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name)
-            .map_err(bad("invalid_folder"))?,
+        Some(id) => PublicId::parse(id)?,
+        None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name)?,
     };
     let overwrite = match form.overwrite.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
-            return Err(AppError::bad_request(
-                "invalid_overwrite",
-                format!("overwrite must be true or false, not {other:?}"),
-            ))
+            return Err(ErrorCode::InvalidOverwrite.with(format!("overwrite must be true or false, not {other:?}")))
         }
     };
     Ok(Target {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
-        tags: form.tags.as_ref().map(TagsInput::parse).transpose().map_err(bad("invalid_tags"))?,
-        visibility: form.visibility.as_deref().map(Visibility::parse).transpose().map_err(bad("invalid_visibility"))?,
+        tags: form.tags.as_ref().map(TagsInput::parse).transpose()?,
+        visibility: form.visibility.as_deref().map(Visibility::parse).transpose()?,
         overwrite,
     })
 }
 
 fn check_file_name(name: Option<&str>) -> AppResult<()> {
     match name {
-        Some(n) if n.len() > 255 || n.chars().any(char::is_control) => Err(AppError::bad_request(
-            "invalid_file_name",
-            "the file name must be at most 255 bytes, without control characters",
-        )),
+        Some(n) if n.len() > 255 || n.chars().any(char::is_control) => {
+            Err(ErrorCode::InvalidFileName.with("the file name must be at most 255 bytes, without control characters"))
+        }
         _ => Ok(()),
     }
 }
@@ -207,14 +203,14 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::
         .await
         .map_err(AppError::internal)?;
     inspected.map_err(|e| match e {
-        InspectError::Unsupported(m) => AppError::unsupported(m),
-        InspectError::Corrupt(m) => AppError::bad_request("invalid_image", m),
-        InspectError::TooLarge(m) => AppError::too_large("image_too_large", m),
+        InspectError::Unsupported(m) => ErrorCode::UnsupportedMediaType.with(m),
+        InspectError::Corrupt(m) => ErrorCode::InvalidImage.with(m),
+        InspectError::TooLarge(m) => ErrorCode::ImageTooLarge.with(m),
     })
 }
 
 fn conflict() -> AppError {
-    AppError::conflict("already_exists", "an asset with this public_id exists; send overwrite=true to replace it")
+    ErrorCode::AlreadyExists.with("an asset with this public_id exists; send overwrite=true to replace it")
 }
 
 pub async fn upload(
@@ -234,9 +230,7 @@ pub async fn upload(
 pub async fn in_flight(State(places): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
     match places.try_acquire_owned() {
         Ok(_place) => next.run(req).await,
-        Err(_) => {
-            AppError::new(Kind::Unavailable, "busy", "too many uploads are in progress; retry shortly").into_response()
-        }
+        Err(_) => ErrorCode::Busy.with("too many uploads are in progress; retry shortly").into_response(),
     }
 }
 
@@ -260,11 +254,8 @@ pub async fn start_direct(
     let max_bytes = app.config.max_upload_bytes;
     let form = app.blobs.presigned_post(&staged(&principal, &upload_id), max_bytes, DIRECT_UPLOAD_TTL).await?;
     let form = form.ok_or_else(|| {
-        AppError::new(
-            Kind::NotFound,
-            "direct_upload_unavailable",
-            "direct uploads need the aws backend; POST /v1/upload takes files up to the upload limit here",
-        )
+        ErrorCode::DirectUploadUnavailable
+            .with("direct uploads need the aws backend; POST /v1/upload takes files up to the upload limit here")
     })?;
     let fields: serde_json::Map<String, Value> = form.fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     Ok((
@@ -297,7 +288,7 @@ pub async fn complete_direct(
     Path(upload_id): Path<String>,
     JsonBody(registration): JsonBody<Registration>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let no_such = || AppError::not_found("no staged upload with this id (never sent, expired, or registered)");
+    let no_such = || ErrorCode::NotFound.with("no staged upload with this id (never sent, expired, or registered)");
     if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(no_such());
     }
@@ -327,9 +318,9 @@ pub async fn complete_direct(
 async fn commit(app: &Arc<App>, principal: &Principal, form: Form) -> AppResult<(StatusCode, Json<Value>)> {
     let app = app.clone();
     let (bytes, file_name) =
-        form.file.clone().ok_or_else(|| AppError::bad_request("missing_file", "the file field is required"))?;
+        form.file.clone().ok_or_else(|| ErrorCode::MissingFile.with("the file field is required"))?;
     if bytes.is_empty() {
-        return Err(AppError::bad_request("empty_file", "the file is empty"));
+        return Err(ErrorCode::EmptyFile.with("the file is empty"));
     }
     check_file_name(file_name.as_deref())?;
     let target = target(&form, file_name.as_deref())?;
@@ -413,7 +404,9 @@ async fn commit(app: &Arc<App>, principal: &Principal, form: Form) -> AppResult<
 fn check_replaceable(principal: &Principal, existing: Option<&AssetRecord>, overwrite: bool) -> AppResult<()> {
     match existing {
         Some(_) if !overwrite => Err(conflict()),
-        Some(e) if !principal.may_manage(&e.owner_id) => Err(AppError::forbidden("this asset is not yours to replace")),
+        Some(e) if !principal.may_manage(&e.owner_id) => {
+            Err(ErrorCode::Forbidden.with("this asset is not yours to replace"))
+        }
         _ => Ok(()),
     }
 }

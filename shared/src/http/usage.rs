@@ -15,7 +15,7 @@ use crate::{
     app::App,
     auth::AnyAuth,
     clock::now_ms,
-    error::{AppError, AppResult},
+    error::{AppResult, ErrorCode},
     store::{Storage, Traffic},
     usage::period,
 };
@@ -54,10 +54,10 @@ pub async fn summary_handler(
     let all = match params.all.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(AppError::bad_request("invalid_query", "all must be true or false")),
+        Some(_) => return Err(ErrorCode::InvalidQuery.with("all must be true or false")),
     };
     if all && !principal.is_admin() {
-        return Err(AppError::forbidden("all=true is for admins"));
+        return Err(ErrorCode::Forbidden.with("all=true is for admins"));
     }
     let owner = (!all).then_some(principal.user.id.as_str());
     let period = period(now_ms());

@@ -17,7 +17,7 @@ use crate::{
     auth::{AdminAuth, Principal, Via},
     clock::now_ms,
     domain::{password, Email, Role},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
     store::{Created, UserRecord, UserRefusal, UserUpdate},
 };
 
@@ -38,22 +38,17 @@ pub struct NewUser {
 }
 
 fn role(s: &str) -> AppResult<Role> {
-    Role::parse(s).ok_or_else(|| AppError::bad_request("invalid_role", "role must be admin or user"))
+    Ok(Role::parse(s)?)
 }
 
 fn name(s: Option<String>) -> AppResult<Option<String>> {
     match s.map(|n| n.trim().to_owned()) {
-        Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => Err(AppError::bad_request(
-            "invalid_name",
-            "name must be at most 100 characters, without control characters",
-        )),
+        Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => {
+            Err(ErrorCode::InvalidName.with("name must be at most 100 characters, without control characters"))
+        }
         Some(n) if n.is_empty() => Ok(None),
         other => Ok(other),
     }
-}
-
-fn check_password(p: &str) -> AppResult<()> {
-    password::check_policy(p).map_err(|m| AppError::bad_request("invalid_password", m))
 }
 
 /// An API key acts for its owner, but a leaked one must not become a dashboard session (SPEC §3):
@@ -62,11 +57,8 @@ fn check_password(p: &str) -> AppResult<()> {
 fn session_required(principal: &Principal, what: &str) -> AppResult<()> {
     match principal.via {
         Via::Session { .. } => Ok(()),
-        Via::ApiKey { .. } => Err(AppError::new(
-            crate::error::Kind::Forbidden,
-            "session_required",
-            format!("{what} needs an admin's dashboard session; API keys cannot do it"),
-        )),
+        Via::ApiKey { .. } => Err(ErrorCode::SessionRequired
+            .with(format!("{what} needs an admin's dashboard session; API keys cannot do it"))),
     }
 }
 
@@ -75,13 +67,13 @@ pub async fn create(
     AdminAuth(principal): AdminAuth,
     JsonBody(body): JsonBody<NewUser>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let email = Email::parse(&body.email).map_err(|m| AppError::bad_request("invalid_email", m))?;
+    let email = Email::parse(&body.email)?;
     let role = role(body.role.as_deref().unwrap_or("user"))?;
     if role == Role::Admin {
         session_required(&principal, "creating an admin")?;
     }
     let name = name(body.name)?;
-    check_password(&body.password)?;
+    password::check_policy(&body.password)?;
     let user = UserRecord {
         id: new_user_id(),
         email: email.0,
@@ -93,7 +85,7 @@ pub async fn create(
     };
     match app.meta.create_user(&user).await? {
         Created::Created => Ok((StatusCode::CREATED, Json(json!({ "user": views::user(&user) })))),
-        Created::AlreadyExists => Err(AppError::conflict("email_taken", "a user with this email exists")),
+        Created::AlreadyExists => Err(ErrorCode::EmailTaken.with("a user with this email exists")),
     }
 }
 
@@ -120,12 +112,11 @@ pub async fn update(
     let name = patch.name.is_some().then(|| name(patch.name)).transpose()?;
     if let Some(p) = &patch.password {
         if id == principal.user.id {
-            return Err(AppError::forbidden(
-                "change your own password with POST /v1/auth/change-password and your current password",
-            ));
+            return Err(ErrorCode::Forbidden
+                .with("change your own password with POST /v1/auth/change-password and your current password"));
         }
         session_required(&principal, "setting a password")?;
-        check_password(p)?;
+        password::check_policy(p)?;
     }
     if role == Some(Role::Admin) {
         session_required(&principal, "granting the admin role")?;
@@ -143,9 +134,9 @@ pub async fn update(
 
 fn refused(refusal: UserRefusal) -> AppError {
     match refusal {
-        UserRefusal::NotFound => AppError::not_found("no such user"),
+        UserRefusal::NotFound => ErrorCode::NotFound.with("no such user"),
         UserRefusal::LastAdmin => {
-            AppError::conflict("last_admin", "the last enabled admin cannot be removed, demoted or disabled")
+            ErrorCode::LastAdmin.with("the last enabled admin cannot be removed, demoted or disabled")
         }
     }
 }

@@ -10,13 +10,14 @@ from ._client import Cloudimg, RetryInfo, UploadSource, __version__
 from ._errors import CloudimgError
 from ._sign import sign_url
 from ._transform import Transform, TransformValue, canonical_transform
-from ._types import Asset, AssetPage, SignedUrl, UsageSummary
+from ._types import Asset, AssetPage, ErrorCode, SignedUrl, UsageSummary
 
 __all__ = [
     "Asset",
     "AssetPage",
     "Cloudimg",
     "CloudimgError",
+    "ErrorCode",
     "RetryInfo",
     "SignedUrl",
     "Transform",

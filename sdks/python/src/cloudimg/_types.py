@@ -2,7 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, TypedDict
+from typing import Any, Dict, List, Literal, Optional, TypedDict
+
+#: Every code the server answers with (sdks/README.md, openapi.yaml), and the SDK's own two.
+ErrorCode = Literal[
+    "invalid_body",
+    "invalid_query",
+    "invalid_cursor",
+    "invalid_limit",
+    "invalid_public_id",
+    "invalid_folder",
+    "invalid_visibility",
+    "invalid_tags",
+    "invalid_overwrite",
+    "invalid_file_name",
+    "invalid_multipart",
+    "missing_file",
+    "empty_file",
+    "invalid_image",
+    "invalid_transform",
+    "invalid_ttl",
+    "invalid_email",
+    "invalid_password",
+    "invalid_role",
+    "invalid_name",
+    "unauthorized",
+    "invalid_credentials",
+    "invalid_signature",
+    "signature_expired",
+    "forbidden",
+    "csrf_rejected",
+    "session_required",
+    "not_found",
+    "direct_upload_unavailable",
+    "method_not_allowed",
+    "request_timeout",
+    "already_exists",
+    "asset_changed",
+    "email_taken",
+    "last_admin",
+    "body_too_large",
+    "file_too_large",
+    "image_too_large",
+    "unsupported_media_type",
+    "render_too_large",
+    "image_unreadable",
+    "rate_limited",
+    "busy",
+    "internal_error",
+    "network_error",
+    "timeout",
+]
 
 
 class Asset(TypedDict):
