@@ -16,6 +16,7 @@ pub mod limits;
 pub mod media;
 pub mod render;
 pub mod secrets;
+pub mod services;
 pub mod signing;
 pub mod single_flight;
 pub mod store;

@@ -12,8 +12,8 @@ use super::{assets::managed_asset, body::JsonBody};
 use crate::{
     app::App,
     auth::AnyAuth,
-    clock::now_ms,
     error::{AppError, AppResult, ErrorCode},
+    services::signed,
     signing::MAX_TTL_SECONDS as MAX_TTL,
     transform::Transform,
 };
@@ -71,17 +71,6 @@ pub async fn sign(
         return Err(ErrorCode::InvalidTtl.with(format!("ttl_seconds must be from 1 to {MAX_TTL}")));
     }
     let asset = managed_asset(&app, &principal, &body.public_id).await?;
-    let path = if canonical.is_empty() {
-        format!("/v1/image/{}", asset.public_id)
-    } else {
-        format!("/v1/image/{canonical}/{}", asset.public_id)
-    };
-    let expires = now_ms() / 1000 + ttl;
-    // Bound to this version of this asset: no later asset under the same public_id inherits it.
-    let revision = &asset.blob_id;
-    let sig = app.signer.sign(&path, expires, Some(revision));
-    Ok(Json(json!({
-        "url": format!("{}{path}?expires={expires}&v={revision}&sig={sig}", app.config.public_url.base),
-        "expires": expires,
-    })))
+    let signed = signed::sign(&app, &asset, &canonical, ttl);
+    Ok(Json(json!({ "url": signed.url, "expires": signed.expires })))
 }

@@ -19,23 +19,18 @@ use super::{body::JsonBody, views};
 use crate::{
     app::App,
     auth::{AnyAuth, Principal},
-    clock::now_ms,
-    domain::{Folder, PublicId, Tags, TagsInput, Visibility},
+    domain::{Folder, PublicId, TagsInput, Visibility},
     error::{body_timed_out, AppError, AppResult, ErrorCode},
-    gc,
     limits::too_many,
-    media::{self, ImageInfo, InspectError},
-    render::master,
     secrets::{random_hex, sha256_hex},
-    store::{master_key, original_key, staging_key, AssetRecord, Created, Swapped},
+    services::upload::{self, Committed, NewUpload},
+    store::staging_key,
 };
 
 /// Room for the form's text fields and part headers beside the file.
 const FORM_OVERHEAD: u64 = 64 * 1024;
 const MAX_TEXT_FIELD: usize = 4096;
 const MAX_PARTS: usize = 16;
-/// Overwrites that race each other retry this often before giving up with 409.
-const COMMIT_ATTEMPTS: usize = 3;
 
 #[derive(Default)]
 struct Form {
@@ -129,21 +124,14 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
     Ok(form)
 }
 
-/// The upload's metadata, validated before any image work.
-struct Target {
-    public_id: PublicId,
-    /// `None` keeps the existing value on overwrite (and means the default on create).
-    folder: Option<Folder>,
-    tags: Option<Tags>,
-    visibility: Option<Visibility>,
-    overwrite: bool,
-}
-
-fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
+/// The form's fields, validated before any image work.
+fn new_upload(form: Form) -> AppResult<NewUpload> {
+    let (bytes, file_name) = form.file.ok_or_else(|| ErrorCode::MissingFile.with("the file field is required"))?;
+    check_file_name(file_name.as_deref())?;
     let folder = form.folder.as_deref().map(Folder::parse).transpose()?;
     let public_id = match form.public_id.as_deref() {
         Some(id) => PublicId::parse(id)?,
-        None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name)?,
+        None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name.as_deref())?,
     };
     let overwrite = match form.overwrite.as_deref() {
         None | Some("false") => false,
@@ -152,12 +140,14 @@ fn target(form: &Form, file_name: Option<&str>) -> AppResult<Target> {
             return Err(ErrorCode::InvalidOverwrite.with(format!("overwrite must be true or false, not {other:?}")))
         }
     };
-    Ok(Target {
+    Ok(NewUpload {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
         tags: form.tags.as_ref().map(TagsInput::parse).transpose()?,
         visibility: form.visibility.as_deref().map(Visibility::parse).transpose()?,
         overwrite,
+        bytes,
+        file_name,
     })
 }
 
@@ -168,49 +158,6 @@ fn check_file_name(name: Option<&str>) -> AppResult<()> {
         }
         _ => Ok(()),
     }
-}
-
-/// Inspects the upload and, for a still that is slow to decode, makes its masters (see `render::master`).
-async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
-    let limits = media::Limits {
-        max_pixels: app.config.max_pixels,
-        max_frames: app.config.max_frames,
-        formats: app.config.formats,
-        max_memory: app.config.render_memory_bytes,
-    };
-    let render_limits = app.render_limits();
-    let permit = app.decode_permit().await.map_err(AppError::internal)?;
-    let inspected = permit
-        .run(move || {
-            let (info, pixels) = media::inspect_keeping_pixels(&bytes, &limits)?;
-            let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
-            let masters = if wanted {
-                // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
-                let made = match pixels {
-                    Some(image) => master::from_image(image, info.has_alpha),
-                    None => master::make(&bytes, info.format, info.has_alpha, &render_limits),
-                };
-                // Without masters the asset is still whole: renders start from the original.
-                made.unwrap_or_else(|e| {
-                    tracing::warn!(error = ?e, "no masters");
-                    Vec::new()
-                })
-            } else {
-                Vec::new()
-            };
-            Ok((info, masters))
-        })
-        .await
-        .map_err(AppError::internal)?;
-    inspected.map_err(|e| match e {
-        InspectError::Unsupported(m) => ErrorCode::UnsupportedMediaType.with(m),
-        InspectError::Corrupt(m) => ErrorCode::InvalidImage.with(m),
-        InspectError::TooLarge(m) => ErrorCode::ImageTooLarge.with(m),
-    })
-}
-
-fn conflict() -> AppError {
-    ErrorCode::AlreadyExists.with("an asset with this public_id exists; send overwrite=true to replace it")
 }
 
 pub async fn upload(
@@ -314,99 +261,11 @@ pub async fn complete_direct(
     Ok(committed)
 }
 
-/// Validates, inspects, stores and commits one upload (the form's or a staged one).
+/// Validates and commits one upload (the form's or a staged one).
 async fn commit(app: &Arc<App>, principal: &Principal, form: Form) -> AppResult<(StatusCode, Json<Value>)> {
-    let app = app.clone();
-    let (bytes, file_name) =
-        form.file.clone().ok_or_else(|| ErrorCode::MissingFile.with("the file field is required"))?;
-    if bytes.is_empty() {
-        return Err(ErrorCode::EmptyFile.with("the file is empty"));
-    }
-    check_file_name(file_name.as_deref())?;
-    let target = target(&form, file_name.as_deref())?;
-    let existing = app.meta.asset(target.public_id.as_str()).await?;
-    check_replaceable(principal, existing.as_ref(), target.overwrite)?;
-    let (info, masters) = inspect(&app, bytes.clone()).await?;
-
-    // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
-    let blob_id = random_hex(16);
-    let now = now_ms();
-    app.meta.add_garbage(&blob_id, now + gc::UPLOAD_GRACE_MS).await?;
-    let stored = async {
-        app.blobs.put(&original_key(&blob_id), bytes.clone()).await?;
-        for (level, master) in &masters {
-            app.blobs.put(&master_key(&blob_id, level.name), Bytes::from(master.clone())).await?;
-        }
-        Ok::<_, crate::store::StoreError>(())
+    let (status, asset) = match upload::commit(app, principal, new_upload(form)?).await? {
+        Committed::Created(asset) => (StatusCode::CREATED, asset),
+        Committed::Replaced(asset) => (StatusCode::OK, asset),
     };
-    if let Err(e) = stored.await {
-        gc::collect(&app, &blob_id).await;
-        return Err(e.into());
-    }
-    let new_asset = |existing: Option<&AssetRecord>| AssetRecord {
-        public_id: target.public_id.as_str().to_owned(),
-        owner_id: existing.map_or_else(|| principal.user.id.clone(), |e| e.owner_id.clone()),
-        folder: target
-            .folder
-            .as_ref()
-            .map(|f| f.as_str().to_owned())
-            .or_else(|| existing.map(|e| e.folder.clone()))
-            .unwrap_or_default(),
-        tags: target.tags.clone().map(|t| t.0).or_else(|| existing.map(|e| e.tags.clone())).unwrap_or_default(),
-        visibility: target.visibility.or(existing.map(|e| e.visibility)).unwrap_or_default(),
-        format: info.format.name().to_owned(),
-        width: info.width,
-        height: info.height,
-        has_alpha: info.has_alpha,
-        has_master: !masters.is_empty(),
-        derived_bytes: masters.iter().map(|(_, m)| m.len() as u64).sum(),
-        // A new version stores no variant yet (an overwrite's old variants go with its old blob).
-        variants: 0,
-        bytes: bytes.len() as u64,
-        original_filename: file_name.clone(),
-        created_at: existing.map_or(now, |e| e.created_at),
-        updated_at: now,
-        version: existing.map_or(1, |e| e.version + 1),
-        blob_id: blob_id.clone(),
-    };
-
-    let mut existing = existing;
-    for _ in 0..COMMIT_ATTEMPTS {
-        let committed = match &existing {
-            None => {
-                let asset = new_asset(None);
-                (app.meta.create_asset(&asset).await? == Created::Created).then_some((StatusCode::CREATED, asset))
-            }
-            Some(old) => {
-                let asset = new_asset(Some(old));
-                let swapped = app.meta.replace_asset(&asset, old.version, &old.blob_id).await? == Swapped::Swapped;
-                if swapped {
-                    gc::collect(&app, &old.blob_id).await;
-                }
-                swapped.then_some((StatusCode::OK, asset))
-            }
-        };
-        if let Some((status, asset)) = committed {
-            return Ok((status, Json(json!({ "asset": views::asset(&app.config, &asset) }))));
-        }
-        // Someone else created, replaced or deleted this public_id meanwhile: decide again.
-        existing = app.meta.asset(target.public_id.as_str()).await?;
-        if let Err(e) = check_replaceable(principal, existing.as_ref(), target.overwrite) {
-            gc::collect(&app, &blob_id).await;
-            return Err(e);
-        }
-    }
-    gc::collect(&app, &blob_id).await;
-    Err(conflict())
-}
-
-/// An existing public_id may be replaced only with `overwrite=true`, by its owner or an admin.
-fn check_replaceable(principal: &Principal, existing: Option<&AssetRecord>, overwrite: bool) -> AppResult<()> {
-    match existing {
-        Some(_) if !overwrite => Err(conflict()),
-        Some(e) if !principal.may_manage(&e.owner_id) => {
-            Err(ErrorCode::Forbidden.with("this asset is not yours to replace"))
-        }
-        _ => Ok(()),
-    }
+    Ok((status, Json(json!({ "asset": views::asset(&app.config, &asset) }))))
 }

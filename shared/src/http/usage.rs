@@ -1,7 +1,7 @@
 //! `GET /v1/usage/summary[?all=true]` (SPEC §10): what the caller stores and what their images
 //! served this month; `all=true` (admins) sums everyone and adds a per-user breakdown.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     extract::{RawQuery, State},
@@ -16,7 +16,7 @@ use crate::{
     auth::AnyAuth,
     clock::now_ms,
     error::{AppResult, ErrorCode},
-    store::{Storage, Traffic},
+    services::usage::{self, Summary, Totals},
     usage::period,
 };
 
@@ -24,13 +24,6 @@ use crate::{
 #[serde(deny_unknown_fields)]
 struct SummaryParams {
     all: Option<String>,
-}
-
-#[derive(Default)]
-struct Totals {
-    storage: Storage,
-    bandwidth_bytes: u64,
-    requests: u64,
 }
 
 fn summary(t: &Totals, period: &str) -> Value {
@@ -61,32 +54,7 @@ pub async fn summary_handler(
     }
     let owner = (!all).then_some(principal.user.id.as_str());
     let period = period(now_ms());
-    let (storage, traffic) = {
-        // A flush between the two reads would count its batch twice or not at all.
-        let _consistent = app.usage.consistent.lock().await;
-        let storage = app.meta.storage(owner).await?;
-        let mut traffic = app.meta.traffic(&period, owner).await?;
-        traffic.extend(app.usage.pending(&period, owner));
-        (storage, traffic)
-    };
-    let mut per_owner: BTreeMap<String, Totals> = BTreeMap::new();
-    for s in storage {
-        let owner = s.owner_id.clone();
-        per_owner.entry(owner).or_default().storage = s;
-    }
-    for Traffic { owner_id, bandwidth_bytes, requests, .. } in traffic {
-        let t = per_owner.entry(owner_id).or_default();
-        t.bandwidth_bytes += bandwidth_bytes;
-        t.requests += requests;
-    }
-    let mut total = Totals::default();
-    for t in per_owner.values() {
-        total.storage.asset_count += t.storage.asset_count;
-        total.storage.original_bytes += t.storage.original_bytes;
-        total.storage.derived_bytes += t.storage.derived_bytes;
-        total.bandwidth_bytes += t.bandwidth_bytes;
-        total.requests += t.requests;
-    }
+    let Summary { total, per_owner } = usage::summary(&app, owner, &period).await?;
     let mut body = summary(&total, &period);
     if all {
         let users = app.meta.users().await?;

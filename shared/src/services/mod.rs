@@ -1,0 +1,10 @@
+//! The application's protocols, as plain async functions over the ports: what a request does,
+//! whichever shape serves it. Handlers in `http/` parse, call one of these and map the result.
+
+pub mod signed;
+pub mod upload;
+pub mod usage;
+pub mod variant;
+
+#[cfg(test)]
+mod tests;
