@@ -14,10 +14,9 @@ use super::{body::JsonBody, views};
 use crate::{
     app::App,
     auth::SessionAuth,
-    clock::{now_ms, rfc3339},
-    error::{AppError, AppResult, ErrorCode},
-    secrets::{random_hex, random_token, sha256_hex},
-    store::{ApiKeyRecord, Created},
+    clock::rfc3339,
+    error::{AppResult, ErrorCode},
+    services::api_keys,
 };
 
 pub async fn list(State(app): State<Arc<App>>, SessionAuth(principal): SessionAuth) -> AppResult<Json<Value>> {
@@ -40,19 +39,7 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ErrorCode::InvalidName.with("name must be 1 to 100 characters, without control characters"));
     }
-    let secret = format!("cs_{}", random_token(32));
-    let key = ApiKeyRecord {
-        key_id: format!("ck_{}", random_hex(12)),
-        owner_id: principal.user.id.clone(),
-        name,
-        secret_hash: sha256_hex(secret.as_bytes()),
-        created_at: now_ms(),
-        last_used_at: None,
-        revoked_at: None,
-    };
-    if app.meta.create_api_key(&key).await? == Created::AlreadyExists {
-        return Err(AppError::internal("a random API key id collided"));
-    }
+    let (key, secret) = api_keys::create(&app, &principal, name).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -69,11 +56,6 @@ pub async fn revoke(
     SessionAuth(principal): SessionAuth,
     Path(key_id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let key = app.meta.api_key(&key_id).await?.ok_or_else(|| ErrorCode::NotFound.with("no such API key"))?;
-    if !principal.may_manage(&key.owner_id) {
-        return Err(ErrorCode::Forbidden.with("this API key is not yours"));
-    }
-    let key =
-        app.meta.revoke_api_key(&key_id, now_ms()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such API key"))?;
+    let key = api_keys::revoke(&app, &principal, &key_id).await?;
     Ok(Json(json!({ "api_key": views::api_key(&key) })))
 }

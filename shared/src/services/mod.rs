@@ -6,5 +6,7 @@ pub mod upload;
 pub mod usage;
 pub mod variant;
 
+pub mod api_keys;
 #[cfg(test)]
 mod tests;
+pub mod users;

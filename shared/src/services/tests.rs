@@ -180,3 +180,34 @@ async fn the_usage_summary_adds_up_each_owner_and_everyone() {
     assert_eq!(everyone.per_owner.len(), 2);
     assert_eq!(everyone.per_owner[&bob.user.id].requests, 0);
 }
+
+#[tokio::test]
+async fn accounts_keep_an_enabled_admin_and_keys_never_grant_sessions_powers() {
+    let f = fixture().await;
+    let admin = principal(&f.app, Role::Admin).await;
+    let new = |role| super::users::NewUser {
+        email: crate::domain::Email::parse(&format!("{}@example.com", crate::secrets::random_hex(4))).unwrap(),
+        password: "a-long-enough-password".into(),
+        role,
+        name: None,
+    };
+    let refused = super::users::create(&f.app, &admin, new(Role::Admin)).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::SessionRequired, "an API key cannot make an admin");
+    let ann = super::users::create(&f.app, &admin, new(Role::User)).await.unwrap();
+    assert!(f.app.passwords.verify("a-long-enough-password".into(), Some(ann.password_hash.clone())).await);
+    let demote = super::users::Change { role: Some(Role::User), ..Default::default() };
+    let refused = super::users::update(&f.app, &admin, &admin.user.id, demote).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::LastAdmin);
+    assert_eq!(super::users::delete(&f.app, &admin.user.id).await.unwrap_err().code, ErrorCode::LastAdmin);
+    super::users::delete(&f.app, &ann.id).await.unwrap();
+    assert_eq!(super::users::delete(&f.app, &ann.id).await.unwrap_err().code, ErrorCode::NotFound);
+
+    let bob = principal(&f.app, Role::User).await;
+    let (key, secret) = super::api_keys::create(&f.app, &bob, "ci".into()).await.unwrap();
+    assert_eq!(key.secret_hash, crate::secrets::sha256_hex(secret.as_bytes()), "only the hash is kept");
+    let carol = principal(&f.app, Role::User).await;
+    let refused = super::api_keys::revoke(&f.app, &carol, &key.key_id).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    let revoked = super::api_keys::revoke(&f.app, &admin, &key.key_id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+}
