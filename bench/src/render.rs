@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use imgcloud_core::{
-    media::{inspect, Format, Formats, Limits as InspectLimits},
-    render::{master, render, Limits, Source},
+    media::{inspect, Format, Formats, InspectLimits},
+    render::{master, render, RenderLimits, Source},
     transform::Transform,
 };
 use reqwest::StatusCode;
@@ -22,7 +22,7 @@ const OPERATIONS: [(&str, &str, &str); 5] = [
     ("w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "photo_12mp_4000x3000.jpg", "w_400,h_400,c_fill,gr_1,bl_4,f_jpg"),
 ];
 
-const LIMITS: Limits = Limits::DEFAULT;
+const LIMITS: RenderLimits = RenderLimits::DEFAULT;
 
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -140,7 +140,8 @@ fn colour_cost(iterations: usize) {
     };
     println!("\n| 12 MP JPEG | untagged ms | Display P3 ms | P3 / untagged |");
     println!("|---|---:|---:|---:|");
-    let rows: [(&str, &dyn Fn(&[u8])); 2] = [
+    type Row<'a> = (&'a str, &'a dyn Fn(&[u8]));
+    let rows: [Row; 2] = [
         ("masters at upload (decode, convert, 2048 + 1024 JPEGs)", &|b| {
             master::make(b, Format::Jpeg, false, &LIMITS).unwrap();
         }),

@@ -3,8 +3,8 @@
 #![no_main]
 
 use imgcloud_core::{
-    media::{inspect, Formats, Limits as InspectLimits},
-    render::{render, Limits, Source},
+    media::{inspect, Formats, InspectLimits},
+    render::{render, RenderLimits, Source},
     transform::Transform,
 };
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +16,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(info) = inspect(bytes, &InspectLimits { max_pixels: 1 << 20, max_frames: 16, formats: Formats::ALL, max_memory: 256 << 20 }) else { return };
     let t = Transform::parse(TRANSFORMS[usize::from(selector) % TRANSFORMS.len()]).unwrap();
     let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format.rendered_as(info.has_alpha));
-    let limits = Limits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, max_animation_pixels: 1 << 22, ..Limits::DEFAULT };
+    let limits = RenderLimits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, max_animation_pixels: 1 << 22, ..RenderLimits::DEFAULT };
     let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits);
 });

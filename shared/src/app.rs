@@ -9,7 +9,7 @@ use crate::{
     clock::now_ms,
     config::{AwsSettings, Backend, Config},
     domain::{password::Passwords, Role},
-    limits::{Limits, SharedCounters},
+    limits::{RateLimits, SharedCounters},
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
@@ -31,7 +31,7 @@ pub struct App {
     /// Image traffic not yet flushed to the store (SPEC §10).
     pub usage: UsageMeter,
     /// The rate limits of SPEC §9.
-    pub limits: Limits,
+    pub limits: RateLimits,
     /// Renders waiting for a decode permit (bounded by `config.render_queue`).
     pub renders_waiting: std::sync::atomic::AtomicU32,
     /// One render per variant at a time.
@@ -72,7 +72,7 @@ impl App {
     pub async fn open_aws(config: Config, settings: &AwsSettings) -> Result<Arc<Self>, StartError> {
         let stores = AwsStores::connect(settings).await;
         let secret = match &config.signing_secret {
-            Some(secret) => secret.clone(),
+            Some(secret) => secret.expose().to_owned(),
             None => stores.meta.load_or_create_signing_secret().await?,
         };
         let signer =
@@ -90,9 +90,8 @@ impl App {
         let blobs = CachedBlobStore::new(FileBlobStore::open(dir.join("blobs"))?, config.memory_cache_bytes);
         let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
         let signer = match &config.signing_secret {
-            Some(secret) => {
-                Signer::new(secret.as_bytes()).expect("IMGCLOUD_SIGNING_SECRET is checked with the configuration")
-            }
+            Some(secret) => Signer::new(secret.expose().as_bytes())
+                .expect("IMGCLOUD_SIGNING_SECRET is checked with the configuration"),
             None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
         };
         Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer, None))
@@ -108,7 +107,7 @@ impl App {
         shared_counters: Option<Arc<dyn SharedCounters>>,
     ) -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let limits = Limits::new(&config, shared_counters);
+        let limits = RateLimits::new(&config, shared_counters);
         Arc::new(Self {
             config,
             blobs,
@@ -136,8 +135,8 @@ impl App {
     }
 
     /// The caps every render runs under.
-    pub fn render_limits(&self) -> crate::render::Limits {
-        crate::render::Limits {
+    pub fn render_limits(&self) -> crate::render::RenderLimits {
+        crate::render::RenderLimits {
             max_pixels: self.config.max_pixels,
             max_frames: self.config.max_frames,
             max_output_side: self.config.max_output_side,
@@ -166,7 +165,7 @@ impl App {
         }
         let email = self.config.admin_email.clone().unwrap_or_else(|| "admin@localhost".to_owned());
         let (password, generated) = match &self.config.admin_password {
-            Some(p) => (p.clone(), false),
+            Some(p) => (p.expose().to_owned(), false),
             None => (random_token(18), true),
         };
         let hash = self.passwords.hash(password.clone()).await;

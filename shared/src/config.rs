@@ -5,8 +5,25 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use crate::store::VariantCaps;
 
-/// The render caps' defaults, which `render::Limits` keeps in one place.
-const RENDER: crate::render::Limits = crate::render::Limits::DEFAULT;
+/// The render caps' defaults, which `render::RenderLimits` keeps in one place.
+const RENDER: crate::render::RenderLimits = crate::render::RenderLimits::DEFAULT;
+
+/// A configured secret: its `Debug` shows that it is set, never what it is, so that a logged or
+/// printed configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,7 +33,7 @@ pub struct Config {
     pub backend: Backend,
     pub data_dir: PathBuf,
     pub admin_email: Option<String>,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     pub max_upload_bytes: u64,
     pub max_pixels: u64,
     pub max_frames: u32,
@@ -47,13 +64,13 @@ pub struct Config {
     pub variant_caps: VariantCaps,
     pub cache_max_age: u32,
     /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
-    pub signing_secret: Option<String>,
+    pub signing_secret: Option<Secret>,
     /// Bytes of originals and variants kept in memory for hot deliveries.
     pub memory_cache_bytes: u64,
     /// Behind a CDN: the value of `X-Imgcloud-Origin` every request must carry (the CDN adds it), so
     /// that nobody reaches the origin around the CDN; the viewer's address is then read from
     /// `CloudFront-Viewer-Address`.
-    pub origin_secret: Option<String>,
+    pub origin_secret: Option<Secret>,
     /// Image responses larger than this redirect to a short-lived URL of the store instead, when
     /// the store can make one (Lambda's response payload limit); `None`: always inline.
     pub inline_max_bytes: Option<u64>,
@@ -171,7 +188,7 @@ impl Config {
             backend,
             data_dir: get("IMGCLOUD_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data")),
             admin_email,
-            admin_password,
+            admin_password: admin_password.map(Secret),
             max_upload_bytes: number(&get, "IMGCLOUD_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1, 1 << 40)?,
             max_pixels: number(&get, "IMGCLOUD_MAX_PIXELS", RENDER.max_pixels, 1, 1 << 40)?,
             max_frames: number(&get, "IMGCLOUD_MAX_FRAMES", u64::from(RENDER.max_frames), 1, 100_000)? as u32,
@@ -181,7 +198,7 @@ impl Config {
             },
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", u64::from(RENDER.max_output_side), 1, 16_383)?
                 as u32,
-            signing_secret,
+            signing_secret: signing_secret.map(Secret),
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
             rate_login_failures: number(&get, "IMGCLOUD_RATE_LOGIN_FAILURES", 10, 0, 1_000_000)? as u32,
             rate_api_per_minute: number(&get, "IMGCLOUD_RATE_API_PER_MINUTE", 600, 0, 100_000_000)? as u32,
@@ -206,7 +223,7 @@ impl Config {
                 Some(secret) if secret.len() < 16 => {
                     return Err(err("IMGCLOUD_ORIGIN_SECRET", "must be at least 16 characters"));
                 }
-                other => other,
+                other => other.map(Secret),
             },
             inline_max_bytes: match get("IMGCLOUD_INLINE_MAX_BYTES") {
                 Some(_) => Some(number(&get, "IMGCLOUD_INLINE_MAX_BYTES", 0, 1, 1 << 40)?),
@@ -294,6 +311,22 @@ mod tests {
         assert_eq!((c.header_timeout_seconds, c.body_timeout_seconds), (30, 30));
         assert_eq!((c.max_connections, c.uploads_in_flight), (1024, 32));
         assert_eq!(c.variant_caps, VariantCaps { max_variants: 200, max_bytes: 512 << 20 });
+    }
+
+    #[test]
+    fn a_printed_configuration_shows_no_secret() {
+        let secrets = [
+            ("IMGCLOUD_ADMIN_PASSWORD", "a-very-secret-admin-password"),
+            ("IMGCLOUD_SIGNING_SECRET", "0123456789abcdef0123456789abcdef-signing"),
+            ("IMGCLOUD_ORIGIN_SECRET", "origin-secret-of-the-cdn-0123"),
+        ];
+        let c = config(&secrets).unwrap();
+        let printed = format!("{c:?}");
+        for (name, value) in secrets {
+            assert!(!printed.contains(value), "{name} printed: {printed}");
+        }
+        assert_eq!(c.signing_secret.as_ref().map(Secret::expose), Some(secrets[1].1));
+        assert!(printed.contains("signing_secret: Some(Secret(<redacted>))"));
     }
 
     #[test]

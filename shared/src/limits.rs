@@ -225,7 +225,7 @@ impl LoginLimit {
 }
 
 /// Every limit of SPEC §9.
-pub struct Limits {
+pub struct RateLimits {
     pub logins: LoginLimit,
     pub api: KeyedLimit,
     pub uploads: KeyedLimit,
@@ -235,7 +235,7 @@ pub struct Limits {
 const MINUTE: Duration = Duration::from_secs(60);
 const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-impl Limits {
+impl RateLimits {
     /// The configured limits, in this process or, given `shared`, across every instance.
     pub fn new(config: &crate::config::Config, shared: Option<Arc<dyn SharedCounters>>) -> Self {
         let limit = |name: &'static str, count: u32, period: Duration| match &shared {

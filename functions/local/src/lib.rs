@@ -38,7 +38,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
     let addr = listener.local_addr().map_err(StartError::Listen)?;
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();
-    let limits = Limits::from(&app.config);
+    let limits = ConnectionLimits::from(&app.config);
     let task = tokio::spawn(accept(listener, router, limits, stopped));
     let background = [gc::spawn_sweeper(app.clone()), gc::spawn_usage_flusher(app.clone())];
     Ok(Server { addr, app, stop, task, background })
@@ -59,13 +59,13 @@ impl Server {
 /// SPEC §15's connection bounds, from `IMGCLOUD_HEADER_TIMEOUT_SECONDS`, `IMGCLOUD_BODY_TIMEOUT_SECONDS`
 /// and `IMGCLOUD_MAX_CONNECTIONS`.
 #[derive(Clone, Copy)]
-struct Limits {
+struct ConnectionLimits {
     header: Duration,
     body: Duration,
     connections: usize,
 }
 
-impl From<&Config> for Limits {
+impl From<&Config> for ConnectionLimits {
     fn from(config: &Config) -> Self {
         Self {
             header: Duration::from_secs(config.header_timeout_seconds.into()),
@@ -86,7 +86,7 @@ impl From<&Config> for Limits {
 async fn accept(
     listener: TcpListener,
     mut router: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
-    limits: Limits,
+    limits: ConnectionLimits,
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();

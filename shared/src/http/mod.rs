@@ -111,7 +111,7 @@ fn finish(app: &App, router: Router) -> Router {
         .method_not_allowed_fallback(|| async { ErrorCode::MethodNotAllowed.with("method not allowed on this route") });
     let router = match &app.config.origin_secret {
         Some(secret) => router
-            .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(secret.as_str()), client_ip::through_cdn)),
+            .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(secret.expose()), client_ip::through_cdn)),
         None => router,
     };
     router.layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {

@@ -9,7 +9,7 @@ use image::{metadata::Orientation, DynamicImage};
 use super::{colour::ToSrgb, decoders, exif_orientation, sniff, Format, Formats};
 
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct InspectLimits {
     /// Pixels decoded: one canvas, and the rectangles of all frames together.
     pub max_pixels: u64,
     pub max_frames: u32,
@@ -44,7 +44,7 @@ pub enum InspectError {
     TooLarge(String),
 }
 
-pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError> {
+pub fn inspect(bytes: &[u8], limits: &InspectLimits) -> Result<ImageInfo, InspectError> {
     inspect_keeping_pixels(bytes, limits).map(|(info, _)| info)
 }
 
@@ -52,7 +52,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, InspectError>
 /// enough not to do twice (JPEG, AVIF, HEIC, JPEG XL), so that the upload's masters start from them.
 pub fn inspect_keeping_pixels(
     bytes: &[u8],
-    limits: &Limits,
+    limits: &InspectLimits,
 ) -> Result<(ImageInfo, Option<DynamicImage>), InspectError> {
     let format = sniff(bytes).ok_or_else(|| {
         InspectError::Unsupported("file is not a JPEG, PNG, WebP, GIF, AVIF, HEIC or JPEG XL image".into())
@@ -88,7 +88,7 @@ fn corrupt(format: Format) -> impl Fn(String) -> InspectError {
 
 /// Refuses a canvas over the pixel cap or a frame count over the frame cap, before any pixel
 /// buffer is allocated.
-fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(), InspectError> {
+fn check_caps(width: u32, height: u32, frames: u32, limits: &InspectLimits) -> Result<(), InspectError> {
     if width == 0 || height == 0 {
         return Err(InspectError::Corrupt("image has a zero width or height".into()));
     }
@@ -100,7 +100,7 @@ fn check_caps(width: u32, height: u32, frames: u32, limits: &Limits) -> Result<(
 
 /// Refuses frames that draw more pixels in all than the cap: an animation counts the rectangles
 /// its frames draw (SPEC §12), so small updates of a large screen are cheap.
-fn check_drawn(pixels: u64, frames: u32, limits: &Limits) -> Result<(), InspectError> {
+fn check_drawn(pixels: u64, frames: u32, limits: &InspectLimits) -> Result<(), InspectError> {
     if pixels > limits.max_pixels {
         return Err(InspectError::TooLarge(format!(
             "image decodes to {pixels} pixels ({frames} frame(s)); the limit is {}",
@@ -110,7 +110,7 @@ fn check_drawn(pixels: u64, frames: u32, limits: &Limits) -> Result<(), InspectE
     Ok(())
 }
 
-fn jpeg(bytes: &[u8], limits: &Limits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
+fn jpeg(bytes: &[u8], limits: &InspectLimits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
     match jpeg_decoded(bytes, limits, true) {
         // What browsers display despite it (bytes between markers, a junk header, a short APP
         // segment) is decoded leniently, as the render's decoder does; only a file that still ends
@@ -147,7 +147,7 @@ fn ends_after_its_scan(bytes: &[u8]) -> bool {
     let (mut at, mut scanned) = (2, false);
     let length = |at: usize| bytes.get(at + 2..at + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])));
     loop {
-        while at + 1 < bytes.len() && !(bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xFF)) {
+        while at + 1 < bytes.len() && (bytes[at] != 0xFF || matches!(bytes[at + 1], 0x00 | 0xFF)) {
             at += 1;
         }
         let Some(&marker) = bytes.get(at + 1) else { return false };
@@ -159,8 +159,7 @@ fn ends_after_its_scan(bytes: &[u8]) -> bool {
                 scanned = true;
                 at += 2 + header;
                 // Entropy-coded data: FF is followed by 00 (a stuffed byte) or a restart marker.
-                while at + 1 < bytes.len()
-                    && !(bytes[at] == 0xFF && !matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
+                while at + 1 < bytes.len() && (bytes[at] != 0xFF || matches!(bytes[at + 1], 0x00 | 0xD0..=0xD7 | 0xFF))
                 {
                     at += 1;
                 }
@@ -173,7 +172,11 @@ fn ends_after_its_scan(bytes: &[u8]) -> bool {
     }
 }
 
-fn jpeg_decoded(bytes: &[u8], limits: &Limits, strict: bool) -> Result<(Inspected, Option<DynamicImage>), JpegFailure> {
+fn jpeg_decoded(
+    bytes: &[u8],
+    limits: &InspectLimits,
+    strict: bool,
+) -> Result<(Inspected, Option<DynamicImage>), JpegFailure> {
     use zune_core::{bytestream::ZCursor, options::DecoderOptions};
     // zune-jpeg marks what only its strict mode refuses.
     let failure = |header: bool| {
@@ -223,7 +226,11 @@ fn oriented((width, height): (u32, u32), orientation: Option<Orientation>) -> (u
 
 /// AVIF, HEIC or JPEG XL through its decoder: the header's size is capped before any pixel is
 /// decoded. Only the first frame (the primary item) is decoded, and rendered: the asset is a still.
-fn container(bytes: &[u8], format: Format, limits: &Limits) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
+fn container(
+    bytes: &[u8],
+    format: Format,
+    limits: &InspectLimits,
+) -> Result<(Inspected, Option<DynamicImage>), InspectError> {
     let decoder = decoders::of(format).ok_or_else(|| impostor(format)("no decoder".into()))?;
     let refused = |failure: decoders::Failure| match failure {
         decoders::Failure::NotThisFormat(detail) => impostor(format)(detail),
@@ -259,7 +266,7 @@ fn container(bytes: &[u8], format: Format, limits: &Limits) -> Result<(Inspected
     Ok(((header.width, header.height, 1, header.has_alpha), pixels))
 }
 
-fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
+fn png(bytes: &[u8], limits: &InspectLimits) -> Result<Inspected, InspectError> {
     let corrupt = corrupt(Format::Png);
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // Text chunks can be compressed: never inflate what we would throw away (SPEC §4).
@@ -290,7 +297,7 @@ fn png(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     Ok((width, height, frames, has_alpha))
 }
 
-fn gif(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
+fn gif(bytes: &[u8], limits: &InspectLimits) -> Result<Inspected, InspectError> {
     let (corrupt, impostor) = (corrupt(Format::Gif), impostor(Format::Gif));
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
@@ -331,7 +338,7 @@ fn gif(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
     Ok((width, height, frames, has_alpha))
 }
 
-fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
+fn webp(bytes: &[u8], limits: &InspectLimits) -> Result<Inspected, InspectError> {
     let corrupt = corrupt(Format::WebP);
     let mut decoder =
         image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| impostor(Format::WebP)(e.to_string()))?;
@@ -361,8 +368,8 @@ fn webp(bytes: &[u8], limits: &Limits) -> Result<Inspected, InspectError> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits =
-        Limits { max_pixels: 50_000_000, max_frames: 500, formats: Formats::ALL, max_memory: 512 << 20 };
+    const LIMITS: InspectLimits =
+        InspectLimits { max_pixels: 50_000_000, max_frames: 500, formats: Formats::ALL, max_memory: 512 << 20 };
     const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
 
     fn corpus(name: &str) -> Vec<u8> {
@@ -415,9 +422,9 @@ mod tests {
 
     #[test]
     fn caps_are_checked_before_decoding() {
-        let tight = Limits { max_pixels: 1000 * 667 - 1, ..LIMITS };
+        let tight = InspectLimits { max_pixels: 1000 * 667 - 1, ..LIMITS };
         assert!(matches!(inspect(&corpus("photo_1000x667.jpg"), &tight), Err(InspectError::TooLarge(_))));
-        let few_frames = Limits { max_frames: 41, ..LIMITS };
+        let few_frames = InspectLimits { max_frames: 41, ..LIMITS };
         assert!(matches!(inspect(&corpus("anim_245x245_42f.gif"), &few_frames), Err(InspectError::TooLarge(_))));
     }
 
@@ -448,7 +455,7 @@ mod tests {
         };
         let info = inspect(&gif(60, 200), &LIMITS).unwrap();
         assert_eq!((info.width, info.height, info.frames), (1000, 1000, 60));
-        let tight = Limits { max_pixels: 2_000_000, ..LIMITS };
+        let tight = InspectLimits { max_pixels: 2_000_000, ..LIMITS };
         assert!(matches!(inspect(&gif(60, 200), &tight), Err(InspectError::TooLarge(_))));
         assert!(matches!(inspect(&gif(60, 1000), &LIMITS), Err(InspectError::TooLarge(_))), "60 full frames");
     }

@@ -9,7 +9,7 @@ mod sniff;
 
 use image::metadata::Orientation;
 
-pub use inspect::{inspect, inspect_keeping_pixels, ImageInfo, InspectError, Limits};
+pub use inspect::{inspect, inspect_keeping_pixels, ImageInfo, InspectError, InspectLimits};
 pub use sniff::{sniff, Format, Formats};
 
 /// The EXIF orientation, read from the TIFF structure (with or without JPEG's `Exif\0\0` prefix)

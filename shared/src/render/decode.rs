@@ -15,7 +15,7 @@ use super::{Frame, RenderError};
 use crate::media::{colour::ToSrgb, decoders, exif_orientation, Format};
 
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub struct RenderLimits {
     pub max_pixels: u64,
     pub max_frames: u32,
     pub max_output_side: u32,
@@ -32,9 +32,9 @@ pub struct Limits {
     pub cancelled: Option<Arc<AtomicBool>>,
 }
 
-impl Limits {
+impl RenderLimits {
     /// The server's defaults (`Config`'s), with no deadline: for tools and tests.
-    pub const DEFAULT: Limits = Limits {
+    pub const DEFAULT: RenderLimits = RenderLimits {
         max_pixels: 50_000_000,
         max_frames: 500,
         max_output_side: 4000,
@@ -64,12 +64,17 @@ fn decode_error(e: impl std::fmt::Display) -> RenderError {
 
 /// One frame's canvas, before any pixel is decoded: within the pixel cap, and its decoding within
 /// the memory budget.
-fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), RenderError> {
+fn check_pixels(width: u32, height: u32, limits: &RenderLimits) -> Result<(), RenderError> {
     check_pixels_decoded_in(width, height, super::DECODING_BYTES_PER_PIXEL, limits)
 }
 
 /// [`check_pixels`] for a decoder that takes `bytes_per_pixel` of working memory.
-fn check_pixels_decoded_in(width: u32, height: u32, bytes_per_pixel: u64, limits: &Limits) -> Result<(), RenderError> {
+fn check_pixels_decoded_in(
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u64,
+    limits: &RenderLimits,
+) -> Result<(), RenderError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(RenderError::TooLarge(format!("{width}x{height} is over the pixel cap")));
@@ -117,7 +122,7 @@ fn displayed<'a>(
     Ok(still(image))
 }
 
-fn image_limits(limits: &Limits) -> image::Limits {
+fn image_limits(limits: &RenderLimits) -> image::Limits {
     let mut l = image::Limits::default();
     l.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(64 << 20));
     l
@@ -125,7 +130,12 @@ fn image_limits(limits: &Limits) -> image::Limits {
 
 /// Decodes `bytes`; with `animated`, every frame of an animation (composited), else the first.
 /// An animation's frames are decoded as they are taken: the caller holds one at a time.
-pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bool) -> Result<Frames<'a>, RenderError> {
+pub fn decode<'a>(
+    bytes: &'a [u8],
+    format: Format,
+    limits: &RenderLimits,
+    animated: bool,
+) -> Result<Frames<'a>, RenderError> {
     match format {
         Format::Jpeg => {
             let mut decoder = codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
@@ -166,7 +176,7 @@ pub fn decode<'a>(bytes: &'a [u8], format: Format, limits: &Limits, animated: bo
 }
 
 /// The frames of an animation, at most `max_frames` of them (the first only, unless `animated`).
-fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool, colour: Option<ToSrgb>) -> Frames<'a> {
+fn frames<'a>(iter: image::Frames<'a>, limits: &RenderLimits, animated: bool, colour: Option<ToSrgb>) -> Frames<'a> {
     let max_frames = limits.max_frames as usize;
     let wanted = if animated { max_frames + 1 } else { 1 };
     Box::new(iter.take(wanted).enumerate().map(move |(index, frame)| {
@@ -181,7 +191,7 @@ fn frames<'a>(iter: image::Frames<'a>, limits: &Limits, animated: bool, colour: 
 }
 
 /// PNG through the `png` crate directly, so that text chunks are never inflated (SPEC §4).
-fn png<'a>(bytes: &[u8], limits: &Limits) -> Result<Frames<'a>, RenderError> {
+fn png<'a>(bytes: &[u8], limits: &RenderLimits) -> Result<Frames<'a>, RenderError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_ignore_text_chunk(true);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -214,7 +224,7 @@ fn png<'a>(bytes: &[u8], limits: &Limits) -> Result<Frames<'a>, RenderError> {
 
 /// An AVIF, HEIC or JPEG XL original through its decoder (`media::decoders`), which applies the
 /// container's transforms itself.
-fn container<'a>(bytes: &[u8], format: Format, limits: &Limits) -> Result<Frames<'a>, RenderError> {
+fn container<'a>(bytes: &[u8], format: Format, limits: &RenderLimits) -> Result<Frames<'a>, RenderError> {
     let decoder = decoders::of(format).ok_or_else(|| decode_error(format!("no decoder for {}", format.name())))?;
     let failed = |e: decoders::Failure| decode_error(e.message());
     let header = (decoder.header)(bytes).map_err(failed)?;

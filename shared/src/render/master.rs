@@ -11,7 +11,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder};
 
-use super::{decode, encode, Limits, RenderError};
+use super::{decode, encode, RenderError, RenderLimits};
 use crate::{
     media::Format,
     transform::{plan, Placement, Plan, Transform},
@@ -69,7 +69,12 @@ pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side:
 
 /// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
 /// what the upload's inspection found, which is what a delivery will choose a master by.
-pub fn make(bytes: &[u8], format: Format, alpha: bool, limits: &Limits) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
+pub fn make(
+    bytes: &[u8],
+    format: Format,
+    alpha: bool,
+    limits: &RenderLimits,
+) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
     match decode::decode(bytes, format, limits, false)?.next() {
         Some(frame) => from_image(frame?.image, alpha),
         None => Ok(Vec::new()),
@@ -103,7 +108,7 @@ pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Vec<(Level, Ve
 }
 
 /// Decodes a master this module made.
-pub fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<decode::Frames<'a>, RenderError> {
+pub fn decode<'a>(bytes: &'a [u8], limits: &RenderLimits) -> Result<decode::Frames<'a>, RenderError> {
     if bytes.starts_with(b"qoif") {
         let decoder =
             image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(|e| RenderError::Decode(e.to_string()))?;
@@ -119,7 +124,7 @@ mod tests {
     use super::*;
     use crate::render::{render, Source};
 
-    const LIMITS: Limits = Limits::DEFAULT;
+    const LIMITS: RenderLimits = RenderLimits::DEFAULT;
 
     fn corpus(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/../../shared/corpus/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -174,7 +179,7 @@ mod tests {
     #[test]
     fn masters_from_the_upload_s_inspection_are_the_masters_of_a_fresh_decode() {
         let original = corpus("photo_12mp_4000x3000.jpg");
-        let inspect_limits = crate::media::Limits {
+        let inspect_limits = crate::media::InspectLimits {
             max_pixels: 50_000_000,
             max_frames: 500,
             formats: crate::media::Formats::ALL,
@@ -213,7 +218,7 @@ mod lossless_tests {
 
     #[test]
     fn an_alpha_master_is_lossless_and_renders_identically() {
-        let limits = Limits::DEFAULT;
+        let limits = RenderLimits::DEFAULT;
         let original =
             std::fs::read(format!("{}/../../shared/corpus/alpha_1024x1024.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
         let masters = make(&original, Format::Png, true, &limits).unwrap();

@@ -12,7 +12,7 @@ mod webp_animation;
 
 use image::DynamicImage;
 
-pub use decode::Limits;
+pub use decode::RenderLimits;
 
 use crate::{
     media::Format,
@@ -84,7 +84,7 @@ pub fn render(
     plan_on: Option<(u32, u32)>,
     t: &Transform,
     output: Format,
-    limits: &Limits,
+    limits: &RenderLimits,
 ) -> Result<Rendered, RenderError> {
     // Animation survives into the formats that can carry it (SPEC §6).
     let keep_animation = matches!(output, Format::Gif | Format::WebP);
@@ -122,7 +122,7 @@ pub fn render(
 pub(crate) const DECODING_BYTES_PER_PIXEL: u64 = 8;
 
 /// `Err` when `bytes` of working memory are over the render's budget.
-pub(crate) fn check_memory(bytes: u64, limits: &Limits) -> Result<(), RenderError> {
+pub(crate) fn check_memory(bytes: u64, limits: &RenderLimits) -> Result<(), RenderError> {
     if bytes > limits.max_memory {
         return Err(RenderError::OverBudget(format!(
             "this render would need about {} MiB; the limit is {} MiB",
@@ -159,7 +159,7 @@ fn pipeline(
     plan: &Plan,
     t: &Transform,
     output: Format,
-    limits: &Limits,
+    limits: &RenderLimits,
 ) -> Result<DynamicImage, RenderError> {
     // The canvas is transparent where the output can carry alpha and no colour was asked for.
     let fill = match t.background {

@@ -133,7 +133,7 @@ async fn store_blobs(
 
 /// Inspects the upload and, for a still that is slow to decode, makes its masters (see `render::master`).
 async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
-    let limits = media::Limits {
+    let limits = media::InspectLimits {
         max_pixels: app.config.max_pixels,
         max_frames: app.config.max_frames,
         formats: app.config.formats,

@@ -109,7 +109,7 @@ impl<'a> Container<'a> {
 
         let animation = parser.animation_info();
         let sequence_only = boxes.primary.is_none();
-        if sequence_only && animation.map_or(true, |a| a.frame_count == 0) {
+        if sequence_only && animation.is_none_or(|a| a.frame_count == 0) {
             return Err(corrupt("no primary item and no frames"));
         }
         let frames = animation.map_or(1, |a| a.frame_count.clamp(1, u32::MAX as usize) as u32);
@@ -287,7 +287,7 @@ fn cicp(primaries: u32, transfer: u32) -> Colour {
 /// one that is not a whole-pixel rectangle inside the image (ignored, as browsers do).
 fn clean_aperture(c: &zp::CleanAperture, (w, h): (u32, u32)) -> Option<(u32, u32, u32, u32)> {
     fn side(n: u32, d: u32) -> Option<i128> {
-        (d != 0 && n % d == 0).then(|| (n / d) as i128)
+        (d != 0 && n.is_multiple_of(d)).then(|| (n / d) as i128)
     }
     // leftmost = off + (W - clapW) / 2, an integer in [0, W - clapW]
     fn start(off_n: i32, off_d: u32, full: u32, clap: i128) -> Option<u32> {
@@ -520,7 +520,7 @@ fn sequence_header(av1: &[u8]) -> Option<SequenceColour> {
             return None;
         }
         let seq = out.assume_init_ref();
-        Some(SequenceColour { primaries: seq.pri as u32, transfer: seq.trc as u32 })
+        Some(SequenceColour { primaries: seq.pri, transfer: seq.trc })
     }
 }
 
@@ -729,7 +729,7 @@ impl Picture<'_> {
         self.seq().is_some_and(|s| s.color_range != 0)
     }
     fn matrix(&self) -> u32 {
-        self.seq().map_or(2, |s| s.mtrx as u32)
+        self.seq().map_or(2, |s| s.mtrx)
     }
 
     /// Plane 0 (Y), 1 (U) or 2 (V), of T = u8 (8-bit) or u16 (10/12-bit).
@@ -743,11 +743,11 @@ impl Picture<'_> {
         let (width, height) = (((w as usize) + ss_x as usize) >> ss_x, ((h as usize) + ss_y as usize) >> ss_y);
         let data = self.picture.data[n].ok_or_else(|| corrupt("missing plane"))?;
         let stride_bytes = self.picture.stride[usize::from(n != 0)];
-        if width == 0 || height == 0 || stride_bytes <= 0 || stride_bytes as usize % bytes != 0 {
+        if width == 0 || height == 0 || stride_bytes <= 0 || !(stride_bytes as usize).is_multiple_of(bytes) {
             return Err(corrupt("plane geometry"));
         }
         let stride = stride_bytes as usize / bytes;
-        if stride < width || data.as_ptr() as usize % std::mem::align_of::<T>() != 0 {
+        if stride < width || !(data.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
             return Err(corrupt("plane geometry"));
         }
         // SAFETY: rav1d allocates whole rows of `stride` samples for each of the plane's `height`
