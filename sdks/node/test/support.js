@@ -86,6 +86,9 @@ async function adminKey(base) {
   return mintKey(base, await login(base, env.adminEmail, env.adminPassword));
 }
 
+/** tests/transform-cases.json: the transform cases the server's parser is tested with too. */
+const transformCases = require('../../../tests/transform-cases.json');
+
 /** The 1000×667 JPEG from the corpus. */
 function photoPath() {
   return path.join(env.corpus, 'photo_1000x667.jpg');
@@ -98,4 +101,4 @@ function photoDir(...names) {
   return dir;
 }
 
-module.exports = { env, newUser, adminKey, photoPath, photoDir, login };
+module.exports = { env, newUser, adminKey, photoPath, photoDir, login, transformCases };

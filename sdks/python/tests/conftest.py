@@ -3,18 +3,25 @@ user with an API key (so that these tests see only their own assets), and the te
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
 
 from cloudimg import Cloudimg
+
+#: tests/transform-cases.json at the repository root: the transform cases the server's parser is
+#: tested with too (shared/src/transform/mod.rs).
+TRANSFORM_CASES: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[3] / "tests" / "transform-cases.json").read_text(encoding="utf-8")
+)
 
 
 def _need(name: str) -> str:
