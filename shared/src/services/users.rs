@@ -7,12 +7,12 @@ use crate::{
     app::{new_user_id, App},
     auth::{Principal, Via},
     clock::now_ms,
-    domain::{Email, Role},
+    domain::{password, Email, Role},
     error::{AppError, AppResult, ErrorCode},
     store::{Created, UserRecord, UserRefusal, UserUpdate},
 };
 
-/// A new account; the password has passed the policy.
+/// A new account.
 pub struct NewUser {
     pub email: Email,
     pub password: String,
@@ -25,7 +25,6 @@ pub struct NewUser {
 pub struct Change {
     pub name: Option<Option<String>>,
     pub role: Option<Role>,
-    /// Has passed the policy.
     pub password: Option<String>,
     pub disabled: Option<bool>,
 }
@@ -42,6 +41,7 @@ pub async fn create(app: &App, admin: &Principal, new: NewUser) -> AppResult<Use
     if new.role == Role::Admin {
         session_required(admin, "creating an admin")?;
     }
+    password::check_policy(&new.password)?;
     let user = UserRecord {
         id: new_user_id(),
         email: new.email.0,
@@ -64,6 +64,7 @@ pub async fn update(app: &App, admin: &Principal, id: &str, change: Change) -> A
                 .with("change your own password with POST /v1/auth/change-password and your current password"));
         }
         session_required(admin, "setting a password")?;
+        password::check_policy(change.password.as_deref().unwrap_or_default())?;
     }
     if change.role == Some(Role::Admin) {
         session_required(admin, "granting the admin role")?;
