@@ -53,7 +53,7 @@ fn asset(public_id: &str, owner_id: &str, created_at: i64) -> AssetRecord {
         folder: String::new(),
         tags: vec![],
         visibility: Visibility::Public,
-        format: "jpg".into(),
+        format: imgcloud_core::media::Format::Jpeg,
         width: 640,
         height: 480,
         has_alpha: false,

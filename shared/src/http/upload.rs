@@ -40,7 +40,7 @@ struct Form {
     /// Comma-separated in a form; a list or comma-separated in a direct upload's JSON.
     tags: Option<TagsInput>,
     visibility: Option<String>,
-    overwrite: Option<String>,
+    overwrite: Option<bool>,
 }
 
 fn malformed(detail: impl std::fmt::Display) -> AppError {
@@ -77,7 +77,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
     let mut multipart = Multipart::with_constraints(req.into_body().into_data_stream(), boundary, constraints);
 
     let mut form = Form::default();
-    let mut tags_csv = None;
+    let (mut tags_csv, mut overwrite) = (None, None);
     let mut parts = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, max_file))? {
         parts += 1;
@@ -105,7 +105,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
             "folder" => &mut form.folder,
             "tags" => &mut tags_csv,
             "visibility" => &mut form.visibility,
-            "overwrite" => &mut form.overwrite,
+            "overwrite" => &mut overwrite,
             other => return Err(malformed(format!("unknown field {other:?}"))),
         };
         if slot.is_some() {
@@ -121,6 +121,7 @@ async fn read_form(req: Request, max_file: u64) -> AppResult<Form> {
         *slot = Some(String::from_utf8(value).map_err(|_| malformed(format!("the {name} field is not UTF-8")))?);
     }
     form.tags = tags_csv.map(TagsInput::Csv);
+    form.overwrite = overwrite.as_deref().map(parse_overwrite).transpose()?;
     Ok(form)
 }
 
@@ -133,22 +134,24 @@ fn new_upload(form: Form) -> AppResult<NewUpload> {
         Some(id) => PublicId::parse(id)?,
         None => PublicId::generate(folder.as_ref().unwrap_or(&Folder::default()), file_name.as_deref())?,
     };
-    let overwrite = match form.overwrite.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ErrorCode::InvalidOverwrite.with(format!("overwrite must be true or false, not {other:?}")))
-        }
-    };
     Ok(NewUpload {
         folder: folder.or_else(|| form.public_id.is_some().then(|| public_id.directory())),
         public_id,
         tags: form.tags.as_ref().map(TagsInput::parse).transpose()?,
         visibility: form.visibility.as_deref().map(Visibility::parse).transpose()?,
-        overwrite,
+        overwrite: form.overwrite.unwrap_or(false),
         bytes,
         file_name,
     })
+}
+
+/// A form's `overwrite` field (a direct upload's JSON has a boolean).
+fn parse_overwrite(value: &str) -> AppResult<bool> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ErrorCode::InvalidOverwrite.with(format!("overwrite must be true or false, not {other:?}"))),
+    }
 }
 
 fn check_file_name(name: Option<&str>) -> AppResult<()> {
@@ -252,7 +255,7 @@ pub async fn complete_direct(
         folder: registration.folder,
         tags: registration.tags,
         visibility: registration.visibility,
-        overwrite: registration.overwrite.map(|o| o.to_string()),
+        overwrite: registration.overwrite,
     };
     let committed = commit(&app, &principal, form).await?;
     // Registered: the staged copy is no longer needed (on failure it stays for a corrected retry,

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 use crate::{
     clock::rfc3339,
     config::Config,
-    media::Format,
     store::{ApiKeyRecord, AssetRecord, UserRecord},
 };
 
@@ -40,11 +39,11 @@ pub fn asset(config: &Config, a: &AssetRecord) -> Value {
         "folder": a.folder,
         "tags": a.tags,
         "visibility": a.visibility.as_str(),
-        "format": a.format,
+        "format": a.format.name(),
         "width": a.width,
         "height": a.height,
         "bytes": a.bytes,
-        "content_type": Format::from_name(&a.format).map_or("application/octet-stream", Format::content_type),
+        "content_type": a.format.content_type(),
         "owner_id": a.owner_id,
         "original_filename": a.original_filename,
         "created_at": rfc3339(a.created_at),

@@ -92,7 +92,7 @@ pub fn verify(app: &App, path: &str, query: Option<&str>) -> AppResult<Option<Si
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Visibility;
+    use crate::{domain::Visibility, media::Format};
 
     #[test]
     fn a_legacy_signature_serves_only_content_older_than_any_url_it_could_be() {
@@ -103,7 +103,7 @@ mod tests {
             folder: String::new(),
             tags: Vec::new(),
             visibility: Visibility::Private,
-            format: "jpg".into(),
+            format: Format::Jpeg,
             width: 1,
             height: 1,
             has_alpha: false,

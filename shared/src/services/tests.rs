@@ -17,6 +17,7 @@ use crate::{
     config::Config,
     domain::{PublicId, Role},
     error::ErrorCode,
+    media::Format,
     store::{AssetRecord, UserRecord},
     transform::Transform,
 };
@@ -87,7 +88,7 @@ async fn an_upload_creates_then_an_overwrite_replaces_and_collects_the_old_versi
     let f = fixture().await;
     let ann = principal(&f.app, Role::User).await;
     let first = created(&f, &ann, "shots/hero").await;
-    assert_eq!((first.width, first.height, first.version, first.format.as_str()), (64, 48, 1, "png"));
+    assert_eq!((first.width, first.height, first.version, first.format), (64, 48, 1, Format::Png));
     assert_eq!(f.app.meta.asset("shots/hero").await.unwrap().as_ref(), Some(&first));
 
     let replaced = upload::commit(&f.app, &ann, new_upload("shots/hero", png(32, 32), true)).await.unwrap();
@@ -137,7 +138,7 @@ async fn a_variant_is_rendered_once_then_served_from_the_store_and_counted() {
     assert_eq!((counted.variants, counted.derived_bytes), (1, asset.derived_bytes + rendered.len() as u64));
 
     let auto = variant::rendition(&asset, Some(Transform::parse("w_16,f_auto").unwrap()), "image/webp,*/*");
-    assert_eq!(auto.format, crate::media::Format::WebP);
+    assert_eq!(auto.format, Format::WebP);
     assert_ne!(auto.etag, rendition.etag, "f_auto's variants are its own, negotiated per Accept");
     let original = variant::rendition(&asset, None, "");
     let (bytes, cache) = variant::fetch(&f.app, &asset, &original, "127.0.0.1").await.unwrap();

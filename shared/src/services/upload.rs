@@ -72,7 +72,7 @@ pub async fn commit(app: &Arc<App>, principal: &Principal, upload: NewUpload) ->
             .unwrap_or_default(),
         tags: upload.tags.clone().map(|t| t.0).or_else(|| existing.map(|e| e.tags.clone())).unwrap_or_default(),
         visibility: upload.visibility.or(existing.map(|e| e.visibility)).unwrap_or_default(),
-        format: info.format.name().to_owned(),
+        format: info.format,
         width: info.width,
         height: info.height,
         has_alpha: info.has_alpha,

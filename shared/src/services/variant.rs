@@ -45,7 +45,7 @@ fn negotiate(accept: &str, has_alpha: bool) -> Format {
 }
 
 fn output_format(t: &Transform, asset: &AssetRecord, accept: &str) -> Format {
-    let original = Format::from_name(&asset.format).unwrap_or(Format::Jpeg);
+    let original = asset.format;
     match t.format.map(|f| (f, f.concrete())) {
         None => original.rendered_as(asset.has_alpha),
         Some((_, Some(format))) => format,
@@ -68,7 +68,7 @@ pub fn rendition(asset: &AssetRecord, transform: Option<Transform>, accept: &str
         None => Rendition {
             key: original_key(&asset.blob_id),
             etag: format!("\"{}\"", asset.blob_id),
-            format: Format::from_name(&asset.format).unwrap_or(Format::Jpeg),
+            format: asset.format,
             transform: None,
         },
         Some(t) => {
@@ -210,7 +210,7 @@ impl RenderJob {
         // Start from the smallest master that serves the render (see `render::master`); the
         // original when there is none, or when it is missing (a master is a cache of the original).
         let size = (asset.width, asset.height);
-        let original = Source::Original(Format::from_name(&asset.format).unwrap_or(Format::Jpeg));
+        let original = Source::Original(asset.format);
         let level = asset
             .has_master
             .then(|| master::choose(size, asset.has_alpha, &self.t, app.config.max_output_side))

@@ -1,6 +1,9 @@
 //! The records the metadata store keeps. Times are unix milliseconds.
 
-use crate::domain::{Role, Visibility};
+use crate::{
+    domain::{Role, Visibility},
+    media::Format,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -72,8 +75,8 @@ pub struct AssetRecord {
     pub folder: String,
     pub tags: Vec<String>,
     pub visibility: Visibility,
-    /// `jpg`, `png`, `webp`, `gif` or `avif`.
-    pub format: String,
+    /// The original's format, as sniffed at upload.
+    pub format: Format,
     pub width: u32,
     pub height: u32,
     /// Whether the original may have transparent pixels (`f_auto` picks PNG over JPEG then).

@@ -12,11 +12,16 @@ use std::{
 
 use async_trait::async_trait;
 use rusqlite::{
-    params, params_from_iter, types::Value, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior,
+    params, params_from_iter,
+    types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef},
+    Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior,
 };
 
 use super::*;
-use crate::domain::{Role, Visibility};
+use crate::{
+    domain::{Role, Visibility},
+    media::Format,
+};
 
 const READERS: usize = 4;
 
@@ -224,13 +229,46 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A stored text column as one of our values; a row that holds anything else is corrupt and reads
+/// as an error, never as a default.
+fn stored<T, E: std::fmt::Display>(value: ValueRef, parse: impl FnOnce(&str) -> Result<T, E>) -> FromSqlResult<T> {
+    let text = value.as_str()?;
+    parse(text).map_err(|e| FromSqlError::Other(format!("stored value {text:?}: {e}").into()))
+}
+
+impl FromSql for Role {
+    fn column_result(value: ValueRef) -> FromSqlResult<Self> {
+        stored(value, Role::parse)
+    }
+}
+
+impl FromSql for Visibility {
+    fn column_result(value: ValueRef) -> FromSqlResult<Self> {
+        stored(value, Visibility::parse)
+    }
+}
+
+impl FromSql for Format {
+    fn column_result(value: ValueRef) -> FromSqlResult<Self> {
+        stored(value, |name| Format::from_name(name).ok_or("not a known format"))
+    }
+}
+
+/// The `tags` column: a JSON list of strings.
+struct TagList(Vec<String>);
+
+impl FromSql for TagList {
+    fn column_result(value: ValueRef) -> FromSqlResult<Self> {
+        stored(value, |json| serde_json::from_str(json)).map(TagList)
+    }
+}
+
 fn user_from_row(row: &Row) -> rusqlite::Result<UserRecord> {
-    let role: String = row.get("role")?;
     Ok(UserRecord {
         id: row.get("id")?,
         email: row.get("email")?,
         name: row.get("name")?,
-        role: Role::parse(&role).unwrap_or(Role::User),
+        role: row.get("role")?,
         disabled: row.get("disabled")?,
         password_hash: row.get("password_hash")?,
         created_at: row.get("created_at")?,
@@ -260,14 +298,12 @@ fn api_key_from_row(row: &Row) -> rusqlite::Result<ApiKeyRecord> {
 }
 
 fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
-    let tags: String = row.get("tags")?;
-    let visibility: String = row.get("visibility")?;
     Ok(AssetRecord {
         public_id: row.get("public_id")?,
         owner_id: row.get("owner_id")?,
         folder: row.get("folder")?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
-        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+        tags: row.get::<_, TagList>("tags")?.0,
+        visibility: row.get("visibility")?,
         format: row.get("format")?,
         width: row.get("width")?,
         height: row.get("height")?,
@@ -313,7 +349,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 18] {
         a.folder.clone().into(),
         serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()).into(),
         a.visibility.as_str().to_owned().into(),
-        a.format.clone().into(),
+        a.format.name().to_owned().into(),
         i64::from(a.width).into(),
         i64::from(a.height).into(),
         i64::from(a.has_alpha).into(),
@@ -803,5 +839,28 @@ mod tests {
         let reopened = SqliteMetaStore::open(&path).unwrap();
         let old = reopened.asset("old").await.unwrap().unwrap();
         assert_eq!((old.variants, old.derived_bytes), (1, 750), "kept across a restart, the column added once");
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_row_reads_as_an_error_not_as_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.sqlite3");
+        let store = SqliteMetaStore::open(&path).unwrap();
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "INSERT INTO users (id, email, name, role, disabled, password_hash, created_at)
+                 VALUES ('u1', 'a@example.com', NULL, 'root', 0, 'h', 1);
+             INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
+                 has_master, derived_bytes, variants, bytes, original_filename, created_at, updated_at, version, blob_id)
+                 VALUES ('bad-visibility', 'u1', '', '[]', 'secret', 'jpg', 1, 1, 0, 0, 0, 0, 1, NULL, 1, 1, 1, 'b1'),
+                        ('bad-format', 'u1', '', '[]', 'public', 'bmp', 1, 1, 0, 0, 0, 0, 1, NULL, 1, 1, 1, 'b2'),
+                        ('bad-tags', 'u1', '', 'a,b', 'public', 'jpg', 1, 1, 0, 0, 0, 0, 1, NULL, 1, 1, 1, 'b3');",
+        )
+        .unwrap();
+        let error = store.user("u1").await.unwrap_err();
+        assert!(error.message.contains("\"root\""), "{error}");
+        for id in ["bad-visibility", "bad-format", "bad-tags"] {
+            assert!(store.asset(id).await.is_err(), "{id} is not read as a default");
+        }
     }
 }

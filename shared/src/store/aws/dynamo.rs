@@ -35,6 +35,7 @@ use aws_sdk_dynamodb::{
 use super::aws_error;
 use crate::{
     domain::{Role, Visibility},
+    media::Format,
     store::*,
 };
 
@@ -97,8 +98,14 @@ fn opt_n<T: FromStr>(item: &Item, name: &str) -> Option<T> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
-fn get_bool(item: &Item, name: &str) -> bool {
-    item.get(name).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+fn get_bool(item: &Item, name: &str) -> StoreResult<bool> {
+    item.get(name).and_then(|v| v.as_bool().ok()).copied().ok_or_else(|| corrupt(name))
+}
+
+/// A string attribute as one of our values; an item that holds anything else is corrupt and reads
+/// as an error, never as a default.
+fn get_parsed<T, E>(item: &Item, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> StoreResult<T> {
+    parse(&get_s(item, name)?).map_err(|_| corrupt(name))
 }
 
 fn user_item(u: &UserRecord, epoch: i64) -> Item {
@@ -125,8 +132,8 @@ fn user_from(item: &Item) -> StoreResult<(UserRecord, i64)> {
         id: get_s(item, "id")?,
         email: get_s(item, "email")?,
         name: opt_s(item, "name"),
-        role: Role::parse(&get_s(item, "role")?).unwrap_or(Role::User),
-        disabled: get_bool(item, "disabled"),
+        role: get_parsed(item, "role", Role::parse)?,
+        disabled: get_bool(item, "disabled")?,
         password_hash: get_s(item, "password_hash")?,
         created_at: get_n(item, "created_at")?,
     };
@@ -178,7 +185,7 @@ fn asset_item(a: &AssetRecord) -> Item {
         ("folder".to_owned(), s(&a.folder)),
         ("tags".to_owned(), AttributeValue::L(a.tags.iter().map(s).collect())),
         ("visibility".to_owned(), s(a.visibility.as_str())),
-        ("format".to_owned(), s(&a.format)),
+        ("format".to_owned(), s(a.format.name())),
         ("width".to_owned(), n(a.width)),
         ("height".to_owned(), n(a.height)),
         ("has_alpha".to_owned(), AttributeValue::Bool(a.has_alpha)),
@@ -205,20 +212,20 @@ fn asset_item(a: &AssetRecord) -> Item {
 
 fn asset_from(item: &Item) -> StoreResult<AssetRecord> {
     let tags = match item.get("tags") {
-        Some(AttributeValue::L(list)) => list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
-        _ => Vec::new(),
-    };
+        Some(AttributeValue::L(list)) => list.iter().map(|v| v.as_s().cloned().map_err(|_| corrupt("tags"))).collect(),
+        _ => Err(corrupt("tags")),
+    }?;
     Ok(AssetRecord {
         public_id: get_s(item, "public_id")?,
         owner_id: get_s(item, "owner_id")?,
         folder: get_s(item, "folder")?,
         tags,
-        visibility: Visibility::parse(&get_s(item, "visibility")?).unwrap_or(Visibility::Private),
-        format: get_s(item, "format")?,
+        visibility: get_parsed(item, "visibility", Visibility::parse)?,
+        format: get_parsed(item, "format", |name| Format::from_name(name).ok_or(()))?,
         width: get_n(item, "width")?,
         height: get_n(item, "height")?,
-        has_alpha: get_bool(item, "has_alpha"),
-        has_master: get_bool(item, "has_master"),
+        has_alpha: get_bool(item, "has_alpha")?,
+        has_master: get_bool(item, "has_master")?,
         derived_bytes: get_n(item, "derived_bytes")?,
         // Absent on items written before variants were counted.
         variants: opt_n(item, "variants").unwrap_or(0),
@@ -1148,6 +1155,72 @@ impl crate::limits::SharedCounters for DynamoMetaStore {
             // The window ended meanwhile: there is nothing left to give back.
             Err(e) if condition_failed(&e) => Ok(()),
             other => other.map(drop).map_err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> UserRecord {
+        UserRecord {
+            id: "u1".into(),
+            email: "a@example.com".into(),
+            name: None,
+            role: Role::User,
+            disabled: false,
+            password_hash: "h".into(),
+            created_at: 1,
+        }
+    }
+
+    /// SQLite refuses such rows too (its columns are NOT NULL and read strictly): both backends agree.
+    #[test]
+    fn an_item_missing_or_mangling_a_field_reads_as_an_error_not_as_a_default() {
+        let item = user_item(&user(), 0);
+        assert_eq!(user_from(&item).unwrap().0, user());
+        let mut without_disabled = item.clone();
+        without_disabled.remove("disabled");
+        assert!(user_from(&without_disabled).is_err(), "a missing disabled flag is not `false`");
+        let mut bad_role = item;
+        bad_role.insert("role".into(), s("root"));
+        assert!(user_from(&bad_role).is_err(), "an unknown role is not `user`");
+    }
+
+    #[test]
+    fn an_asset_item_with_an_unknown_value_reads_as_an_error() {
+        let asset = AssetRecord {
+            public_id: "p".into(),
+            owner_id: "u1".into(),
+            folder: String::new(),
+            tags: vec!["a".into()],
+            visibility: Visibility::Public,
+            format: Format::Png,
+            width: 1,
+            height: 1,
+            has_alpha: true,
+            has_master: false,
+            derived_bytes: 0,
+            variants: 0,
+            bytes: 1,
+            original_filename: None,
+            created_at: 1,
+            updated_at: 1,
+            version: 1,
+            blob_id: "b".into(),
+        };
+        let item = asset_item(&asset);
+        assert_eq!(asset_from(&item).unwrap(), asset);
+        for (name, value) in [
+            ("visibility", s("secret")),
+            ("format", s("bmp")),
+            ("tags", AttributeValue::L(vec![n(1)])),
+            ("has_alpha", s("yes")),
+        ] {
+            let mut corrupt = item.clone();
+            corrupt.insert(name.into(), value);
+            assert!(asset_from(&corrupt).is_err(), "a mangled {name} is not read as a default");
         }
     }
 }
