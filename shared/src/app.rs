@@ -9,13 +9,13 @@ use crate::{
     clock::now_ms,
     config::{AwsSettings, Backend, Config},
     domain::{password::Passwords, Role},
-    limits::{RateLimits, SharedCounters},
+    limits::RateLimits,
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
     store::{
         aws::AwsStores, fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created,
-        MetaStore, StoreError, UserRecord,
+        MetaStore, SharedCounters, StoreError, UserRecord,
     },
     usage::UsageMeter,
 };

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use imgcloud_core::{
     domain::{Role, Visibility},
-    limits::SharedCounters,
     store::*,
 };
 

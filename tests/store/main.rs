@@ -8,9 +8,8 @@ mod cases;
 
 use std::sync::Arc;
 
-use imgcloud_core::{
-    limits::{SharedCounters, WindowCounters},
-    store::{aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore},
+use imgcloud_core::store::{
+    aws::AwsStores, fs::FileBlobStore, sqlite::SqliteMetaStore, BlobStore, MetaStore, SharedCounters, WindowCounters,
 };
 
 pub struct Stores {

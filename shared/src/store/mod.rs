@@ -1,12 +1,14 @@
-//! The storage ports. A [`BlobStore`] keeps bytes (originals, later variants); a [`MetaStore`]
-//! keeps records (users, sessions, API keys, assets, blob garbage). Each has an embedded twin
-//! ([`fs::FileBlobStore`], [`sqlite::SqliteMetaStore`]); the contracts are written so that S3 and
+//! The storage ports. A [`BlobStore`] keeps bytes (originals, masters, variants); a [`MetaStore`]
+//! keeps records, one trait per concern ([`UserStore`], [`SessionStore`], [`ApiKeyStore`],
+//! [`AssetStore`], [`GarbageStore`], [`UsageStore`]); [`SharedCounters`] count rate-limit windows.
+//! Each has an embedded twin ([`fs::FileBlobStore`], [`sqlite::SqliteMetaStore`]); the contracts are written so that S3 and
 //! DynamoDB fit them unchanged: conditional creates, version-checked swaps, cursor pages, records
 //! with an expiry a TTL can enforce.
 //!
 //! Expected outcomes are values (`Option`, [`Created`], [`Swapped`]); `Err` is a real failure.
 
 pub mod aws;
+mod counters;
 pub mod fs;
 pub mod memory;
 mod records;
@@ -15,6 +17,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use counters::{SharedCounters, WindowCounters};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +96,9 @@ pub enum UserRefusal {
     LastAdmin,
 }
 
+/// The users, with the invariant that an enabled admin always remains.
 #[async_trait]
-pub trait MetaStore: Send + Sync + 'static {
-    // ---- users ----
+pub trait UserStore: Send + Sync {
     /// Creates the user unless its email is taken.
     async fn create_user(&self, user: &UserRecord) -> StoreResult<Created>;
     async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
@@ -114,16 +117,23 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> StoreResult<Result<UserRecord, UserRefusal>>;
     /// Deletes the user with their sessions and API keys (their assets stay, still theirs).
     async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>>;
+}
 
-    // ---- sessions (keyed by the token's hash; `expires_at` is the absolute end a TTL may enforce) ----
+/// Sessions, keyed by the token's hash; `expires_at` is the absolute end a TTL may enforce.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// The session with its user, read together (every session-authenticated request needs both);
     /// `None` when either is gone or the user's sessions were ended.
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>>;
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Drops sessions past their expiry. Backends with a native TTL may do nothing.
+    async fn purge_expired(&self, now: i64) -> StoreResult<()>;
+}
 
-    // ---- API keys ----
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
     async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<Created>;
     async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
     /// The owner's keys, newest first.
@@ -131,11 +141,15 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Sets `revoked_at` unless already set; returns the key as stored afterwards.
     async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>>;
     async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()>;
+}
 
-    // ---- assets ----
+/// Asset records: version-checked changes that move blobs on and off the garbage list in the same
+/// write (see [`crate::gc`]).
+#[async_trait]
+pub trait AssetStore: Send + Sync {
     async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>>;
     /// Creates the asset unless its public_id exists and, in the same write, takes its blob off
-    /// the garbage list (the blob was listed before it was written; see [`crate::gc`]).
+    /// the garbage list (the blob was listed before it was written).
     async fn create_asset(&self, asset: &AssetRecord) -> StoreResult<Created>;
     /// Replaces the asset if it still has `expected_version`: takes the new blob off the garbage
     /// list and puts the old one on it (due now), all in one write.
@@ -158,12 +172,6 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> StoreResult<Swapped>;
     /// One page, newest first (`created_at`, then `public_id`, descending).
     async fn list_assets(&self, query: &AssetQuery) -> StoreResult<AssetPage>;
-
-    // ---- blob garbage (see `crate::gc`) ----
-    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()>;
-    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
-    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
-
     /// Counts one stored variant of `bytes` (+1 `variants`, +`bytes` `derived_bytes`) in one
     /// conditional write, if the asset still has `blob_id` and the variant fits `caps` (see
     /// [`VariantCaps::admit`]); else changes nothing and says why: [`VariantAdded::Gone`] when the
@@ -175,17 +183,34 @@ pub trait MetaStore: Send + Sync + 'static {
         bytes: u64,
         caps: VariantCaps,
     ) -> StoreResult<VariantAdded>;
+}
 
-    // ---- usage ----
+/// Blobs that may be collected once due (see [`crate::gc`]).
+#[async_trait]
+pub trait GarbageStore: Send + Sync {
+    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()>;
+    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>>;
+    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()>;
+}
+
+/// Usage accounting (SPEC §10).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
     /// Adds each entry to its owner's counters for its period, atomically (a batch of many requests).
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()>;
     /// The counters of `period`, for one owner or for every owner.
     async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>>;
     /// What each owner (or one owner) stores, from the asset records.
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>>;
+}
 
-    /// Drops records past their expiry (sessions). Backends with a native TTL may do nothing.
-    async fn purge_expired(&self, now: i64) -> StoreResult<()>;
+/// Every record concern together: what the app holds one of. Implemented by any store that
+/// implements each part.
+pub trait MetaStore: UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + 'static {}
+
+impl<T> MetaStore for T where
+    T: UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + 'static
+{
 }
 
 /// Where an asset's original lives in the blob store.

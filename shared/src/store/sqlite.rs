@@ -366,7 +366,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 18] {
 }
 
 #[async_trait]
-impl MetaStore for SqliteMetaStore {
+impl UserStore for SqliteMetaStore {
     async fn create_user(&self, u: &UserRecord) -> StoreResult<Created> {
         let u = u.clone();
         self.write(move |c| {
@@ -448,7 +448,10 @@ impl MetaStore for SqliteMetaStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteMetaStore {
     async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
         let s = s.clone();
         self.write(move |c| {
@@ -491,6 +494,13 @@ impl MetaStore for SqliteMetaStore {
         self.write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map(drop)).await
     }
 
+    async fn purge_expired(&self, now: i64) -> StoreResult<()> {
+        self.write(move |c| c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(drop)).await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for SqliteMetaStore {
     async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
         let k = k.clone();
         self.write(move |c| {
@@ -542,7 +552,10 @@ impl MetaStore for SqliteMetaStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AssetStore for SqliteMetaStore {
     async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>> {
         let generation = match self.pool.asset_rows.get(public_id) {
             Ok(row) => return Ok(Some(row)),
@@ -690,29 +703,6 @@ impl MetaStore for SqliteMetaStore {
         .await
     }
 
-    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
-        let blob_id = blob_id.to_owned();
-        self.write(move |c| {
-            c.execute("INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)", params![blob_id, due_at])
-                .map(drop)
-        })
-        .await
-    }
-
-    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
-        self.read(move |c| {
-            let mut stmt = c.prepare("SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2")?;
-            let rows = stmt.query_map(params![now, limit as i64], |r| r.get(0))?;
-            rows.collect()
-        })
-        .await
-    }
-
-    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
-        let blob_id = blob_id.to_owned();
-        self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
-    }
-
     async fn add_variant(
         &self,
         public_id: &str,
@@ -744,7 +734,36 @@ impl MetaStore for SqliteMetaStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl GarbageStore for SqliteMetaStore {
+    async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
+        let blob_id = blob_id.to_owned();
+        self.write(move |c| {
+            c.execute("INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)", params![blob_id, due_at])
+                .map(drop)
+        })
+        .await
+    }
+
+    async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare("SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2")?;
+            let rows = stmt.query_map(params![now, limit as i64], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
+        let blob_id = blob_id.to_owned();
+        self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
+    }
+}
+
+#[async_trait]
+impl UsageStore for SqliteMetaStore {
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()> {
         let batch = batch.to_vec();
         self.write(move |c| {
@@ -799,10 +818,6 @@ impl MetaStore for SqliteMetaStore {
             rows.collect()
         })
         .await
-    }
-
-    async fn purge_expired(&self, now: i64) -> StoreResult<()> {
-        self.write(move |c| c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(drop)).await
     }
 }
 
