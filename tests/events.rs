@@ -38,7 +38,7 @@ async fn app(extra: &[(&str, &str)]) -> Arc<App> {
     let mut vars = aws_emulator::backend_vars(&settings);
     vars.extend(deployment.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
-    let app = App::open(config).await.unwrap();
+    let app = imgcloud_core::store::aws::open_app(config).await.unwrap();
     app.bootstrap_admin().await.unwrap();
     app
 }

@@ -31,7 +31,7 @@ impl TestServer {
             | "IMGCLOUD_RATE_RENDERS_PER_MINUTE"
             | "IMGCLOUD_RATE_LOGIN_FAILURES" => Some("0".into()),
             // Anything else as set: IMGCLOUD_BACKEND=aws (with its bucket, table and endpoint)
-            // benchmarks the aws backend.
+            // benchmarks the aws backend (built with `--features aws`).
             _ => std::env::var(k).ok(),
         })
         .unwrap();

@@ -1,5 +1,6 @@
 //! The application: configuration plus the storage ports, built once at start and shared by every
-//! handler.
+//! handler. Which stores it gets is the wiring's business (`store::embedded::open_app`,
+//! `store::aws::open_app`, chosen by each shape's binary).
 
 use std::sync::Arc;
 
@@ -7,16 +8,13 @@ use tokio::sync::Semaphore;
 
 use crate::{
     clock::now_ms,
-    config::{AwsSettings, Backend, Config},
+    config::Config,
     domain::{password::Passwords, Role},
     limits::RateLimits,
     secrets::random_token,
     signing::Signer,
     single_flight::KeyedLocks,
-    store::{
-        aws::AwsStores, fs::FileBlobStore, memory::CachedBlobStore, sqlite::SqliteMetaStore, BlobStore, Created,
-        MetaStore, SharedCounters, StoreError, UserRecord,
-    },
+    store::{BlobStore, Created, MetaStore, SharedCounters, StoreError, UserRecord},
     usage::UsageMeter,
 };
 
@@ -50,53 +48,12 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
+    /// The configured backend is not one this binary serves.
+    #[error("{0}")]
+    Backend(&'static str),
 }
 
 impl App {
-    /// Reads the configuration from the environment and opens its stores: what every entry point
-    /// does first.
-    pub async fn from_env() -> Result<Arc<Self>, StartError> {
-        Self::open(Config::from_env()?).await
-    }
-
-    /// Opens the configured backend.
-    pub async fn open(config: Config) -> Result<Arc<Self>, StartError> {
-        match config.backend.clone() {
-            Backend::Embedded => Self::open_embedded(config),
-            Backend::Aws(settings) => Self::open_aws(config, &settings).await,
-        }
-    }
-
-    /// Connects to S3 and DynamoDB. The signing secret is the configured one, or else the one kept
-    /// in the table (made on first use).
-    pub async fn open_aws(config: Config, settings: &AwsSettings) -> Result<Arc<Self>, StartError> {
-        let stores = AwsStores::connect(settings).await;
-        let secret = match &config.signing_secret {
-            Some(secret) => secret.expose().to_owned(),
-            None => stores.meta.load_or_create_signing_secret().await?,
-        };
-        let signer =
-            Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
-        let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
-        let meta = Arc::new(stores.meta);
-        Ok(Self::new(config, Arc::new(blobs), meta.clone(), signer, Some(meta)))
-    }
-
-    /// Opens the embedded stores under the configured data dir.
-    pub fn open_embedded(config: Config) -> Result<Arc<Self>, StartError> {
-        let dir = config.data_dir.clone();
-        let data_dir_error = |source| StartError::DataDir { path: dir.display().to_string(), source };
-        std::fs::create_dir_all(&dir).map_err(data_dir_error)?;
-        let blobs = CachedBlobStore::new(FileBlobStore::open(dir.join("blobs"))?, config.memory_cache_bytes);
-        let meta = SqliteMetaStore::open(&dir.join("imgcloud.sqlite3"))?;
-        let signer = match &config.signing_secret {
-            Some(secret) => Signer::new(secret.expose().as_bytes())
-                .expect("IMGCLOUD_SIGNING_SECRET is checked with the configuration"),
-            None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
-        };
-        Ok(Self::new(config, Arc::new(blobs), Arc::new(meta), signer, None))
-    }
-
     /// The app over its stores; rate limits count in this process, or in `shared_counters` when
     /// several processes serve one deployment.
     pub fn new(

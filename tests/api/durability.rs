@@ -48,7 +48,7 @@ async fn an_empty_store_without_a_configured_password_gets_a_generated_admin_onc
     let mut vars = backend_vars().await;
     vars.insert("IMGCLOUD_DATA_DIR".into(), dir.path().display().to_string());
     let config = imgcloud_core::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let app = imgcloud_core::App::open(config).await.unwrap();
+    let app = imgcloud_local::open_app(config).await.unwrap();
     let (email, password) = app.bootstrap_admin().await.unwrap().expect("a generated password, to print once");
     assert_eq!(email, "admin@localhost");
     assert!(password.len() >= 16, "{password}");

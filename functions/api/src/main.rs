@@ -3,14 +3,14 @@
 use imgcloud_core::{
     gc,
     http::{api_routes, flush_usage_per_request},
-    App, Config,
+    store, Config,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let app = App::open(config).await?;
+    let app = store::aws::open_app(config).await?;
     // The first admin of an empty table; a generated password is logged once.
     app.bootstrap_admin_announced().await?;
     app.prepare_logins();

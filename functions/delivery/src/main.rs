@@ -2,7 +2,7 @@
 
 use imgcloud_core::{
     http::{delivery_routes, flush_usage_per_request},
-    App, Config,
+    store, Config,
 };
 
 /// 6 MB of payload less base64's third and room for headers.
@@ -14,6 +14,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let mut config = Config::from_env()?;
     // Lambda answers at most 6 MB, base64 included: larger images redirect to S3.
     config.inline_max_bytes.get_or_insert(LAMBDA_INLINE_MAX_BYTES);
-    let app = App::open(config).await?;
+    let app = store::aws::open_app(config).await?;
     lambda_http::run(flush_usage_per_request(app.clone(), delivery_routes(app))).await
 }

@@ -12,7 +12,7 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use imgcloud_core::{app::StartError, gc, http::all_routes, App, Config};
+use imgcloud_core::{app::StartError, config::Backend, gc, http::all_routes, store, App, Config};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, Semaphore},
@@ -29,10 +29,24 @@ pub struct Server {
     background: [JoinHandle<()>; 2],
 }
 
+/// Opens the configured backend's stores: the embedded ones, or with the `aws` feature S3 and
+/// DynamoDB (or their emulators).
+pub async fn open_app(config: Config) -> Result<Arc<App>, StartError> {
+    match &config.backend {
+        Backend::Embedded => store::embedded::open_app(config),
+        #[cfg(feature = "aws")]
+        Backend::Aws(_) => store::aws::open_app(config).await,
+        #[cfg(not(feature = "aws"))]
+        Backend::Aws(_) => Err(StartError::Backend(
+            "this imgcloud is built without the aws backend: cargo build --release -p imgcloud-local --features aws",
+        )),
+    }
+}
+
 /// Opens the stores, creates the first admin if the store has none (printing a generated
 /// password once), and serves on `listener` until [`Server::stop`].
 pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
-    let app = App::open(config).await?;
+    let app = open_app(config).await?;
     app.bootstrap_admin_announced().await?;
     app.prepare_logins();
     let addr = listener.local_addr().map_err(StartError::Listen)?;

@@ -1,7 +1,7 @@
 //! `imgcloud`: img-cloud on one machine. Configuration comes from the environment (see README).
 //! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving.
 
-use imgcloud_core::{config::Backend, store::aws::AwsStores, Config};
+use imgcloud_core::{config::Backend, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -33,15 +33,23 @@ async fn main() {
 }
 
 /// Creates the bucket and the table (keys, indexes, TTL) unless they exist; safe to run again.
+#[cfg(feature = "aws")]
 async fn init_aws(config: &Config) {
     let Backend::Aws(settings) = &config.backend else {
         fail("init-aws needs IMGCLOUD_BACKEND=aws with IMGCLOUD_BUCKET and IMGCLOUD_TABLE".into())
     };
     println!("imgcloud: creating bucket {} and table {} (kept if they exist)", settings.bucket, settings.table);
-    match AwsStores::connect(settings).await.init().await {
+    match imgcloud_core::store::aws::AwsStores::connect(settings).await.init().await {
         Ok(()) => println!("imgcloud: bucket {} and table {} are ready", settings.bucket, settings.table),
         Err(e) => fail(format!("init-aws failed: {e}")),
     }
+}
+
+#[cfg(not(feature = "aws"))]
+async fn init_aws(_: &Config) {
+    fail(
+        "this imgcloud is built without the aws backend: cargo build --release -p imgcloud-local --features aws".into(),
+    )
 }
 
 fn fail(message: String) -> ! {

@@ -31,7 +31,7 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let config = Config::from_lookup(|name| (name == "IMGCLOUD_DATA_DIR").then(|| data_dir.clone())).unwrap();
-    Fixture { app: App::open_embedded(config).unwrap(), dir }
+    Fixture { app: crate::store::embedded::open_app(config).unwrap(), dir }
 }
 
 async fn principal(app: &App, role: Role) -> Principal {

@@ -85,7 +85,8 @@ impl<S: BlobStore> BlobStore for CachedBlobStore<S> {
     }
 }
 
-#[cfg(test)]
+// Over the embedded blob store, which every workspace build has.
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
     use crate::store::fs::FileBlobStore;

@@ -7,11 +7,16 @@
 //!
 //! Expected outcomes are values (`Option`, [`Created`], [`Swapped`]); `Err` is a real failure.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 mod counters;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+#[cfg(feature = "embedded")]
 pub mod fs;
 pub mod memory;
 mod records;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 
 use async_trait::async_trait;

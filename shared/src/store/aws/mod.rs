@@ -6,12 +6,36 @@
 pub mod dynamo;
 pub mod s3;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region};
 
-use super::{StoreError, StoreResult};
-use crate::config::AwsSettings;
+use super::{memory::CachedBlobStore, StoreError, StoreResult};
+use crate::{
+    app::{App, StartError},
+    config::{AwsSettings, Backend},
+    signing::Signer,
+    Config,
+};
+
+/// The aws backend's wiring: S3 and DynamoDB (with a memory cache in front of S3), rate limits
+/// counted in the table for every instance. The signing secret is the configured one, or else the
+/// one kept in the table (made on first use).
+pub async fn open_app(config: Config) -> Result<Arc<App>, StartError> {
+    let Backend::Aws(settings) = &config.backend else {
+        return Err(StartError::Backend("this shape serves the aws backend only: set IMGCLOUD_BACKEND=aws"));
+    };
+    let stores = AwsStores::connect(settings).await;
+    let secret = match &config.signing_secret {
+        Some(secret) => secret.expose().to_owned(),
+        None => stores.meta.load_or_create_signing_secret().await?,
+    };
+    let signer =
+        Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
+    let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
+    let meta = Arc::new(stores.meta);
+    Ok(App::new(config, Arc::new(blobs), meta.clone(), signer, Some(meta)))
+}
 
 /// Both stores of one deployment, sharing one loaded AWS configuration.
 pub struct AwsStores {
