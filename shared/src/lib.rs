@@ -20,6 +20,7 @@ pub mod services;
 pub mod signing;
 pub mod single_flight;
 pub mod store;
+pub mod telemetry;
 pub mod transform;
 pub mod usage;
 
