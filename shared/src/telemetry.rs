@@ -125,13 +125,13 @@ impl tracing::field::Visit for JsonVisitor<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
 
-    #[test]
-    fn a_json_line_carries_its_spans_fields_at_the_top_level() {
+    /// A JSON subscriber writing into the returned buffer, for the tests of what is logged.
+    pub(crate) fn capture() -> (impl Subscriber + Send + Sync, Arc<Mutex<Vec<u8>>>) {
         let out = Arc::new(Mutex::new(Vec::new()));
         let writer = {
             let out = out.clone();
@@ -139,13 +139,24 @@ mod tests {
         };
         let subscriber =
             tracing_subscriber::fmt().fmt_fields(JsonFields::new()).event_format(FlatJson).with_writer(writer).finish();
+        (subscriber, out)
+    }
+
+    /// The captured lines, parsed.
+    pub(crate) fn lines(out: &Mutex<Vec<u8>>) -> Vec<Value> {
+        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect()
+    }
+
+    #[test]
+    fn a_json_line_carries_its_spans_fields_at_the_top_level() {
+        let (subscriber, out) = capture();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = "r-1", route = "/x", status = tracing::field::Empty);
             span.record("status", 500u16);
             span.in_scope(|| tracing::error!(error = "disk full", "internal error"));
         });
-        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(text.trim_end()).unwrap();
+        let [line] = &lines(&out)[..] else { panic!("one line: {:?}", lines(&out)) };
         assert_eq!(line["message"], "internal error");
         assert_eq!((line["level"].as_str(), line["request_id"].as_str()), (Some("ERROR"), Some("r-1")));
         assert_eq!((line["route"].as_str(), line["status"].as_u64()), (Some("/x"), Some(500)));

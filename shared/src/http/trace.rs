@@ -108,4 +108,46 @@ mod tests {
         assert_ne!(id_of(None, None), id_of(None, None));
         assert_eq!(id_of(None, Some("bad\u{7f}")).len(), 32);
     }
+
+    /// Through a router finished like every area's: an internal error is logged once, at error
+    /// level, with its cause and the request's fields; a client error is not logged as an error.
+    #[test]
+    fn the_cause_of_a_5xx_is_logged_once_with_the_request_and_never_sent() {
+        use axum::routing::get;
+        use tower_service::Service;
+
+        use crate::{error::ErrorCode, AppError};
+
+        let (subscriber, out) = crate::telemetry::tests::capture();
+        let mut router = axum::Router::new()
+            .route("/broken/{id}", get(|| async { AppError::internal("disk full at /var/secret") }))
+            .route("/refused", get(|| async { AppError::new(ErrorCode::Forbidden, "not yours") }))
+            .layer(axum::middleware::from_fn(trace));
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let responses = tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(async {
+                let mut responses = Vec::new();
+                for (path, id) in [("/broken/42", "req-5xx"), ("/refused", "req-4xx")] {
+                    let request =
+                        Request::builder().uri(path).header("x-request-id", id).body(axum::body::Body::empty());
+                    let response = router.call(request.unwrap()).await.unwrap();
+                    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                    responses.push(String::from_utf8(body.to_vec()).unwrap());
+                }
+                responses
+            })
+        });
+        assert!(!responses[0].contains("disk full"), "{}", responses[0]);
+        let lines = crate::telemetry::tests::lines(&out);
+        let errors: Vec<_> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+        assert_eq!(errors.len(), 1, "{lines:?}");
+        let error = errors[0];
+        assert_eq!(error["error"], "disk full at /var/secret");
+        assert_eq!((error["request_id"].as_str(), error["route"].as_str()), (Some("req-5xx"), Some("/broken/{id}")));
+        assert_eq!((error["method"].as_str(), error["status"].as_u64()), (Some("GET"), Some(500)));
+        let closing: Vec<_> = lines.iter().filter(|l| l["message"] == "request finished").collect();
+        assert_eq!(closing.len(), 2, "{lines:?}");
+        assert_eq!((closing[1]["request_id"].as_str(), closing[1]["status"].as_u64()), (Some("req-4xx"), Some(403)));
+        assert!(closing.iter().all(|l| l["level"] == "INFO" && l["duration_ms"].is_f64()), "{closing:?}");
+    }
 }
