@@ -9,14 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use imgcloud_core::{
-    clock::now_ms,
-    http::{self, flush_usage_per_request},
-    secrets::sha256_hex,
-    store::ApiKeyRecord,
-    usage::period,
-    App, Config,
-};
+use imgcloud_core::{clock::now_ms, http, secrets::sha256_hex, store::ApiKeyRecord, usage::period, App, Config};
 use lambda_http::{request::LambdaRequest, tower::ServiceExt, Context, LambdaEvent};
 use serde_json::Value;
 
@@ -61,13 +54,13 @@ async fn events_key(app: &App) -> String {
 
 /// The routers as the function binaries mount them.
 fn api(app: &Arc<App>) -> Router {
-    flush_usage_per_request(app.clone(), http::api_routes(app.clone()))
+    imgcloud_core::lambda::mount(app.clone(), http::api_routes(app.clone()))
 }
 fn upload(app: &Arc<App>) -> Router {
-    flush_usage_per_request(app.clone(), http::upload_routes(app.clone()))
+    imgcloud_core::lambda::mount(app.clone(), http::upload_routes(app.clone()))
 }
 fn delivery(app: &Arc<App>) -> Router {
-    flush_usage_per_request(app.clone(), http::delivery_routes(app.clone()))
+    imgcloud_core::lambda::mount(app.clone(), http::delivery_routes(app.clone()))
 }
 
 /// Invokes `function` with `events/<name>`; returns the response JSON Lambda would send back.
@@ -205,6 +198,33 @@ async fn a_response_over_the_payload_limit_redirects_to_a_short_lived_s3_url() {
 
     let small = invoke(delivery(&app), "delivery-transform.json").await;
     assert_eq!(status(&small), 200, "responses under the limit stay inline: {small}");
+}
+
+/// SPEC §15 on Lambda: a response, an error's too, carries API Gateway's id of the request
+/// (`requestContext.requestId`), unless the client sent a valid `X-Request-Id` of its own.
+#[tokio::test]
+async fn a_function_s_response_carries_api_gateway_s_request_id() {
+    let app = app(&[]).await;
+    let saved = |name: &str| -> Value {
+        let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let healthz = saved("api-healthz.json");
+    let gateway_id = healthz["requestContext"]["requestId"].as_str().unwrap().to_owned();
+    assert!(!gateway_id.is_empty());
+
+    let response = invoke(api(&app), "api-healthz.json").await;
+    assert_eq!((status(&response), header(&response, "x-request-id")), (200, gateway_id.as_str()));
+    let missing = invoke(delivery(&app), "delivery-missing.json").await;
+    let missing_id = saved("delivery-missing.json")["requestContext"]["requestId"].as_str().unwrap().to_owned();
+    assert_eq!((status(&missing), header(&missing, "x-request-id")), (404, missing_id.as_str()));
+
+    let mut own = healthz.clone();
+    own["headers"]["x-request-id"] = "client-chosen.id-1".into();
+    assert_eq!(header(&invoke_event(api(&app), own).await, "x-request-id"), "client-chosen.id-1");
+    let mut invalid = healthz;
+    invalid["headers"]["x-request-id"] = "not valid".into();
+    assert_eq!(header(&invoke_event(api(&app), invalid).await, "x-request-id"), gateway_id);
 }
 
 /// A saved event with its path (and, for an upload, its multipart body) replaced.

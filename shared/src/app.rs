@@ -108,8 +108,8 @@ impl App {
     /// local server, to the log of a Lambda function).
     pub async fn bootstrap_admin_announced(&self) -> Result<(), StoreError> {
         if let Some((email, password)) = self.bootstrap_admin().await? {
-            println!("imgcloud: created the first admin {email} with password {password}");
-            println!("imgcloud: this password is shown once; sign in and change it");
+            crate::telemetry::announce(&format!("imgcloud: created the first admin {email} with password {password}"));
+            crate::telemetry::announce("imgcloud: this password is shown once; sign in and change it");
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use crate::store::VariantCaps;
+use crate::{store::VariantCaps, telemetry::LogFormat};
 
 /// The render caps' defaults, which `render::RenderLimits` keeps in one place.
 const RENDER: crate::render::RenderLimits = crate::render::RenderLimits::DEFAULT;
@@ -83,6 +83,8 @@ pub struct Config {
     pub max_connections: u32,
     /// `POST /v1/upload` requests read or processed at once; past it 503 `busy`, body unread.
     pub uploads_in_flight: u32,
+    /// `IMGCLOUD_LOG_FORMAT`: `text` (default) or `json`, one object per line (SPEC §15).
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +235,10 @@ impl Config {
             body_timeout_seconds: number(&get, "IMGCLOUD_BODY_TIMEOUT_SECONDS", 30, 1, 3600)? as u32,
             max_connections: number(&get, "IMGCLOUD_MAX_CONNECTIONS", 1024, 1, 1_000_000)? as u32,
             uploads_in_flight: number(&get, "IMGCLOUD_UPLOADS_IN_FLIGHT", 32, 1, 100_000)? as u32,
+            log_format: match get("IMGCLOUD_LOG_FORMAT") {
+                Some(v) => LogFormat::parse(&v).ok_or_else(|| err("IMGCLOUD_LOG_FORMAT", "must be text or json"))?,
+                None => LogFormat::Text,
+            },
         })
     }
 }
@@ -311,6 +317,7 @@ mod tests {
         assert_eq!((c.header_timeout_seconds, c.body_timeout_seconds), (30, 30));
         assert_eq!((c.max_connections, c.uploads_in_flight), (1024, 32));
         assert_eq!(c.variant_caps, VariantCaps { max_variants: 200, max_bytes: 512 << 20 });
+        assert_eq!(c.log_format, LogFormat::Text);
     }
 
     #[test]
@@ -344,6 +351,8 @@ mod tests {
         assert_eq!(over.var, "IMGCLOUD_MAX_VARIANTS_PER_ASSET");
         let over = config(&[("IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", "1GiB")]).unwrap_err();
         assert_eq!(over.var, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET");
+        assert_eq!(config(&[("IMGCLOUD_LOG_FORMAT", "yaml")]).unwrap_err().var, "IMGCLOUD_LOG_FORMAT");
+        assert_eq!(config(&[("IMGCLOUD_LOG_FORMAT", "json")]).unwrap().log_format, LogFormat::Json);
     }
 
     #[test]

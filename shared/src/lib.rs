@@ -12,6 +12,8 @@ pub mod domain;
 pub mod error;
 pub mod gc;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod limits;
 pub mod media;
 pub mod render;
@@ -20,6 +22,7 @@ pub mod services;
 pub mod signing;
 pub mod single_flight;
 pub mod store;
+pub mod telemetry;
 pub mod transform;
 pub mod usage;
 

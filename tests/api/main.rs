@@ -16,6 +16,7 @@ mod durability;
 mod formats;
 mod limits;
 mod openapi;
+mod request_ids;
 mod routing;
 mod security;
 mod signed;

@@ -242,6 +242,7 @@ pub fn session_cookie(response: &Response) -> Option<String> {
 /// Asserts the status and the SPEC §8 error shape; returns the `code`.
 pub async fn assert_error(response: Response, status: StatusCode) -> String {
     let actual = response.status();
+    request_id(&response);
     assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(actual, status, "{body}");
@@ -249,6 +250,15 @@ pub async fn assert_error(response: Response, status: StatusCode) -> String {
     let code = body["code"].as_str().expect("error has a code").to_owned();
     assert_eq!(documented_status(&code), Some(status.as_u16()), "{code} is not documented with {status}");
     code
+}
+
+/// The response's `X-Request-Id`, which every response carries: 1–128 of `[A-Za-z0-9._-]` (SPEC §15).
+pub fn request_id(response: &Response) -> String {
+    let id = response.headers().get("x-request-id").expect("every response carries X-Request-Id");
+    let id = id.to_str().unwrap().to_owned();
+    let valid = (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    assert!(valid, "not a valid request id: {id:?}");
+    id
 }
 
 /// The status `openapi.yaml`'s error catalogue (`x-status`) gives a code.

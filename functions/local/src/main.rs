@@ -1,15 +1,18 @@
 //! `imgcloud`: img-cloud on one machine. Configuration comes from the environment (see README).
 //! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving.
 
-use imgcloud_core::{config::Backend, Config};
-use tracing_subscriber::EnvFilter;
+use imgcloud_core::{
+    config::Backend,
+    telemetry::{self, announce},
+    Config,
+};
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    // Before the subscriber, which takes its format from the configuration: a bad configuration
+    // is one plain line on stderr.
     let config = Config::from_env().unwrap_or_else(|e| fail(format!("configuration error: {e}")));
+    telemetry::init(config.log_format);
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("init-aws") => return init_aws(&config).await,
@@ -24,9 +27,9 @@ async fn main() {
         Backend::Embedded => "",
     };
     let server = imgcloud_local::serve(config, listener).await.unwrap_or_else(|e| fail(format!("{e}{hint}")));
-    println!("imgcloud: listening on {} (public URL {public_url})", server.addr);
+    announce(&format!("imgcloud: listening on {} (public URL {public_url})", server.addr));
     shutdown_signal().await;
-    println!("imgcloud: shutting down");
+    announce("imgcloud: shutting down");
     if let Err(e) = server.stop().await {
         fail(format!("server error: {e}"));
     }
@@ -38,9 +41,12 @@ async fn init_aws(config: &Config) {
     let Backend::Aws(settings) = &config.backend else {
         fail("init-aws needs IMGCLOUD_BACKEND=aws with IMGCLOUD_BUCKET and IMGCLOUD_TABLE".into())
     };
-    println!("imgcloud: creating bucket {} and table {} (kept if they exist)", settings.bucket, settings.table);
+    announce(&format!(
+        "imgcloud: creating bucket {} and table {} (kept if they exist)",
+        settings.bucket, settings.table
+    ));
     match imgcloud_core::store::aws::AwsStores::connect(settings).await.init().await {
-        Ok(()) => println!("imgcloud: bucket {} and table {} are ready", settings.bucket, settings.table),
+        Ok(()) => announce(&format!("imgcloud: bucket {} and table {} are ready", settings.bucket, settings.table)),
         Err(e) => fail(format!("init-aws failed: {e}")),
     }
 }
@@ -53,7 +59,7 @@ async fn init_aws(_: &Config) {
 }
 
 fn fail(message: String) -> ! {
-    eprintln!("imgcloud: {message}");
+    telemetry::complain(&format!("imgcloud: {message}"));
     std::process::exit(2)
 }
 

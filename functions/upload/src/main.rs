@@ -1,14 +1,11 @@
 //! The upload Lambda function: multipart and direct-to-S3 uploads, over the core's router.
 
-use imgcloud_core::{
-    http::{flush_usage_per_request, upload_routes},
-    store, Config,
-};
+use imgcloud_core::{http::upload_routes, lambda, store, telemetry, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    telemetry::init(config.log_format);
     let app = store::aws::open_app(config).await?;
-    lambda_http::run(flush_usage_per_request(app.clone(), upload_routes(app))).await
+    lambda_http::run(lambda::mount(app.clone(), upload_routes(app))).await
 }

@@ -1,5 +1,7 @@
 //! The HTTP layer's one error type, and its one mapping to SPEC §8: status, `code` and a public
-//! sentence. Internal causes go to the log, never into a response.
+//! sentence. Internal causes go to the log, never into a response: the response carries its cause
+//! in a private extension ([`InternalCause`]), which the request layer (`http::trace`) takes out and
+//! logs once, inside the request's span.
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -20,11 +22,17 @@ pub struct AppError {
     pub message: String,
     /// For `rate_limited`: when the client may try again.
     retry_after_secs: Option<u64>,
+    /// For `internal`: what went wrong, for the log alone.
+    cause: Option<String>,
 }
+
+/// The cause of a 5xx, in its response's extensions until the request layer logs it; never sent.
+#[derive(Debug, Clone)]
+pub(crate) struct InternalCause(pub(crate) String);
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_secs: None }
+        Self { code, message: message.into(), retry_after_secs: None, cause: None }
     }
     pub fn rate_limited(retry_after_secs: u64, message: impl Into<String>) -> Self {
         Self { retry_after_secs: Some(retry_after_secs), ..Self::new(ErrorCode::RateLimited, message) }
@@ -32,10 +40,10 @@ impl AppError {
     pub fn request_timeout() -> Self {
         Self::new(ErrorCode::RequestTimeout, "the request body stopped arriving")
     }
-    /// A failure that is ours, not the client's: logged with its cause, answered generically.
+    /// A failure that is ours, not the client's: answered generically, its cause logged once by
+    /// the request layer (not here: an error may be made and then handled).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(ErrorCode::InternalError, "internal error")
+        Self { cause: Some(cause.to_string()), ..Self::new(ErrorCode::InternalError, "internal error") }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -75,6 +83,9 @@ impl IntoResponse for AppError {
                 response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
+        }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(InternalCause(cause));
         }
         response
     }

@@ -10,6 +10,7 @@ mod client_ip;
 mod delivery;
 mod openapi;
 mod sign;
+mod trace;
 mod upload;
 mod usage;
 mod users;
@@ -24,6 +25,8 @@ use axum::{
     Json, Router,
 };
 use serde_json::json;
+
+pub use trace::{PlatformRequestId, X_REQUEST_ID};
 
 use crate::{app::App, error::ErrorCode};
 
@@ -103,8 +106,9 @@ pub fn flush_usage_per_request(app: Arc<App>, router: Router) -> Router {
     }))
 }
 
-/// JSON for unknown routes (404) and wrong methods (405), `nosniff` on every response, and, behind
-/// a CDN, the check that requests came through it.
+/// JSON for unknown routes (404) and wrong methods (405), `nosniff` on every response, behind a
+/// CDN the check that requests came through it, and, outermost, the request's span, id and log
+/// lines ([`trace`]).
 fn finish(app: &App, router: Router) -> Router {
     let router = router
         .fallback(|| async { ErrorCode::NotFound.with("no such route") })
@@ -114,8 +118,10 @@ fn finish(app: &App, router: Router) -> Router {
             .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(secret.expose()), client_ip::through_cdn)),
         None => router,
     };
-    router.layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
-        response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        response
-    }))
+    router
+        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }))
+        .layer(axum::middleware::from_fn(trace::trace))
 }
