@@ -11,12 +11,16 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 use tracing::{field::Field, Event, Subscriber};
 use tracing_subscriber::{
+    filter::{filter_fn, FilterExt},
     fmt::{
-        format::{JsonFields, Writer},
+        self,
+        format::{FmtSpan, JsonFields, Writer},
         FmtContext, FormatEvent, FormatFields, FormattedFields,
     },
+    layer::{Filter, SubscriberExt},
     registry::LookupSpan,
-    EnvFilter,
+    util::SubscriberInitExt,
+    EnvFilter, Layer,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,13 +46,32 @@ static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Installs the process's subscriber; call once, before anything is logged.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let level = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry();
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(FlatJson).init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_filter(level()))
+            .with(fmt::layer().with_span_events(FmtSpan::CLOSE).with_filter(store_spans().and(level())))
+            .init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().fmt_fields(JsonFields::new()).event_format(FlatJson).with_filter(level()))
+            .with(
+                fmt::layer()
+                    .with_span_events(FmtSpan::CLOSE)
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson)
+                    .with_filter(store_spans().and(level())),
+            )
+            .init(),
     }
     let _ = FORMAT.set(format);
+}
+
+/// The store adapters' operation spans (`#[instrument]`, debug level: `RUST_LOG=imgcloud_core::store=debug`),
+/// for a second layer that writes one line as each ends, with its backend, operation (the span's
+/// name) and latency (`time.busy` + `time.idle`).
+fn store_spans<S>() -> impl Filter<S> + Clone {
+    filter_fn(|meta| meta.is_span() && meta.target().starts_with("imgcloud_core::store"))
 }
 
 /// A line for whoever runs the program (the listening address, a generated password): as is on
@@ -86,6 +109,10 @@ where
         line.insert("level".into(), meta.level().as_str().into());
         line.insert("target".into(), meta.target().into());
         if let Some(scope) = ctx.event_scope() {
+            // The innermost span's name: a store operation's, or `request`.
+            if let Some(leaf) = ctx.event_scope().and_then(|mut scope| scope.next()) {
+                line.insert("span".into(), leaf.name().into());
+            }
             for span in scope.from_root() {
                 // `JsonFields` keeps each span's fields as a JSON object.
                 if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
@@ -164,6 +191,34 @@ pub(crate) mod tests {
         assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
         assert_eq!(LogFormat::parse("json"), Some(LogFormat::Json));
         assert_eq!(LogFormat::parse("JSON"), None);
+    }
+
+    #[cfg(feature = "embedded")]
+    #[tokio::test]
+    async fn a_store_operation_ends_with_a_line_naming_its_backend_operation_and_latency() {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let out = out.clone();
+            move || Buf(out.clone())
+        };
+        let layer = fmt::layer()
+            .with_span_events(FmtSpan::CLOSE)
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .with_writer(writer)
+            .with_filter(store_spans());
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::fs::FileBlobStore::open(dir.path().join("blobs")).unwrap();
+        {
+            use tracing::instrument::WithSubscriber;
+            let subscriber = tracing_subscriber::registry().with(layer);
+            async { crate::store::BlobStore::get(&store, "absent").await.unwrap() }.with_subscriber(subscriber).await;
+        }
+        let [line] = &lines(&out)[..] else { panic!("one line: {:?}", lines(&out)) };
+        assert_eq!((line["backend"].as_str(), line["message"].as_str()), (Some("files"), Some("close")), "{line}");
+        assert_eq!(line["span"], "get", "the operation");
+        assert!(line["time.busy"].is_string() && line["time.idle"].is_string(), "{line}");
+        assert!(line["target"].as_str().is_some_and(|t| t.starts_with("imgcloud_core::store")), "{line}");
     }
 
     struct Buf(Arc<Mutex<Vec<u8>>>);

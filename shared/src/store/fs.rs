@@ -82,6 +82,7 @@ fn write_atomically(tmp_dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Res
 
 #[async_trait]
 impl BlobStore for FileBlobStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "files"))]
     async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()> {
         let target = self.path(key)?;
         let tmp_dir = self.root.join(TMP_DIR);
@@ -91,6 +92,7 @@ impl BlobStore for FileBlobStore {
             .map_err(err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "files"))]
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(bytes) => Ok(Some(bytes.into())),
@@ -99,6 +101,7 @@ impl BlobStore for FileBlobStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "files"))]
     async fn size(&self, key: &str) -> StoreResult<Option<u64>> {
         match tokio::fs::metadata(self.path(key)?).await {
             Ok(m) if m.is_file() => Ok(Some(m.len())),
@@ -108,6 +111,7 @@ impl BlobStore for FileBlobStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "files"))]
     async fn delete_tree(&self, key: &str) -> StoreResult<()> {
         let path = self.path(key)?;
         let ignore_missing = |r: std::io::Result<()>| match r {

@@ -367,6 +367,7 @@ fn asset_params(a: &AssetRecord) -> [Value; 18] {
 
 #[async_trait]
 impl UserStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn create_user(&self, u: &UserRecord) -> StoreResult<Created> {
         let u = u.clone();
         self.write(move |c| {
@@ -378,16 +379,19 @@ impl UserStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         let id = id.to_owned();
         self.read(move |c| c.query_row("SELECT * FROM users WHERE id = ?1", [id], user_from_row).optional()).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         let email = email.to_owned();
         self.read(move |c| c.query_row("SELECT * FROM users WHERE email = ?1", [email], user_from_row).optional()).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn users(&self) -> StoreResult<Vec<UserRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT * FROM users ORDER BY created_at, id")?;
@@ -397,10 +401,12 @@ impl UserStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn has_users(&self) -> StoreResult<bool> {
         self.read(|c| c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn update_user(
         &self,
         id: &str,
@@ -431,6 +437,7 @@ impl UserStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>> {
         let id = id.to_owned();
         self.write(move |c| {
@@ -452,6 +459,7 @@ impl UserStore for SqliteMetaStore {
 
 #[async_trait]
 impl SessionStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn create_session(&self, s: &SessionRecord) -> StoreResult<()> {
         let s = s.clone();
         self.write(move |c| {
@@ -464,6 +472,7 @@ impl SessionStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let token_hash = token_hash.to_owned();
         self.read(move |c| {
@@ -480,6 +489,7 @@ impl SessionStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write(move |c| {
@@ -489,11 +499,13 @@ impl SessionStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write(move |c| c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map(drop)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn purge_expired(&self, now: i64) -> StoreResult<()> {
         self.write(move |c| c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now]).map(drop)).await
     }
@@ -501,6 +513,7 @@ impl SessionStore for SqliteMetaStore {
 
 #[async_trait]
 impl ApiKeyStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
         let k = k.clone();
         self.write(move |c| {
@@ -513,6 +526,7 @@ impl ApiKeyStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         let key_id = key_id.to_owned();
         self.read(move |c| {
@@ -521,6 +535,7 @@ impl ApiKeyStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn api_keys_of(&self, owner_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let owner_id = owner_id.to_owned();
         self.read(move |c| {
@@ -532,6 +547,7 @@ impl ApiKeyStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
         let key_id = key_id.to_owned();
         self.write(move |c| {
@@ -544,6 +560,7 @@ impl ApiKeyStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()> {
         let key_id = key_id.to_owned();
         self.write(move |c| {
@@ -556,6 +573,7 @@ impl ApiKeyStore for SqliteMetaStore {
 
 #[async_trait]
 impl AssetStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>> {
         let generation = match self.pool.asset_rows.get(public_id) {
             Ok(row) => return Ok(Some(row)),
@@ -575,6 +593,7 @@ impl AssetStore for SqliteMetaStore {
         Ok(row)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn create_asset(&self, a: &AssetRecord) -> StoreResult<Created> {
         let (id, a) = (a.public_id.clone(), a.clone());
         self.write_asset(&id, move |c| {
@@ -589,6 +608,7 @@ impl AssetStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn replace_asset(&self, a: &AssetRecord, expected_version: i64, old_blob_id: &str) -> StoreResult<Swapped> {
         let (id, a, old_blob_id) = (a.public_id.clone(), a.clone(), old_blob_id.to_owned());
         self.write_asset(&id, move |c| {
@@ -612,6 +632,7 @@ impl AssetStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
         let (id, a) = (a.public_id.clone(), a.clone());
         self.write_asset(&id, move |c| {
@@ -634,6 +655,7 @@ impl AssetStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn delete_asset(
         &self,
         public_id: &str,
@@ -659,6 +681,7 @@ impl AssetStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn list_assets(&self, q: &AssetQuery) -> StoreResult<AssetPage> {
         let q = q.clone();
         self.read(move |c| {
@@ -703,6 +726,7 @@ impl AssetStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn add_variant(
         &self,
         public_id: &str,
@@ -738,6 +762,7 @@ impl AssetStore for SqliteMetaStore {
 
 #[async_trait]
 impl GarbageStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
         self.write(move |c| {
@@ -747,6 +772,7 @@ impl GarbageStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
         self.read(move |c| {
             let mut stmt = c.prepare("SELECT blob_id FROM blob_garbage WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2")?;
@@ -756,6 +782,7 @@ impl GarbageStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
         self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
@@ -764,6 +791,7 @@ impl GarbageStore for SqliteMetaStore {
 
 #[async_trait]
 impl UsageStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()> {
         let batch = batch.to_vec();
         self.write(move |c| {
@@ -780,6 +808,7 @@ impl UsageStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>> {
         let (period, owner) = (period.to_owned(), owner_id.map(str::to_owned));
         self.read(move |c| {
@@ -800,6 +829,7 @@ impl UsageStore for SqliteMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>> {
         let owner = owner_id.map(str::to_owned);
         self.read(move |c| {

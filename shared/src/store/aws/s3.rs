@@ -145,6 +145,7 @@ fn s3_error(message: &str) -> StoreError {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn put(&self, key: &str, bytes: Bytes) -> StoreResult<()> {
         let tagging = key.contains("/variants/").then_some(VARIANT_TAG);
         if bytes.len() >= MULTIPART_FROM {
@@ -162,6 +163,7 @@ impl BlobStore for S3BlobStore {
             .map_err(err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => Ok(Some(object.body.collect().await.map_err(err)?.into_bytes())),
@@ -170,6 +172,7 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn delete_tree(&self, key: &str) -> StoreResult<()> {
         let mut keys = self.keys_under(&format!("{key}/")).await?;
         keys.push(key.to_owned());
@@ -191,6 +194,7 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn size(&self, key: &str) -> StoreResult<Option<u64>> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(head) => Ok(Some(head.content_length().unwrap_or_default().max(0) as u64)),
@@ -199,12 +203,14 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn presigned_get(&self, key: &str, ttl: Duration) -> StoreResult<Option<String>> {
         let config = PresigningConfig::expires_in(ttl).map_err(err)?;
         let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(err)?;
         Ok(Some(request.uri().to_owned()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "s3"))]
     async fn presigned_post(&self, key: &str, max_bytes: u64, ttl: Duration) -> StoreResult<Option<PresignedPost>> {
         let provider = self.credentials.as_ref().ok_or_else(|| s3_error("no credentials configured"))?;
         let credentials = provider.provide_credentials().await.map_err(err)?;

@@ -4,10 +4,12 @@ use super::*;
 
 #[async_trait]
 impl AssetStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn asset(&self, public_id: &str) -> StoreResult<Option<AssetRecord>> {
         self.get(keys::asset(public_id)).await?.as_ref().map(asset_from).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn create_asset(&self, a: &AssetRecord) -> StoreResult<Created> {
         let writes = vec![
             Write::put(&self.table, asset_item(a), Some("attribute_not_exists(PK)"), Item::new())?,
@@ -19,6 +21,7 @@ impl AssetStore for DynamoMetaStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn replace_asset(&self, a: &AssetRecord, expected_version: i64, old_blob_id: &str) -> StoreResult<Swapped> {
         let writes = vec![
             Write::put(&self.table, asset_item(a), Some("version = :v"), values([(":v", n(expected_version))]))?,
@@ -31,6 +34,7 @@ impl AssetStore for DynamoMetaStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
         let result = self
             .client
@@ -54,6 +58,7 @@ impl AssetStore for DynamoMetaStore {
         unless_refused(result)?.and_then(|output| output.attributes).as_ref().map(asset_from).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn delete_asset(
         &self,
         public_id: &str,
@@ -76,6 +81,7 @@ impl AssetStore for DynamoMetaStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn list_assets(&self, q: &AssetQuery) -> StoreResult<AssetPage> {
         // The most selective index the filters allow; the other filters run on the server.
         let partition = match (&q.folder, &q.owner_id) {
@@ -143,6 +149,7 @@ impl AssetStore for DynamoMetaStore {
         Ok(AssetPage { assets, next })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn add_variant(
         &self,
         public_id: &str,
@@ -199,11 +206,13 @@ impl AssetStore for DynamoMetaStore {
 
 #[async_trait]
 impl GarbageStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
         let item = garbage_item(blob_id, due_at);
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(drop).map_err(err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn due_garbage(&self, now: i64, limit: usize) -> StoreResult<Vec<String>> {
         let garbage = Partition::Garbage;
         let page = self
@@ -218,6 +227,7 @@ impl GarbageStore for DynamoMetaStore {
         page.items().iter().map(|i| get_s(i, "blob_id")).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
         self.delete_item(keys::garbage(blob_id)).await
     }

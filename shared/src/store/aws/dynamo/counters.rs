@@ -4,6 +4,7 @@ use super::*;
 
 #[async_trait]
 impl UsageStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()> {
         for chunk in batch.chunks(100) {
             let writes = chunk
@@ -32,6 +33,7 @@ impl UsageStore for DynamoMetaStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>> {
         let mut query = self
             .client
@@ -59,6 +61,7 @@ impl UsageStore for DynamoMetaStore {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>> {
         let query = match owner_id {
             Some(owner) => self.query_index(Partition::AssetsOf(owner)),
@@ -83,6 +86,7 @@ impl UsageStore for DynamoMetaStore {
 /// boundary): one item per key with `hits` and `window_end`, TTL'd after its window.
 #[async_trait]
 impl SharedCounters for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn hit(&self, limit: &str, key_: &str, now_ms: i64, window: Duration) -> StoreResult<(u64, i64)> {
         let item_key = keys::limit_window(limit, key_);
         for _ in 0..MAX_ATTEMPTS {
@@ -127,6 +131,7 @@ impl SharedCounters for DynamoMetaStore {
         Err(StoreError { backend: "dynamodb", message: format!("limit window of {limit} kept changing") })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn refund(&self, limit: &str, key_: &str, now_ms: i64) -> StoreResult<()> {
         let refunded = self
             .client

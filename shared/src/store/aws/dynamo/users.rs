@@ -20,6 +20,7 @@ impl DynamoMetaStore {
 
 #[async_trait]
 impl UserStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn create_user(&self, u: &UserRecord) -> StoreResult<Created> {
         let mut guard = keys::email(&u.email);
         guard.insert("user_id".to_owned(), s(&u.id));
@@ -37,10 +38,12 @@ impl UserStore for DynamoMetaStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         Ok(self.user_with_epoch(id).await?.map(|(u, _)| u))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
         match self.get(keys::email(email)).await? {
             Some(guard) => self.user(&get_s(&guard, "user_id")?).await,
@@ -50,16 +53,19 @@ impl UserStore for DynamoMetaStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn users(&self) -> StoreResult<Vec<UserRecord>> {
         let items = self.query_all(self.query_index(Partition::Users)).await?;
         items.iter().map(|i| user_from(i).map(|(u, _)| u)).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn has_users(&self) -> StoreResult<bool> {
         let page = self.query_index(Partition::Users).limit(1).send().await.map_err(err)?;
         Ok(page.count() > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn update_user(
         &self,
         id: &str,
@@ -157,6 +163,7 @@ impl UserStore for DynamoMetaStore {
         Err(StoreError { backend: "dynamodb", message: format!("user {id} kept changing") })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn delete_user(&self, id: &str) -> StoreResult<Result<(), UserRefusal>> {
         for _ in 0..MAX_ATTEMPTS {
             let Some((old, epoch)) = self.user_with_epoch(id).await? else {
@@ -198,6 +205,7 @@ impl UserStore for DynamoMetaStore {
 
 #[async_trait]
 impl SessionStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()> {
         let epoch = self.user_with_epoch(&session.user_id).await?.map_or(0, |(_, e)| e);
         let mut item = keys::session(&session.token_hash);
@@ -213,6 +221,7 @@ impl SessionStore for DynamoMetaStore {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(drop).map_err(err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(SessionRecord, UserRecord)>> {
         let Some(item) = self.get(keys::session(token_hash)).await? else {
             return Ok(None);
@@ -229,6 +238,7 @@ impl SessionStore for DynamoMetaStore {
         Ok(current.filter(|(_, e)| *e == epoch).map(|(user, _)| (session, user)))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn touch_session(&self, token_hash: &str, last_seen_at: i64) -> StoreResult<()> {
         self.update_ignoring_absent(
             keys::session(token_hash),
@@ -238,10 +248,12 @@ impl SessionStore for DynamoMetaStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         self.delete_item(keys::session(token_hash)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn purge_expired(&self, _now: i64) -> StoreResult<()> {
         // Sessions carry a TTL; DynamoDB removes them, and expired ones are refused when read.
         Ok(())
@@ -250,6 +262,7 @@ impl SessionStore for DynamoMetaStore {
 
 #[async_trait]
 impl ApiKeyStore for DynamoMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
         let result = self
             .client
@@ -265,15 +278,18 @@ impl ApiKeyStore for DynamoMetaStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         self.get(keys::api_key(key_id)).await?.as_ref().map(api_key_from).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn api_keys_of(&self, owner_id: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let query = self.query_index(Partition::KeysOf(owner_id)).scan_index_forward(false);
         self.query_all(query).await?.iter().map(api_key_from).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
         let result = self
             .client
@@ -290,6 +306,7 @@ impl ApiKeyStore for DynamoMetaStore {
         self.api_key(key_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn touch_api_key(&self, key_id: &str, last_used_at: i64) -> StoreResult<()> {
         self.update_ignoring_absent(keys::api_key(key_id), "SET last_used_at = :t", values([(":t", n(last_used_at))]))
             .await
