@@ -37,10 +37,7 @@ impl AssetStore for DynamoMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::asset(&a.public_id)))
+            .update_item(keys::asset(&a.public_id))
             .update_expression(
                 "SET tags = :tags, folder = :folder, visibility = :visibility, updated_at = :updated, GSI2PK = :gsi2",
             )
@@ -162,10 +159,7 @@ impl AssetStore for DynamoMetaStore {
         // variant alone is over the cap, which no item passes.
         let room = i128::from(caps.max_bytes) - i128::from(bytes);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(asset_key.clone()))
+            .update_item(asset_key.clone())
             .update_expression("ADD derived_bytes :b, variants :one")
             .condition_expression(
                 "blob_id = :blob AND (attribute_not_exists(variants) OR variants < :max_variants) \
@@ -209,7 +203,7 @@ impl GarbageStore for DynamoMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn add_garbage(&self, blob_id: &str, due_at: i64) -> StoreResult<()> {
         let item = garbage_item(blob_id, due_at);
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(drop).map_err(err)
+        self.put_item(item).send().await.map(drop).map_err(err)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]

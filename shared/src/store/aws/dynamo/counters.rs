@@ -92,10 +92,7 @@ impl SharedCounters for DynamoMetaStore {
         for _ in 0..MAX_ATTEMPTS {
             // The common case, one round trip: a hit in the current window.
             let counted = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(item_key.clone()))
+                .update_item(item_key.clone())
                 .update_expression("ADD hits :one")
                 .condition_expression("window_end > :now")
                 .expression_attribute_values(":one", n(1))
@@ -116,10 +113,7 @@ impl SharedCounters for DynamoMetaStore {
                 ("ttl".to_owned(), n(end.div_euclid(1000) + 60)),
             ]);
             let opened = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
+                .put_item(item)
                 .condition_expression("attribute_not_exists(PK) OR window_end <= :now")
                 .expression_attribute_values(":now", n(now_ms))
                 .send()
@@ -134,10 +128,7 @@ impl SharedCounters for DynamoMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn refund(&self, limit: &str, key_: &str, now_ms: i64) -> StoreResult<()> {
         let refunded = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::limit_window(limit, key_)))
+            .update_item(keys::limit_window(limit, key_))
             .update_expression("ADD hits :minus_one")
             .condition_expression("window_end > :now AND hits > :zero")
             .expression_attribute_values(":minus_one", n(-1))

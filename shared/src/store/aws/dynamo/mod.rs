@@ -23,7 +23,11 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    operation::{query::builders::QueryFluentBuilder, update_item::UpdateItemError},
+    operation::{
+        put_item::builders::PutItemFluentBuilder,
+        query::builders::QueryFluentBuilder,
+        update_item::{builders::UpdateItemFluentBuilder, UpdateItemError},
+    },
     types::{
         AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
         Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
@@ -88,6 +92,16 @@ impl DynamoMetaStore {
         Self { client, table }
     }
 
+    /// An update of the item at `key`, to finish with its expressions.
+    fn update_item(&self, key: Item) -> UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).set_key(Some(key))
+    }
+
+    /// A put of `item`, to finish with its condition.
+    fn put_item(&self, item: Item) -> PutItemFluentBuilder {
+        self.client.put_item().table_name(&self.table).set_item(Some(item))
+    }
+
     async fn get(&self, key: Item) -> StoreResult<Option<Item>> {
         let output = self
             .client
@@ -122,10 +136,7 @@ impl DynamoMetaStore {
 
     async fn update_ignoring_absent(&self, key: Item, expression: &str, values: Item) -> StoreResult<()> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
+            .update_item(key)
             .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
             .set_expression_attribute_values(Some(values))
@@ -198,14 +209,7 @@ impl DynamoMetaStore {
     pub async fn load_or_create_signing_secret(&self) -> StoreResult<String> {
         let mut item = keys::signing_secret();
         item.insert("secret".to_owned(), s(crate::secrets::random_token(32)));
-        let created = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
+        let created = self.put_item(item).condition_expression("attribute_not_exists(PK)").send().await;
         unless_refused(created)?;
         self.signing_secret().await?.ok_or_else(|| corrupt("signing secret"))
     }

@@ -7,27 +7,26 @@ pub(super) struct Write {
     item: TransactWriteItem,
 }
 
-impl Write {
-    pub(super) fn put(table: &str, item: Item, condition: Option<&str>, values: Item) -> StoreResult<Self> {
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+/// A transaction write from its builder: the condition and values set (values only when there are
+/// any, as DynamoDB refuses an empty map), built, and wrapped as the `$kind` of a write.
+macro_rules! conditional_write {
+    ($builder:expr, $kind:ident, $condition:expr, $values:expr) => {{
+        let built = $builder
+            .set_condition_expression($condition.map(str::to_owned))
+            .set_expression_attribute_values((!$values.is_empty()).then_some($values))
             .build()
             .map_err(err)?;
-        Ok(Self { item: TransactWriteItem::builder().put(put).build() })
+        Ok(Self { item: TransactWriteItem::builder().$kind(built).build() })
+    }};
+}
+
+impl Write {
+    pub(super) fn put(table: &str, item: Item, condition: Option<&str>, values: Item) -> StoreResult<Self> {
+        conditional_write!(Put::builder().table_name(table).set_item(Some(item)), put, condition, values)
     }
 
     pub(super) fn delete(table: &str, key: Item, condition: Option<&str>, values: Item) -> StoreResult<Self> {
-        let delete = Delete::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .build()
-            .map_err(err)?;
-        Ok(Self { item: TransactWriteItem::builder().delete(delete).build() })
+        conditional_write!(Delete::builder().table_name(table).set_key(Some(key)), delete, condition, values)
     }
 
     pub(super) fn update(
@@ -37,15 +36,8 @@ impl Write {
         condition: Option<&str>,
         values: Item,
     ) -> StoreResult<Self> {
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .build()
-            .map_err(err)?;
-        Ok(Self { item: TransactWriteItem::builder().update(update).build() })
+        let builder = Update::builder().table_name(table).set_key(Some(key)).update_expression(expression);
+        conditional_write!(builder, update, condition, values)
     }
 
     /// Names for reserved words in the write's expressions (`#role` for `role`).

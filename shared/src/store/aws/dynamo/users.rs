@@ -218,7 +218,7 @@ impl SessionStore for DynamoMetaStore {
             ("epoch".to_owned(), n(epoch)),
             ("ttl".to_owned(), n(session.expires_at.div_euclid(1000) + 1)),
         ]);
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(drop).map_err(err)
+        self.put_item(item).send().await.map(drop).map_err(err)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
@@ -264,14 +264,7 @@ impl SessionStore for DynamoMetaStore {
 impl ApiKeyStore for DynamoMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn create_api_key(&self, k: &ApiKeyRecord) -> StoreResult<Created> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(api_key_item(k)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
+        let result = self.put_item(api_key_item(k)).condition_expression("attribute_not_exists(PK)").send().await;
         Ok(match unless_refused(result)? {
             Some(_) => Created::Created,
             None => Created::AlreadyExists,
@@ -292,10 +285,7 @@ impl ApiKeyStore for DynamoMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn revoke_api_key(&self, key_id: &str, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::api_key(key_id)))
+            .update_item(keys::api_key(key_id))
             .update_expression("SET revoked_at = :at")
             .condition_expression("attribute_exists(PK) AND attribute_not_exists(revoked_at)")
             .expression_attribute_values(":at", n(at))
