@@ -5,7 +5,7 @@
 #[path = "common/aws.rs"]
 mod aws_emulator;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -52,15 +52,23 @@ async fn events_key(app: &App) -> String {
     admin.id
 }
 
-/// The routers as the function binaries mount them.
+/// The EMF documents every function of this run wrote (in place of its log): a process has one
+/// recorder, and each flush takes what every test recorded since the last.
+static METRICS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// The routers as the function binaries mount them, their metrics written to [`METRICS`].
+fn mount(app: &Arc<App>, routes: Router) -> Router {
+    let out = Arc::new(|documents: &[u8]| METRICS.lock().unwrap().extend_from_slice(documents));
+    imgcloud_core::lambda::mount_with_metrics(app.clone(), routes, out)
+}
 fn api(app: &Arc<App>) -> Router {
-    imgcloud_core::lambda::mount(app.clone(), http::api_routes(app.clone()))
+    mount(app, http::api_routes(app.clone()))
 }
 fn upload(app: &Arc<App>) -> Router {
-    imgcloud_core::lambda::mount(app.clone(), http::upload_routes(app.clone()))
+    mount(app, http::upload_routes(app.clone()))
 }
 fn delivery(app: &Arc<App>) -> Router {
-    imgcloud_core::lambda::mount(app.clone(), http::delivery_routes(app.clone()))
+    mount(app, http::delivery_routes(app.clone()))
 }
 
 /// Invokes `function` with `events/<name>`; returns the response JSON Lambda would send back.
@@ -272,4 +280,54 @@ async fn the_delivery_function_bounds_renders_as_the_server_does() {
         invoke_event(delivery(&app), event_with("delivery-transform.json", "/v1/image/w_100,f_webp/events/anim", None))
             .await;
     assert_eq!(status(&small), 200, "{small}");
+}
+
+/// SPEC §15 in the Lambda shape: after each response, the figures recorded since the last one are
+/// written as CloudWatch embedded-metric documents (one per label set, each label a dimension),
+/// and `/readyz` answers once S3 and DynamoDB do.
+#[tokio::test]
+async fn each_response_writes_its_metrics_in_cloudwatch_s_embedded_format() {
+    let app = app(&[]).await;
+    // Only this test asks for /readyz: its documents are this request's alone.
+    let ready = invoke_event(api(&app), event_with("api-healthz.json", "/readyz", None)).await;
+    assert_eq!((status(&ready), json_body(&ready)), (200, serde_json::json!({"status": "ready"})));
+    let written = String::from_utf8(METRICS.lock().unwrap().clone()).unwrap();
+    let documents: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    // One document per label set: the count's (route, method, status), the latency's (route).
+    let readyz: Vec<&Value> = documents.iter().filter(|d| d["route"] == "/readyz").collect();
+    assert_eq!(readyz.len(), 2, "{written}");
+    let document = *readyz.iter().find(|d| d["method"].is_string()).expect(&written);
+    assert_eq!((document["method"].as_str(), document["status"].as_str()), (Some("GET"), Some("200")));
+    assert_eq!(document["imgcloud_http_requests_total"], 1, "{document}");
+    let latency = *readyz.iter().find(|d| d["method"].is_null()).expect(&written);
+    let seconds = latency["imgcloud_http_request_duration_seconds"].as_array().expect("the request's latency");
+    assert!(seconds.len() == 1 && seconds[0].as_f64().unwrap() > 0.0, "{latency}");
+    let declared = &document["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(declared["Namespace"], "imgcloud");
+    let mut dimensions: Vec<&str> =
+        declared["Dimensions"][0].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    dimensions.sort();
+    assert_eq!(dimensions, ["method", "route", "status"]);
+    let names: Vec<&str> =
+        declared["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["imgcloud_http_requests_total"]);
+    let unit = &latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0];
+    assert_eq!(
+        (unit["Name"].as_str(), unit["Unit"].as_str()),
+        (Some("imgcloud_http_request_duration_seconds"), Some("Seconds"))
+    );
+
+    // A delivery's figures: counted by cache status, its body bytes, the render of a miss.
+    events_key(&app).await;
+    assert_eq!(status(&invoke(upload(&app), "upload-photo.json").await), 201);
+    let delivered = invoke(delivery(&app), "delivery-transform.json").await;
+    assert_eq!(status(&delivered), 200, "{delivered}");
+    let written = String::from_utf8(METRICS.lock().unwrap().clone()).unwrap();
+    let documents: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let has =
+        |name: &str, pick: &dyn Fn(&Value) -> bool| documents.iter().any(|d| pick(d) && d[name].as_f64() > Some(0.0));
+    assert!(has("imgcloud_deliveries_total", &|d| d["cache"] == "miss"), "{written}");
+    assert!(has("imgcloud_renders_total", &|d| d["format"].is_string()), "{written}");
+    assert!(has("imgcloud_delivered_bytes_total", &|_| true), "{written}");
+    assert!(has("imgcloud_uploads_total", &|d| d["outcome"] == "created"), "{written}");
 }

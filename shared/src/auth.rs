@@ -190,7 +190,11 @@ async fn require(parts: &Parts, app: &App) -> AppResult<Principal> {
     if matches!(principal.via, Via::Session { .. }) {
         check_csrf(&app.config, &parts.method, &parts.headers)?;
     }
-    app.limits.api.check(&principal.user.id).await.map_err(|wait| crate::limits::too_many(wait, "API calls"))?;
+    app.limits
+        .api
+        .check(&principal.user.id)
+        .await
+        .map_err(|wait| crate::limits::too_many(wait, crate::limits::Limit::ApiCalls))?;
     Ok(principal)
 }
 

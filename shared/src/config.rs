@@ -85,6 +85,11 @@ pub struct Config {
     pub uploads_in_flight: u32,
     /// `IMGCLOUD_LOG_FORMAT`: `text` (default) or `json`, one object per line (SPEC §15).
     pub log_format: crate::telemetry::LogFormat,
+    /// `IMGCLOUD_METRICS_ADDR`: the local server's second listener, for Prometheus's
+    /// `GET /metrics` only (SPEC §15); `None`: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `IMGCLOUD_SHUTDOWN_GRACE_SECONDS`: how long a stopping server lets requests in flight finish.
+    pub shutdown_grace_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +174,19 @@ impl Config {
             Some("aws") => Backend::Aws(AwsSettings::from_lookup(&get)?),
             Some(_) => return Err(err("IMGCLOUD_BACKEND", "must be embedded or aws")),
         };
+        let metrics_addr = match get("IMGCLOUD_METRICS_ADDR") {
+            None => None,
+            Some(v) => match v.parse::<SocketAddr>() {
+                Ok(m) if m == addr && m.port() != 0 => {
+                    return Err(err(
+                        "IMGCLOUD_METRICS_ADDR",
+                        "must differ from IMGCLOUD_ADDR: metrics are never public",
+                    ))
+                }
+                Ok(m) => Some(m),
+                Err(_) => return Err(err("IMGCLOUD_METRICS_ADDR", "must be an address like 127.0.0.1:9090")),
+            },
+        };
         let admin_email = get("IMGCLOUD_ADMIN_EMAIL")
             .map(|e| {
                 crate::domain::Email::parse(&e)
@@ -239,6 +257,8 @@ impl Config {
                 Some(v) => LogFormat::parse(&v).ok_or_else(|| err("IMGCLOUD_LOG_FORMAT", "must be text or json"))?,
                 None => LogFormat::Text,
             },
+            metrics_addr,
+            shutdown_grace_seconds: number(&get, "IMGCLOUD_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600)? as u32,
         })
     }
 }
@@ -318,6 +338,7 @@ mod tests {
         assert_eq!((c.max_connections, c.uploads_in_flight), (1024, 32));
         assert_eq!(c.variant_caps, VariantCaps { max_variants: 200, max_bytes: 512 << 20 });
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!((c.metrics_addr, c.shutdown_grace_seconds), (None, 25));
     }
 
     #[test]
@@ -353,6 +374,13 @@ mod tests {
         assert_eq!(over.var, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET");
         assert_eq!(config(&[("IMGCLOUD_LOG_FORMAT", "yaml")]).unwrap_err().var, "IMGCLOUD_LOG_FORMAT");
         assert_eq!(config(&[("IMGCLOUD_LOG_FORMAT", "json")]).unwrap().log_format, LogFormat::Json);
+        assert_eq!(config(&[("IMGCLOUD_METRICS_ADDR", "9090")]).unwrap_err().var, "IMGCLOUD_METRICS_ADDR");
+        let public = [("IMGCLOUD_ADDR", "127.0.0.1:8080"), ("IMGCLOUD_METRICS_ADDR", "127.0.0.1:8080")];
+        assert_eq!(config(&public).unwrap_err().var, "IMGCLOUD_METRICS_ADDR");
+        let metrics = config(&[("IMGCLOUD_METRICS_ADDR", "127.0.0.1:9090")]).unwrap().metrics_addr;
+        assert_eq!(metrics, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+        let grace = config(&[("IMGCLOUD_SHUTDOWN_GRACE_SECONDS", "soon")]).unwrap_err();
+        assert_eq!(grace.var, "IMGCLOUD_SHUTDOWN_GRACE_SECONDS");
     }
 
     #[test]

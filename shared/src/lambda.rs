@@ -1,19 +1,69 @@
 //! What the Lambda shape adds to a function's router, in one place for the three functions and the
-//! event replay tests: API Gateway's request id handed to the core as a [`PlatformRequestId`], and
-//! the usage tally stored before each response leaves (a frozen process counts nothing).
+//! event replay tests: API Gateway's request id handed to the core as a [`PlatformRequestId`]; the
+//! usage tally stored, and the request's metrics written to the log in CloudWatch's embedded metric
+//! format (EMF), before each response leaves (a frozen process keeps nothing for later).
 
-use std::sync::Arc;
+use std::{
+    io::Write,
+    sync::{Arc, OnceLock},
+};
 
 use crate::{
     http::{flush_usage_per_request, PlatformRequestId},
-    App,
+    telemetry, App,
 };
-use axum::{extract::Request, Router};
+use axum::{extract::Request, middleware::Next, Router};
 use lambda_http::{request::RequestContext, RequestExt};
+use metrics_cloudwatch_embedded::Collector;
+
+/// The CloudWatch namespace of the functions' metrics.
+const NAMESPACE: &str = "imgcloud";
+
+/// Where the EMF documents go: the log (stdout), or a test's buffer.
+pub type MetricsOut = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
 /// `router` (one area's routes) as a function serves it.
 pub fn mount(app: Arc<App>, router: Router) -> Router {
-    flush_usage_per_request(app, router).layer(axum::middleware::map_request(gateway_request_id))
+    mount_with_metrics(app, router, Arc::new(write_log))
+}
+
+/// [`mount`] with the metrics written to `out`.
+pub fn mount_with_metrics(app: Arc<App>, router: Router, out: MetricsOut) -> Router {
+    let collector = collector();
+    flush_usage_per_request(app, router)
+        .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            let out = out.clone();
+            async move {
+                let response = next.run(request).await;
+                let mut documents = Vec::new();
+                match collector.flush(&mut documents) {
+                    Ok(()) => out(&documents),
+                    Err(e) => tracing::warn!(error = %e, "the metrics could not be written"),
+                }
+                response
+            }
+        }))
+        .layer(axum::middleware::map_request(gateway_request_id))
+}
+
+/// The process's EMF recorder, installed at the first mount.
+fn collector() -> &'static Collector {
+    static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(|| {
+        let collector = metrics_cloudwatch_embedded::Builder::new()
+            .cloudwatch_namespace(NAMESPACE)
+            .init()
+            .expect("no other metrics recorder is installed");
+        telemetry::metrics::describe();
+        collector
+    })
+}
+
+/// One write of whole lines, so that no log line of another request lands inside a document.
+fn write_log(documents: &[u8]) {
+    if !documents.is_empty() {
+        let _ = std::io::stdout().lock().write_all(documents);
+    }
 }
 
 /// `requestContext.requestId` of an API Gateway event (HTTP API or REST), for the core's request

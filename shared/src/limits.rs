@@ -83,8 +83,42 @@ impl KeyedLimit {
     }
 }
 
-pub fn too_many(retry_after_secs: u64, what: &str) -> AppError {
-    AppError::rate_limited(retry_after_secs, format!("too many {what}; retry later"))
+/// The rate limits a request can meet, each with its metrics label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    SignIns,
+    PasswordChecks,
+    ApiCalls,
+    Uploads,
+    Renders,
+}
+
+impl Limit {
+    fn label(self) -> &'static str {
+        match self {
+            Limit::SignIns => "login",
+            Limit::PasswordChecks => "password",
+            Limit::ApiCalls => "api",
+            Limit::Uploads => "upload",
+            Limit::Renders => "render",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Limit::SignIns => "failed sign-ins",
+            Limit::PasswordChecks => "failed password checks",
+            Limit::ApiCalls => "API calls",
+            Limit::Uploads => "uploads",
+            Limit::Renders => "uncached renders",
+        }
+    }
+}
+
+/// The 429 of `limit`, counted in the metrics.
+pub fn too_many(retry_after_secs: u64, limit: Limit) -> AppError {
+    crate::telemetry::metrics::rate_limited(limit.label());
+    AppError::rate_limited(retry_after_secs, format!("too many {}; retry later", limit.what()))
 }
 
 /// Failed password checks (sign-in, and the current password of a change), per email and per

@@ -1,8 +1,10 @@
 //! The local server: every area of the core's router and the dashboard on one hyper listener
-//! (HTTP/1.1 with SPEC §15's connection bounds), plus the sweeper that keeps blobs and metadata
-//! consistent. The `imgcloud` binary and the integration tests both start it through [`serve`].
+//! (HTTP/1.1 with SPEC §15's connection bounds), Prometheus's metrics on a second one when
+//! configured, plus the sweeper that keeps blobs and metadata consistent. The `imgcloud` binary
+//! and the integration tests both start it through [`serve`].
 
 mod dashboard;
+mod metrics;
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -23,10 +25,12 @@ use tower_service::Service;
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` is served (`IMGCLOUD_METRICS_ADDR`).
+    pub metrics_addr: Option<SocketAddr>,
     pub app: Arc<App>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
-    background: [JoinHandle<()>; 2],
+    background: Vec<JoinHandle<()>>,
 }
 
 /// Opens the configured backend's stores: the embedded ones, or with the `aws` feature S3 and
@@ -44,8 +48,13 @@ pub async fn open_app(config: Config) -> Result<Arc<App>, StartError> {
 }
 
 /// Opens the stores, creates the first admin if the store has none (printing a generated
-/// password once), and serves on `listener` until [`Server::stop`].
+/// password once), and serves on `listener` until [`Server::stop`]; with `IMGCLOUD_METRICS_ADDR`,
+/// metrics on a listener of their own.
 pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, StartError> {
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(StartError::Listen)?),
+        None => None,
+    };
     let app = open_app(config).await?;
     app.bootstrap_admin_announced().await?;
     app.prepare_logins();
@@ -53,14 +62,23 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Server, Star
     let (stop, stopped) = oneshot::channel();
     let router = all_routes(app.clone(), dashboard::routes()).into_make_service_with_connect_info::<SocketAddr>();
     let limits = ConnectionLimits::from(&app.config);
+    let mut background = vec![gc::spawn_sweeper(app.clone()), gc::spawn_usage_flusher(app.clone())];
+    let metrics_addr = match metrics_listener {
+        Some(listener) => {
+            let addr = listener.local_addr().map_err(StartError::Listen)?;
+            background.push(metrics::serve(listener));
+            Some(addr)
+        }
+        None => None,
+    };
     let task = tokio::spawn(accept(listener, router, limits, stopped));
-    let background = [gc::spawn_sweeper(app.clone()), gc::spawn_usage_flusher(app.clone())];
-    Ok(Server { addr, app, stop, task, background })
+    Ok(Server { addr, metrics_addr, app, stop, task, background })
 }
 
 impl Server {
-    /// Stops accepting, lets requests in flight finish, flushes the usage tally, and returns once
-    /// the listener is closed.
+    /// Stops accepting, lets requests in flight finish (for at most
+    /// `IMGCLOUD_SHUTDOWN_GRACE_SECONDS`), flushes the usage tally, and returns once the listener
+    /// is closed.
     pub async fn stop(self) -> std::io::Result<()> {
         self.background.iter().for_each(JoinHandle::abort);
         let _ = self.stop.send(());
@@ -71,12 +89,14 @@ impl Server {
 }
 
 /// SPEC §15's connection bounds, from `IMGCLOUD_HEADER_TIMEOUT_SECONDS`, `IMGCLOUD_BODY_TIMEOUT_SECONDS`
-/// and `IMGCLOUD_MAX_CONNECTIONS`.
+/// and `IMGCLOUD_MAX_CONNECTIONS`, and how long a stop waits for them to finish their requests
+/// (`IMGCLOUD_SHUTDOWN_GRACE_SECONDS`).
 #[derive(Clone, Copy)]
 struct ConnectionLimits {
     header: Duration,
     body: Duration,
     connections: usize,
+    grace: Duration,
 }
 
 impl From<&Config> for ConnectionLimits {
@@ -85,12 +105,14 @@ impl From<&Config> for ConnectionLimits {
             header: Duration::from_secs(config.header_timeout_seconds.into()),
             body: Duration::from_secs(config.body_timeout_seconds.into()),
             connections: config.max_connections as usize,
+            grace: Duration::from_secs(config.shutdown_grace_seconds.into()),
         }
     }
 }
 
-/// Serves HTTP/1.1 until `stop`, then stops accepting and waits for the open connections: each
-/// finishes the request it is serving and closes.
+/// Serves HTTP/1.1 until `stop`, then stops accepting (new connections are refused) and waits for
+/// the open connections, at most the grace period: each finishes the request it is serving and
+/// closes; past the grace, those still open are cut off.
 ///
 /// Every bound holds per connection: its headers (and, between requests, the wait for the next
 /// ones) must arrive within the header timeout, else hyper closes it; a request body that sends
@@ -143,7 +165,12 @@ async fn accept(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            grace_seconds = limits.grace.as_secs(),
+            "requests still in flight after the grace period are cut off"
+        );
+    }
     Ok(())
 }
 

@@ -28,8 +28,12 @@ async fn main() {
     };
     let server = imgcloud_local::serve(config, listener).await.unwrap_or_else(|e| fail(format!("{e}{hint}")));
     announce(&format!("imgcloud: listening on {} (public URL {public_url})", server.addr));
+    if let Some(addr) = server.metrics_addr {
+        announce(&format!("imgcloud: metrics on http://{addr}/metrics"));
+    }
+    let grace = server.app.config.shutdown_grace_seconds;
     shutdown_signal().await;
-    announce("imgcloud: shutting down");
+    announce(&format!("imgcloud: shutting down (requests in flight get up to {grace} s to finish)"));
     if let Err(e) = server.stop().await {
         fail(format!("server error: {e}"));
     }

@@ -77,6 +77,8 @@ catalogue! {
     RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
     /// The render queue or the uploads in flight are full: a retry soon will likely succeed.
     Busy = "busy" => SERVICE_UNAVAILABLE,
+    /// `GET /readyz`: a store does not answer.
+    NotReady = "not_ready" => SERVICE_UNAVAILABLE,
     InternalError = "internal_error" => INTERNAL_SERVER_ERROR,
 }
 

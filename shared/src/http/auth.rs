@@ -18,7 +18,7 @@ use crate::{
     clock::now_ms,
     domain::{password, Email},
     error::{AppError, AppResult, ErrorCode},
-    limits::too_many,
+    limits::{too_many, Limit},
     secrets::{random_token, sha256_hex},
     store::{SessionRecord, UserUpdate},
 };
@@ -44,7 +44,7 @@ pub async fn login(
     let email = body.email.trim().to_ascii_lowercase();
     // The guess is reserved before it is verified; while throttled even the right password is
     // refused (SPEC §9).
-    let reservation = app.limits.logins.reserve(&email, &ip).await.map_err(|wait| too_many(wait, "failed sign-ins"))?;
+    let reservation = app.limits.logins.reserve(&email, &ip).await.map_err(|wait| too_many(wait, Limit::SignIns))?;
     let user = match Email::parse(&email) {
         Ok(email) => app.meta.user_by_email(&email.0).await?,
         Err(_) => None,
@@ -103,7 +103,7 @@ pub async fn change_password(
     // try passwords faster than the sign-in form.
     let limits = &app.limits.logins;
     let reservation =
-        limits.reserve(&principal.user.email, &ip).await.map_err(|wait| too_many(wait, "failed password checks"))?;
+        limits.reserve(&principal.user.email, &ip).await.map_err(|wait| too_many(wait, Limit::PasswordChecks))?;
     if !app.passwords.verify(body.current_password, Some(principal.user.password_hash.clone())).await {
         return Err(ErrorCode::InvalidCredentials.with("current password is wrong"));
     }

@@ -20,6 +20,7 @@ use crate::{
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult, ErrorCode},
     services::{signed, variant},
+    telemetry::metrics,
     transform::{OutputFormat, Transform},
     usage::period,
 };
@@ -98,8 +99,10 @@ pub async fn deliver(
     if method == Method::GET {
         app.usage.record(&asset.owner_id, period(now_ms()), bytes.len() as u64);
     }
+    let hit = cache != Some(variant::Cache::Miss);
     if app.config.inline_max_bytes.is_some_and(|max| bytes.len() as u64 > max) {
         if let Some(url) = app.blobs.presigned_get(&target.key, REDIRECT_TTL).await? {
+            metrics::delivery(hit, 0);
             // The short-lived URL must not outlive itself in any cache.
             response.headers_mut().map(|h| h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
             return response
@@ -109,6 +112,7 @@ pub async fn deliver(
                 .map_err(AppError::internal);
         }
     }
+    metrics::delivery(hit, if method == Method::GET { bytes.len() as u64 } else { 0 });
     response
         .header(header::CONTENT_TYPE, HeaderValue::from_static(target.format.content_type()))
         .header(header::CONTENT_LENGTH, bytes.len())

@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod client_ip;
 mod delivery;
+mod health;
 mod openapi;
 mod sign;
 mod trace;
@@ -22,15 +23,14 @@ use axum::{
     extract::DefaultBodyLimit,
     http::{header, HeaderValue},
     routing::{get, patch, post},
-    Json, Router,
+    Router,
 };
-use serde_json::json;
 
 pub use trace::{PlatformRequestId, X_REQUEST_ID};
 
 use crate::{app::App, error::ErrorCode};
 
-/// Auth, users, API keys, asset metadata, the OpenAPI document and `/healthz`.
+/// Auth, users, API keys, asset metadata, the OpenAPI document, `/healthz` and `/readyz`.
 pub fn api_routes(app: Arc<App>) -> Router {
     finish(&app, api(app.clone()))
 }
@@ -52,7 +52,8 @@ pub fn all_routes(app: Arc<App>, extra: Router) -> Router {
 
 fn api(app: Arc<App>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/logout", post(auth::logout))
@@ -69,17 +70,21 @@ fn api(app: Arc<App>) -> Router {
 }
 
 /// Upload streams its own body with its own limits, so the default body cap is off; at most
-/// `IMGCLOUD_UPLOADS_IN_FLIGHT` run at once (see [`upload::in_flight`]).
+/// `IMGCLOUD_UPLOADS_IN_FLIGHT` run at once (see [`upload::in_flight`]). Every answer of the two
+/// routes that make an asset is counted by outcome, those refused as busy too.
 fn upload(app: Arc<App>) -> Router {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(app.config.uploads_in_flight as usize));
+    let counted = || axum::middleware::map_response(upload::counted);
     Router::new()
         .route(
             "/v1/upload",
-            post(upload::upload).route_layer(axum::middleware::from_fn_with_state(in_flight, upload::in_flight)),
+            post(upload::upload)
+                .route_layer(axum::middleware::from_fn_with_state(in_flight, upload::in_flight))
+                .route_layer(counted()),
         )
         .layer(DefaultBodyLimit::disable())
         .route("/v1/uploads", post(upload::start_direct))
-        .route("/v1/uploads/{upload_id}/complete", post(upload::complete_direct))
+        .route("/v1/uploads/{upload_id}/complete", post(upload::complete_direct).route_layer(counted()))
         .with_state(app)
 }
 

@@ -1,7 +1,7 @@
 //! The request layer (SPEC §15): one `request` span over each request, with its id, method and
 //! route (the matched template, never the raw path with its ids); `X-Request-Id` on every
-//! response; one closing line per request with status and latency; and internal errors logged
-//! once, here, from the cause their response carries.
+//! response; one closing line per request with status and latency, and its count and time in the
+//! metrics; and internal errors logged once, here, from the cause their response carries.
 //!
 //! The request id is a valid incoming `X-Request-Id` (1–128 of `[A-Za-z0-9._-]`), else the
 //! platform's id of the request when the shape gives one ([`PlatformRequestId`]: a Lambda
@@ -17,7 +17,7 @@ use axum::{
 };
 use tracing::{field::Empty, Instrument};
 
-use crate::error::InternalCause;
+use crate::{error::InternalCause, telemetry::metrics};
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,19 +32,20 @@ pub struct PlatformRequestId(pub String);
 pub(crate) async fn trace(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
+    let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        method = %request.method(),
+        method = %method,
         route,
         status = Empty,
         duration_ms = Empty,
     );
     let mut response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
+    let (status, elapsed) = (response.status(), started.elapsed());
     span.record("status", status.as_u16());
-    span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+    span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
     let cause = response.extensions_mut().remove::<InternalCause>();
     span.in_scope(|| {
         if let Some(InternalCause(cause)) = cause {
@@ -52,6 +53,7 @@ pub(crate) async fn trace(request: Request, next: Next) -> Response {
         }
         tracing::info!("request finished");
     });
+    metrics::request(route, &method, status, elapsed);
     let value = HeaderValue::from_str(&id).expect("request ids are checked to be header-safe");
     response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     response

@@ -21,10 +21,11 @@ use crate::{
     auth::{AnyAuth, Principal},
     domain::{Folder, PublicId, TagsInput, Visibility},
     error::{body_timed_out, AppError, AppResult, ErrorCode},
-    limits::too_many,
+    limits::{too_many, Limit},
     secrets::{random_hex, sha256_hex},
     services::upload::{self, Committed, NewUpload},
     store::staging_key,
+    telemetry::metrics,
 };
 
 /// Room for the form's text fields and part headers beside the file.
@@ -169,7 +170,7 @@ pub async fn upload(
     req: Request,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     // Counted before a byte of the body is read: a refused upload writes nothing.
-    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, "uploads"))?;
+    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, Limit::Uploads))?;
     let form = read_form(req, app.config.max_upload_bytes).await?;
     commit(&app, &principal, form).await
 }
@@ -182,6 +183,12 @@ pub async fn in_flight(State(places): State<Arc<Semaphore>>, req: Request, next:
         Ok(_place) => next.run(req).await,
         Err(_) => ErrorCode::Busy.with("too many uploads are in progress; retry shortly").into_response(),
     }
+}
+
+/// Counts an answered upload in the metrics, by its outcome.
+pub async fn counted(response: Response) -> Response {
+    metrics::upload(response.status());
+    response
 }
 
 /// How long a direct upload's form stays valid.
@@ -199,7 +206,7 @@ pub async fn start_direct(
     State(app): State<Arc<App>>,
     AnyAuth(principal): AnyAuth,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, "uploads"))?;
+    app.limits.uploads.check(&principal.user.id).await.map_err(|wait| too_many(wait, Limit::Uploads))?;
     let upload_id = random_hex(16);
     let max_bytes = app.config.max_upload_bytes;
     let form = app.blobs.presigned_post(&staged(&principal, &upload_id), max_bytes, DIRECT_UPLOAD_TTL).await?;

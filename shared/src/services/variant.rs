@@ -16,11 +16,12 @@ use bytes::Bytes;
 use crate::{
     app::App,
     error::{AppError, AppResult, ErrorCode},
-    limits::too_many,
+    limits::{too_many, Limit},
     media::Format,
     render::{self, master, RenderError, Source},
     secrets::sha256_hex,
     store::{asset_tree, master_key, original_key, AssetRecord, VariantAdded},
+    telemetry::metrics,
     transform::Transform,
 };
 
@@ -96,6 +97,7 @@ impl<'a> Waiting<'a> {
             waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ErrorCode::Busy.with("too many renders are waiting; retry shortly"));
         }
+        metrics::render_queue(1.0);
         Ok(Self(waiting))
     }
 }
@@ -103,6 +105,7 @@ impl<'a> Waiting<'a> {
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+        metrics::render_queue(-1.0);
     }
 }
 
@@ -169,7 +172,7 @@ async fn variant(
         return Ok((bytes, Cache::Hit));
     }
     // Only renders count against the client's limit; cached deliveries are free (SPEC §9).
-    app.limits.renders.check(client_ip).await.map_err(|wait| too_many(wait, "uncached renders"))?;
+    app.limits.renders.check(client_ip).await.map_err(|wait| too_many(wait, Limit::Renders))?;
     let lock = app.render_locks.lock_for(&target.key);
     let guard = lock.clone().lock_owned().await;
     if let Some(bytes) = app.blobs.get(&target.key).await? {
@@ -237,8 +240,13 @@ impl RenderJob {
         let rendered = permit
             .run(move || {
                 // The budget runs from when the render gets its core.
-                limits.deadline = Some(Instant::now() + budget);
-                render::render(&input, source, plan_on, &t, output, &limits)
+                let started = Instant::now();
+                limits.deadline = Some(started + budget);
+                let rendered = render::render(&input, source, plan_on, &t, output, &limits);
+                if rendered.is_ok() {
+                    metrics::render(output, started.elapsed());
+                }
+                rendered
             })
             .await
             .map_err(AppError::internal)?;

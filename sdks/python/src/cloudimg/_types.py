@@ -49,6 +49,7 @@ ErrorCode = Literal[
     "image_unreadable",
     "rate_limited",
     "busy",
+    "not_ready",
     "internal_error",
     "network_error",
     "timeout",

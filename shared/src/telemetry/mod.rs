@@ -6,6 +6,8 @@
 //! event's own, so every line written while a request is served names its `request_id`, `method`
 //! and `route` at the top level (see `http::trace`).
 
+pub mod metrics;
+
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
