@@ -352,18 +352,54 @@ async fn uploads_past_the_rate_limit_are_retried_after_retry_after() {
     assert_eq!(assets(&app, &key).await.len(), 66);
 }
 
+/// API Gateway in front of the server, as in the Lambda shape: a payload limit of its own (answered
+/// with its 413, before reading the body), every other request passed on.
+async fn gateway(app: &TestApp, payload_limit: u64) -> String {
+    use axum::{body::Body, extract::Request, http::header, response::Response};
+    let upstream = app.base.clone();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let forward = move |request: Request| {
+        let (upstream, client) = (upstream.clone(), client.clone());
+        async move {
+            let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+            if request.uri().path() == "/v1/upload" && declared.is_some_and(|n: u64| n > payload_limit) {
+                let body = Body::from(r#"{"message":"Request Entity Too Large"}"#);
+                return Response::builder().status(413).body(body).unwrap();
+            }
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let mut headers = parts.headers.clone();
+            headers.remove(header::HOST);
+            let url = format!("{upstream}{}", parts.uri.path_and_query().unwrap());
+            let answer = client.request(parts.method, url).headers(headers).body(body).send().await.unwrap();
+            let mut response = Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(Body::from(answer.bytes().await.unwrap())).unwrap()
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+    url
+}
+
 #[tokio::test]
-async fn a_file_over_the_upload_limit_goes_direct_where_the_server_offers_it() {
-    let app = spawn_app_with(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "300000")]).await;
+async fn a_file_over_a_gateways_payload_limit_goes_direct_where_the_server_offers_it() {
+    let app = spawn_app().await;
     let (key, secret) = account(&app, "ann@example.com").await;
+    let gateway = gateway(&app, 300_000).await;
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "small.jpg", &photo());
     let large = corpus("photo_1920x1080.jpg");
     write(tree.path(), "large.jpg", &large);
-    let run = imgcloud(&app, &secret, &["import", tree.path().to_str().unwrap()]).await;
+    let run = imgcloud(&app, &secret, &["import", tree.path().to_str().unwrap(), "--url", &gateway]).await;
     run.assert_plain();
     if aws_backend() {
-        // Through `POST /v1/uploads`, the store's presigned form and `…/complete`.
+        // `POST /v1/uploads`, the file to the store's presigned form, then `…/complete`.
         assert_eq!((run.status, run.summary()), (0, "imported 2, skipped 0, failed 0"), "{run:?}");
         assert_eq!(app.get("/v1/image/large", &key).await.bytes().await.unwrap(), large);
     } else {
@@ -374,6 +410,23 @@ async fn a_file_over_the_upload_limit_goes_direct_where_the_server_offers_it() {
         assert!(failure[0].contains("direct_upload_unavailable"), "{run:?}");
         assert_eq!(assets(&app, &key).await.into_keys().collect::<Vec<_>>(), ["small"]);
     }
+}
+
+#[tokio::test]
+async fn a_file_over_the_servers_own_upload_limit_fails() {
+    let app = spawn_app_with(&[("IMGCLOUD_MAX_UPLOAD_BYTES", "300000")]).await;
+    let (_, secret) = account(&app, "ann@example.com").await;
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "large.jpg", &corpus("photo_1920x1080.jpg"));
+    let run = imgcloud(&app, &secret, &["import", tree.path().to_str().unwrap()]).await;
+    assert_eq!((run.status, run.summary()), (1, "imported 0, skipped 0, failed 1"), "{run:?}");
+    // Direct uploads share the server's limit: the aws backend says so when one is asked for.
+    let expected = if aws_backend() {
+        "failed: large.jpg: the file (632699 bytes) is larger than the server's upload limit (300000 bytes)"
+    } else {
+        "failed: large.jpg: the file (632699 bytes) is over the server's upload limit (413 file_too_large)"
+    };
+    assert!(run.failures()[0].starts_with(expected), "{run:?}");
 }
 
 #[tokio::test]
