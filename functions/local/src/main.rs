@@ -1,5 +1,8 @@
 //! `imgcloud`: img-cloud on one machine. Configuration comes from the environment (see README).
-//! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving.
+//! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving;
+//! `imgcloud import DIR` and `imgcloud export DIR` are a client of a running server (`transfer`).
+
+mod transfer;
 
 use imgcloud_core::{
     config::Backend,
@@ -9,6 +12,10 @@ use imgcloud_core::{
 
 #[tokio::main]
 async fn main() {
+    // A client of a server: none of the server's configuration applies.
+    if let Some(status) = transfer::dispatch().await {
+        std::process::exit(status);
+    }
     // Before the subscriber, which takes its format from the configuration: a bad configuration
     // is one plain line on stderr.
     let config = Config::from_env().unwrap_or_else(|e| fail(format!("configuration error: {e}")));
@@ -16,7 +23,7 @@ async fn main() {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("init-aws") => return init_aws(&config).await,
-        Some(other) => fail(format!("unknown command {other:?}; usage: imgcloud [init-aws]")),
+        Some(other) => fail(format!("unknown command {other:?}; usage: imgcloud [init-aws | import DIR | export DIR]")),
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
