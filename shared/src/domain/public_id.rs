@@ -22,6 +22,28 @@ pub fn is_transform_shaped(segment: &str) -> bool {
     segment.split_once('_').is_some_and(|(key, _)| TRANSFORM_KEYS.contains(&key))
 }
 
+/// What a segment of a public_id or folder may hold besides the `/` between them.
+fn segment_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// Any name made a valid segment, keeping its case: each run of other characters becomes one `-`,
+/// leading dots are dropped, and a name left empty becomes `_`.
+fn valid_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if segment_char(c) {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    match out.trim_start_matches('.') {
+        "" => "_".to_owned(),
+        kept => kept.to_owned(),
+    }
+}
+
 /// Checks the shared rules of public_ids and folders, naming the first rule broken.
 fn check_path(s: &str, what: &str, code: ErrorCode) -> Result<(), Invalid> {
     check_path_rules(s, what).map_err(|message| Invalid::new(code, message))
@@ -31,7 +53,7 @@ fn check_path_rules(s: &str, what: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > MAX_LEN {
         return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))) {
+    if let Some(c) = s.chars().find(|&c| !(segment_char(c) || c == '/')) {
         return Err(format!("{what} may only contain A-Z, a-z, 0-9, _ . - and /, not {c:?}"));
     }
     if s.starts_with('/') || s.ends_with('/') {
@@ -75,6 +97,19 @@ impl PublicId {
         let slug = if slug.is_empty() { "image" } else { slug };
         let name = format!("{slug}-{}", random_hex(6));
         Self::parse(&folder.join(&name)).map_err(|e| Invalid::new(ErrorCode::InvalidFolder, e.message))
+    }
+
+    /// The public_id of an imported file (`imgcloud import`, SPEC §15): `folder` plus `segments`
+    /// (the file's directories under the imported one, then its name without the extension), each
+    /// made valid by [`valid_segment`]. A first segment that delivery would read as a transform
+    /// has its first `_` turned into `-` (`w_400` → `w-400`). Refused only when the result is still
+    /// invalid (longer than 255 bytes).
+    pub fn for_file<S: AsRef<str>>(folder: &Folder, segments: &[S]) -> Result<Self, Invalid> {
+        let mut valid: Vec<String> = segments.iter().map(|s| valid_segment(s.as_ref())).collect();
+        if let Some(first) = valid.first_mut().filter(|first| folder.is_root() && is_transform_shaped(first)) {
+            *first = first.replacen('_', "-", 1);
+        }
+        Self::parse(&folder.join(&valid.join("/")))
     }
 
     pub fn as_str(&self) -> &str {
@@ -129,6 +164,19 @@ fn slugify(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_imported_file_s_path_is_made_a_valid_public_id() {
+        let root = Folder::default();
+        let id = |folder: &Folder, segments: &[&str]| PublicId::for_file(folder, segments).map(|id| id.0);
+        assert_eq!(id(&root, &["Été 2024", "a b (1)"]).unwrap(), "-t-2024/a-b-1-");
+        assert_eq!(id(&root, &[".hidden", "..", "x"]).unwrap(), "hidden/_/x");
+        assert_eq!(id(&root, &["w_400", "c_fill"]).unwrap(), "w-400/c_fill", "only the first segment is delivery's");
+        let folder = Folder::parse("imports/2024").unwrap();
+        assert_eq!(id(&folder, &["w_400"]).unwrap(), "imports/2024/w_400");
+        assert_eq!(id(&root, &["Keep.Case_and-dots"]).unwrap(), "Keep.Case_and-dots");
+        assert_eq!(id(&root, &[&"a".repeat(256)]).unwrap_err().code, ErrorCode::InvalidPublicId);
+    }
 
     #[test]
     fn accepts_the_spec_examples() {

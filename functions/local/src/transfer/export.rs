@@ -96,7 +96,7 @@ async fn export_one(client: &Client, dir: &Path, asset: &Listed) -> Outcome {
     let (Ok(id), Some(format)) = (PublicId::parse(&asset.public_id), Format::from_name(&asset.format)) else {
         return Outcome::Failed(format!("not a public_id and format to name a file by: {:?}", asset.format));
     };
-    let relative = format!("{}.{}", id.as_str(), format.name());
+    let relative = file_name(&id, format);
     let target = dir.join(&relative);
     if tokio::fs::metadata(&target).await.is_ok_and(|m| m.is_file() && m.len() == asset.bytes) {
         return Outcome::Skipped(format!("{relative} is there"));
@@ -105,6 +105,11 @@ async fn export_one(client: &Client, dir: &Path, asset: &Listed) -> Outcome {
         Ok(()) => Outcome::Done(format!("to {relative}")),
         Err(e) => Outcome::Failed(e.to_string()),
     }
+}
+
+/// Where an export keeps an asset's original, relative to its directory (SPEC §15).
+pub fn file_name(id: &PublicId, format: Format) -> String {
+    format!("{}.{}", id.as_str(), format.name())
 }
 
 /// Downloads to the temp name beside `target`, then renames it: never a partial file under the

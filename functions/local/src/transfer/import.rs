@@ -1,8 +1,8 @@
 //! `imgcloud import DIR`: plan every file first (what it is by its bytes, its public_id, whether
 //! its id is taken), then upload the images, `--jobs` at once.
 //!
-//! A tree of files: each image's public_id is `--folder` plus its path without the extension
-//! ([`names`]); its folder is that id's directory, as the API sets it. A directory with an
+//! A tree of files: each image's public_id is `--folder` plus its path without the extension, each
+//! segment made valid ([`PublicId::for_file`]); its folder is that id's directory, as the API sets it. A directory with an
 //! `assets.jsonl` (an export): each line's asset is recreated from `<public_id>.<format>` with its
 //! own public_id, folder, tags and visibility (under `--folder`, with `--tags` added, and
 //! `--visibility` instead of its own when given).
@@ -14,7 +14,7 @@
 use std::{
     collections::{HashMap, HashSet},
     io::Read,
-    path::{Path, PathBuf},
+    path::{Component, Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -23,14 +23,13 @@ use std::{
 
 use futures_util::StreamExt;
 use imgcloud_core::{
-    domain::{Folder, PublicId, Tags, Visibility as CoreVisibility},
+    domain::{Folder, PublicId, Tags, Visibility},
     media::{sniff, Format},
 };
 use serde::Deserialize;
 
 use super::{
     client::{Client, Sent, Upload},
-    names::public_id_for,
     progress::{Counts, Outcome, Reporter},
     ImportArgs, TransferError,
 };
@@ -126,7 +125,7 @@ impl Options {
             Some(csv) => Tags::parse_csv(csv).map_err(|e| TransferError::Usage(format!("--tags: {}", e.message)))?.0,
             None => Vec::new(),
         };
-        Ok(Self { folder, tags, visibility: args.visibility.map(|v| v.as_str()), overwrite: args.overwrite })
+        Ok(Self { folder, tags, visibility: args.visibility.map(Visibility::as_str), overwrite: args.overwrite })
     }
 }
 
@@ -199,6 +198,21 @@ fn plan_file(dir: &Path, relative: &Path, options: &Options) -> Planned {
     Planned { file, step }
 }
 
+/// The public_id of the file at `relative` (a path under DIR) in `folder`.
+fn public_id_for(folder: &Folder, relative: &Path) -> Result<PublicId, String> {
+    let mut segments: Vec<String> = relative
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let name = segments.pop().ok_or("the file has no name")?;
+    let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned());
+    segments.push(stem.unwrap_or(name));
+    PublicId::for_file(folder, &segments).map_err(|e| e.message)
+}
+
 /// The file's length if its first bytes are those of an image format the core knows (SPEC §4,
 /// §12), `None` if they are not.
 fn image_size(path: &Path) -> Result<Option<u64>, TransferError> {
@@ -234,10 +248,10 @@ fn exported_upload(dir: &Path, line: &str, options: &Options) -> Result<(String,
     let asset: ExportedAsset = serde_json::from_str(line).map_err(|e| format!("not an exported asset: {e}"))?;
     let id = PublicId::parse(&asset.public_id).map_err(|e| e.message)?;
     let format = Format::from_name(&asset.format).ok_or_else(|| format!("unknown format {:?}", asset.format))?;
-    let file = format!("{}.{}", id.as_str(), format.name());
+    let file = super::export::file_name(&id, format);
     let visibility = match options.visibility {
         Some(v) => v,
-        None => CoreVisibility::parse(&asset.visibility).map_err(|e| e.message)?.as_str(),
+        None => Visibility::parse(&asset.visibility).map_err(|e| e.message)?.as_str(),
     };
     let added: Vec<String> = options.tags.iter().filter(|t| !asset.tags.contains(t)).cloned().collect();
     let tags = [asset.tags, added].concat();

@@ -13,12 +13,12 @@ mod client;
 mod error;
 mod export;
 mod import;
-mod names;
 mod progress;
 
 use std::{path::PathBuf, sync::Arc};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use imgcloud_core::domain::Visibility;
 
 use client::Client;
 pub use error::TransferError;
@@ -115,7 +115,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub tags: Option<String>,
     /// The visibility of every asset (default: public; an export's own otherwise).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = visibility)]
     pub visibility: Option<Visibility>,
     /// Replace the assets that exist instead of skipping them.
     #[arg(long)]
@@ -130,17 +130,7 @@ pub struct ExportArgs {
     pub common: Common,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Visibility {
-    Public,
-    Private,
-}
-
-impl Visibility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Private => "private",
-        }
-    }
+/// `--visibility`, by the API's own rule.
+fn visibility(raw: &str) -> Result<Visibility, String> {
+    Visibility::parse(raw).map_err(|e| e.message)
 }
