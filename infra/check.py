@@ -111,6 +111,7 @@ ENVIRONMENT = {
     "IMGCLOUD_BUCKET",
     "IMGCLOUD_TABLE",
     "IMGCLOUD_SIGNING_SECRET",
+    "IMGCLOUD_PREVIOUS_SIGNING_SECRETS",
     "IMGCLOUD_ORIGIN_SECRET",
     "IMGCLOUD_PUBLIC_URL",
     "IMGCLOUD_ADMIN_EMAIL",
@@ -163,6 +164,9 @@ def check_functions(t):
     check(env.get("RUST_LOG") == "info", "RUST_LOG=info")
     check("{{resolve:secretsmanager:${SigningSecret}}}" in json.dumps(env.get("IMGCLOUD_SIGNING_SECRET")),
           "IMGCLOUD_SIGNING_SECRET resolves the SigningSecret")
+    check("{{resolve:secretsmanager:${PreviousSigningSecret}}}"
+          in json.dumps(env.get("IMGCLOUD_PREVIOUS_SIGNING_SECRETS")),
+          "IMGCLOUD_PREVIOUS_SIGNING_SECRETS resolves the PreviousSigningSecret (verify-only)")
     check("https://" in json.dumps(env.get("IMGCLOUD_PUBLIC_URL")), "IMGCLOUD_PUBLIC_URL is https")
     # A render must give up before its function does (issue 11): else a slow variant is a timeout
     # that every request retries.

@@ -85,22 +85,32 @@ class Server:
         return proc_status(self.process.pid, field)
 
     def api_key(self):
-        """An Authorization header of a new API key of the admin."""
-        _, headers, _ = request(self.port, "POST", "/v1/auth/login",
-                                json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-                                {"Content-Type": "application/json"})
-        cookie = headers["set-cookie"].split(";")[0]
-        _, _, body = request(self.port, "POST", "/v1/api-keys", json.dumps({"name": "scripted"}),
-                             {"Content-Type": "application/json", "Cookie": cookie})
-        key = json.loads(body)
-        return {"Authorization": f"ApiKey {key['key_id']}:{key['key_secret']}"}
+        return api_key(self.port)
 
     def upload(self, auth, data, public_id):
-        """(status, headers, body) of a multipart upload of `data` as `public_id`."""
-        boundary = uuid.uuid4().hex
-        payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"public_id\"\r\n\r\n{public_id}\r\n"
-                   f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
-                   "Content-Type: application/octet-stream\r\n\r\n").encode() + data + \
-            f"\r\n--{boundary}--\r\n".encode()
-        return request(self.port, "POST", "/v1/upload", payload,
-                       {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return upload(self.port, auth, data, public_id)
+
+
+def api_key(port):
+    """An Authorization header of a new API key of the admin, through `port`."""
+    _, headers, _ = request(port, "POST", "/v1/auth/login",
+                            json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+                            {"Content-Type": "application/json"})
+    cookie = headers["set-cookie"].split(";")[0]
+    _, _, body = request(port, "POST", "/v1/api-keys", json.dumps({"name": "scripted"}),
+                         {"Content-Type": "application/json", "Cookie": cookie})
+    key = json.loads(body)
+    return {"Authorization": f"ApiKey {key['key_id']}:{key['key_secret']}"}
+
+
+def upload(port, auth, data, public_id, **fields):
+    """(status, headers, body) of a multipart upload of `data` as `public_id`, with the form's
+    other `fields` (overwrite, visibility, ...)."""
+    boundary = uuid.uuid4().hex
+    parts = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                    for name, value in {"public_id": public_id, **fields}.items())
+    payload = (parts + f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
+               "Content-Type: application/octet-stream\r\n\r\n").encode() + data + \
+        f"\r\n--{boundary}--\r\n".encode()
+    return request(port, "POST", "/v1/upload", payload,
+                   {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'csrf_rejected'
   | 'session_required'
+  | 'transform_not_allowed'
   | 'not_found'
   | 'direct_upload_unavailable'
   | 'method_not_allowed'

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::{
+    cdn::{CdnPurge, XkeyPurge},
     clock::now_ms,
     config::Config,
     domain::{password::Passwords, Role},
@@ -36,6 +37,8 @@ pub struct App {
     pub render_locks: KeyedLocks,
     /// Argon2 hashing and checks, bounded and in reused memory.
     pub passwords: Passwords,
+    /// The CDN that asset changes purge (`IMGCLOUD_PURGE_URL`), if any.
+    pub cdn: Option<Arc<dyn CdnPurge>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +69,6 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let limits = RateLimits::new(&config, shared_counters);
         Arc::new(Self {
-            config,
             blobs,
             meta,
             decode_permits: Arc::new(Semaphore::new(cores)),
@@ -76,6 +78,8 @@ impl App {
             usage: UsageMeter::default(),
             render_locks: KeyedLocks::default(),
             passwords: Passwords::new(cores),
+            cdn: config.purge_url.clone().map(|url| Arc::new(XkeyPurge::new(url)) as Arc<dyn CdnPurge>),
+            config,
         })
     }
 

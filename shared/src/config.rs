@@ -63,8 +63,14 @@ pub struct Config {
     /// variant is rendered and served but not stored.
     pub variant_caps: VariantCaps,
     pub cache_max_age: u32,
+    /// `IMGCLOUD_STRICT_TRANSFORMS`: anonymous unsigned deliveries get originals only (and, once
+    /// presets exist, presets); a transform needs a signature or the owner's credentials (SPEC §14).
+    pub strict_transforms: bool,
     /// The HMAC key of signed URLs; `None` keeps a generated one in the data dir.
     pub signing_secret: Option<Secret>,
+    /// `IMGCLOUD_PREVIOUS_SIGNING_SECRETS` (comma-separated): earlier keys, accepted when
+    /// verifying a signature and never used to sign (SPEC §14, docs/SIGNED-URLS.md).
+    pub previous_signing_secrets: Vec<Secret>,
     /// Bytes of originals and variants kept in memory for hot deliveries.
     pub memory_cache_bytes: u64,
     /// Behind a CDN: the value of `X-Imgcloud-Origin` every request must carry (the CDN adds it), so
@@ -90,6 +96,9 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// `IMGCLOUD_SHUTDOWN_GRACE_SECONDS`: how long a stopping server lets requests in flight finish.
     pub shutdown_grace_seconds: u32,
+    /// `IMGCLOUD_PURGE_URL`: a Varnish in front (SPEC §13) that an asset change purges; `None`:
+    /// no CDN to purge (on AWS, CloudFront is invalidated by the template's own function).
+    pub purge_url: Option<http::Uri>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +208,20 @@ impl Config {
         if let Some(secret) = &signing_secret {
             crate::signing::Signer::new(secret.as_bytes()).map_err(|r| err("IMGCLOUD_SIGNING_SECRET", &r))?;
         }
+        let previous_signing_secrets = get("IMGCLOUD_PREVIOUS_SIGNING_SECRETS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        crate::signing::Signer::new(s.as_bytes())
+                            .map(|_| Secret(s.to_owned()))
+                            .map_err(|r| err("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", &format!("each secret {r}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         if let Some(p) = &admin_password {
             crate::domain::password::check_policy(p).map_err(|r| err("IMGCLOUD_ADMIN_PASSWORD", &r.message))?;
         }
@@ -219,6 +242,7 @@ impl Config {
             max_output_side: number(&get, "IMGCLOUD_MAX_OUTPUT_SIDE", u64::from(RENDER.max_output_side), 1, 16_383)?
                 as u32,
             signing_secret: signing_secret.map(Secret),
+            previous_signing_secrets,
             memory_cache_bytes: number(&get, "IMGCLOUD_MEMORY_CACHE_BYTES", 256 << 20, 0, 1 << 40)?,
             rate_login_failures: number(&get, "IMGCLOUD_RATE_LOGIN_FAILURES", 10, 0, 1_000_000)? as u32,
             rate_api_per_minute: number(&get, "IMGCLOUD_RATE_API_PER_MINUTE", 600, 0, 100_000_000)? as u32,
@@ -239,6 +263,11 @@ impl Config {
                 max_bytes: number(&get, "IMGCLOUD_MAX_VARIANT_BYTES_PER_ASSET", 512 << 20, 0, 1 << 50)?,
             },
             cache_max_age: number(&get, "IMGCLOUD_CACHE_MAX_AGE", 86_400, 0, 31_536_000)? as u32,
+            strict_transforms: match get("IMGCLOUD_STRICT_TRANSFORMS").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => return Err(err("IMGCLOUD_STRICT_TRANSFORMS", "must be true or false")),
+            },
             origin_secret: match get("IMGCLOUD_ORIGIN_SECRET") {
                 Some(secret) if secret.len() < 16 => {
                     return Err(err("IMGCLOUD_ORIGIN_SECRET", "must be at least 16 characters"));
@@ -259,7 +288,20 @@ impl Config {
             },
             metrics_addr,
             shutdown_grace_seconds: number(&get, "IMGCLOUD_SHUTDOWN_GRACE_SECONDS", 25, 0, 3600)? as u32,
+            purge_url: get("IMGCLOUD_PURGE_URL")
+                .map(|v| purge_url(&v).map_err(|r| err("IMGCLOUD_PURGE_URL", r)))
+                .transpose()?,
         })
+    }
+}
+
+/// A purge endpoint: plain HTTP to a host (Varnish speaks no TLS; it sits beside the server).
+fn purge_url(raw: &str) -> Result<http::Uri, &'static str> {
+    let uri: http::Uri = raw.parse().map_err(|_| "must be a URL like http://127.0.0.1:6081")?;
+    match (uri.scheme_str(), uri.host(), uri.query()) {
+        (Some("http"), Some(_), None) => Ok(uri),
+        (Some("https"), ..) => Err("must be http:// (the purge goes to a Varnish beside the server)"),
+        _ => Err("must be a URL like http://127.0.0.1:6081, without a query"),
     }
 }
 
@@ -347,6 +389,7 @@ mod tests {
             ("IMGCLOUD_ADMIN_PASSWORD", "a-very-secret-admin-password"),
             ("IMGCLOUD_SIGNING_SECRET", "0123456789abcdef0123456789abcdef-signing"),
             ("IMGCLOUD_ORIGIN_SECRET", "origin-secret-of-the-cdn-0123"),
+            ("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", "a-previous-signing-secret-0123"),
         ];
         let c = config(&secrets).unwrap();
         let printed = format!("{c:?}");
@@ -381,6 +424,17 @@ mod tests {
         assert_eq!(metrics, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
         let grace = config(&[("IMGCLOUD_SHUTDOWN_GRACE_SECONDS", "soon")]).unwrap_err();
         assert_eq!(grace.var, "IMGCLOUD_SHUTDOWN_GRACE_SECONDS");
+        for bad in ["127.0.0.1:6081", "https://cdn.example.com", "http://127.0.0.1:6081/?x=1", "http://"] {
+            assert_eq!(config(&[("IMGCLOUD_PURGE_URL", bad)]).unwrap_err().var, "IMGCLOUD_PURGE_URL", "{bad}");
+        }
+        let previous = config(&[("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", "0123456789abcdef-one, short")]).unwrap_err();
+        assert_eq!(previous.var, "IMGCLOUD_PREVIOUS_SIGNING_SECRETS");
+        let previous = config(&[("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", "0123456789abcdef-one, 0123456789abcdef-two")]);
+        assert_eq!(previous.unwrap().previous_signing_secrets.len(), 2);
+        assert_eq!(config(&[("IMGCLOUD_STRICT_TRANSFORMS", "yes")]).unwrap_err().var, "IMGCLOUD_STRICT_TRANSFORMS");
+        assert!(config(&[("IMGCLOUD_STRICT_TRANSFORMS", "true")]).unwrap().strict_transforms);
+        let purge = config(&[("IMGCLOUD_PURGE_URL", "http://127.0.0.1:6081")]).unwrap().purge_url;
+        assert_eq!(purge.map(|u| u.to_string()), Some("http://127.0.0.1:6081/".to_owned()));
     }
 
     #[test]

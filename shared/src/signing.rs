@@ -18,6 +18,9 @@ pub const MAX_TTL_SECONDS: i64 = 604_800;
 
 pub struct Signer {
     key: Vec<u8>,
+    /// Earlier keys (`IMGCLOUD_PREVIOUS_SIGNING_SECRETS`): accepted when verifying, never used to
+    /// sign, so that URLs signed before a rotation work until they expire.
+    previous: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -31,7 +34,14 @@ impl Signer {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(format!("must be at least {MIN_SECRET_BYTES} bytes"));
         }
-        Ok(Self { key: secret.to_vec() })
+        Ok(Self { key: secret.to_vec(), previous: Vec::new() })
+    }
+
+    /// This signer, also accepting signatures made with `previous` keys (checked as secrets by
+    /// the configuration).
+    pub fn accepting<'a>(mut self, previous: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        self.previous = previous.into_iter().map(<[u8]>::to_vec).collect();
+        self
     }
 
     /// The secret kept in `dir`, made (32 random bytes, readable by the owner only) on first use.
@@ -56,8 +66,8 @@ impl Signer {
         }
     }
 
-    fn mac(&self, path: &str, expires: i64, revision: Option<&str>) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+    fn mac(key: &[u8], path: &str, expires: i64, revision: Option<&str>) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
         mac.update(format!("{path}?expires={expires}").as_bytes());
         if let Some(revision) = revision {
             mac.update(format!("&v={revision}").as_bytes());
@@ -67,14 +77,16 @@ impl Signer {
 
     /// The signature of `path` until `expires` for the asset's `revision` (`None`: a legacy one).
     pub fn sign(&self, path: &str, expires: i64, revision: Option<&str>) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(path, expires, revision).finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(Self::mac(&self.key, path, expires, revision).finalize().into_bytes())
     }
 
-    /// Whether `sig` signs `path` until `expires` for `revision` (the expiry, and whether the
-    /// revision is the asset's, are the caller's to check).
+    /// Whether `sig` signs `path` until `expires` for `revision`, by the current key or a
+    /// previous one (the expiry, and whether the revision is the asset's, are the caller's to check).
     pub fn verify(&self, path: &str, expires: i64, revision: Option<&str>, sig: &str) -> bool {
         match URL_SAFE_NO_PAD.decode(sig) {
-            Ok(raw) if raw.len() == 32 => self.mac(path, expires, revision).verify_slice(&raw).is_ok(),
+            Ok(raw) if raw.len() == 32 => std::iter::once(&self.key)
+                .chain(&self.previous)
+                .any(|key| Self::mac(key, path, expires, revision).verify_slice(&raw).is_ok()),
             _ => false,
         }
     }
@@ -117,5 +129,19 @@ mod tests {
         assert!(!signer.verify("/v1/image/w_100/a", 100, v, "not base64!"));
         assert!(!signer.verify("/v1/image/w_100/a", 100, v, &format!("{sig}=")));
         assert!(Signer::new(b"short").is_err());
+    }
+
+    #[test]
+    fn previous_keys_verify_and_never_sign() {
+        let (old, new) = (b"the-signing-key-before-rotation", b"the-signing-key-after-rotation!");
+        let before = Signer::new(old).unwrap().sign("/v1/image/a", 100, Some("r"));
+        let rotated = Signer::new(new).unwrap().accepting([&old[..]]);
+        assert!(rotated.verify("/v1/image/a", 100, Some("r"), &before));
+        assert!(!rotated.verify("/v1/image/b", 100, Some("r"), &before), "still bound to its path");
+        assert_eq!(
+            rotated.sign("/v1/image/a", 100, Some("r")),
+            Signer::new(new).unwrap().sign("/v1/image/a", 100, Some("r"))
+        );
+        assert!(!Signer::new(new).unwrap().verify("/v1/image/a", 100, Some("r"), &before), "a removed key fails");
     }
 }

@@ -63,3 +63,44 @@ async fn traversal_and_unknown_ids_never_reach_a_file() {
     assert_error(app.get("/v1/image/%2e%2e/%2e%2e/etc/passwd", &Cred::None).await, StatusCode::NOT_FOUND).await;
     assert_error(app.get("/v1/image/not-uploaded", &Cred::None).await, StatusCode::NOT_FOUND).await;
 }
+
+/// SPEC §14's strict mode: anonymous unsigned deliveries get originals; a transform needs a
+/// signature or the owner's (or an admin's) credentials, and is then theirs alone.
+#[tokio::test]
+async fn strict_mode_keeps_transforms_for_signed_urls_and_owners() {
+    let app = spawn_app_with(&[("IMGCLOUD_STRICT_TRANSFORMS", "true")]).await;
+    let admin = app.admin().await;
+    let (_, ann) = app.user("ann@example.com").await;
+    let ann = app.key(&ann).await;
+    let (_, bob) = app.user("bob@example.com").await;
+    app.upload_photo(&ann, &[("public_id", "strict/photo")]).await;
+    let transformed = "/v1/image/w_100,f_webp/strict/photo";
+
+    let original = app.get("/v1/image/strict/photo", &Cred::None).await;
+    assert_eq!(original.status(), StatusCode::OK);
+    assert!(original.headers()["cache-control"].to_str().unwrap().starts_with("public, max-age="));
+    for cred in [&Cred::None, &bob] {
+        let code = assert_error(app.get(transformed, cred).await, StatusCode::FORBIDDEN).await;
+        assert_eq!(code, "transform_not_allowed");
+    }
+    for cred in [&ann, &admin] {
+        let response = app.get(transformed, cred).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "private, no-store", "never cached for anyone else");
+    }
+    let signed: serde_json::Value = app
+        .send_json(
+            Method::POST,
+            "/v1/image/sign",
+            &ann,
+            serde_json::json!({"public_id": "strict/photo", "transform": "w_100,f_webp"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = signed["url"].as_str().unwrap();
+    let response = app.get(url.strip_prefix(&app.base).unwrap(), &Cred::None).await;
+    assert_eq!(response.status(), StatusCode::OK, "a signed URL may use any transform");
+    assert_eq!(response.headers()["content-type"], "image/webp");
+}

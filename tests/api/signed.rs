@@ -262,3 +262,37 @@ async fn a_legacy_signature_without_a_revision_does_not_serve_recent_content() {
     let current = format!("{path}?expires={expires}&v={v}&sig={}", signer.sign(path, expires, Some(&v)));
     assert_eq!(app.get(&current, &Cred::None).await.status(), StatusCode::OK);
 }
+
+/// The path and query of a new signed URL of `public_id` at `w_40`.
+async fn signed_path(app: &TestApp, cred: &Cred, public_id: &str) -> String {
+    let body: Value = sign(app, cred, json!({"public_id": public_id, "transform": "w_40"})).await.json().await.unwrap();
+    let url = body["url"].as_str().unwrap();
+    url[url.find("/v1/").unwrap()..].to_owned()
+}
+
+/// SPEC §14's rotation: the new key signs, the previous one still verifies until it is removed
+/// from `IMGCLOUD_PREVIOUS_SIGNING_SECRETS`; docs/SIGNED-URLS.md's procedure, step by step.
+#[tokio::test]
+async fn a_rotated_key_keeps_earlier_urls_working_until_it_is_removed() {
+    let (old, new) = ("the-signing-secret-before-rotation", "the-signing-secret-after-rotation");
+    let app = spawn_app_with(&[("IMGCLOUD_SIGNING_SECRET", old)]).await;
+    let admin = app.admin().await;
+    app.upload_photo(&admin, &[("public_id", "rotated"), ("visibility", "private")]).await;
+    let before = signed_path(&app, &admin, "rotated").await;
+    assert_eq!(app.get(&before, &Cred::None).await.status(), StatusCode::OK);
+
+    let app = app
+        .restart_with(&[("IMGCLOUD_SIGNING_SECRET", Some(new)), ("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", Some(old))])
+        .await;
+    assert_eq!(app.get(&before, &Cred::None).await.status(), StatusCode::OK, "signed with the previous key");
+    let after = signed_path(&app, &app.admin().await, "rotated").await;
+    let (path, query) = after.split_once('?').unwrap();
+    let fields: std::collections::HashMap<&str, &str> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let by_new = Signer::new(new.as_bytes()).unwrap().sign(path, fields["expires"].parse().unwrap(), Some(fields["v"]));
+    assert_eq!(fields["sig"], by_new, "the new key signs; the previous one never does");
+    assert_eq!(app.get(&after, &Cred::None).await.status(), StatusCode::OK);
+
+    let app = app.restart_with(&[("IMGCLOUD_PREVIOUS_SIGNING_SECRETS", None)]).await;
+    assert_error(app.get(&before, &Cred::None).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(app.get(&after, &Cred::None).await.status(), StatusCode::OK);
+}

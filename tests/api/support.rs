@@ -112,6 +112,17 @@ impl TestApp {
         spawn_app_in(self.dir, self.vars).await
     }
 
+    /// [`Self::restart`] with some variables changed (`None`: unset).
+    pub async fn restart_with(mut self, changes: &[(&str, Option<&str>)]) -> TestApp {
+        for (name, value) in changes {
+            match value {
+                Some(value) => self.vars.insert(name.to_string(), value.to_string()),
+                None => self.vars.remove(*name),
+            };
+        }
+        self.restart().await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -58,6 +58,8 @@ catalogue! {
     Forbidden = "forbidden" => FORBIDDEN,
     CsrfRejected = "csrf_rejected" => FORBIDDEN,
     SessionRequired = "session_required" => FORBIDDEN,
+    /// `IMGCLOUD_STRICT_TRANSFORMS`: an anonymous unsigned delivery asked for a transform.
+    TransformNotAllowed = "transform_not_allowed" => FORBIDDEN,
     NotFound = "not_found" => NOT_FOUND,
     DirectUploadUnavailable = "direct_upload_unavailable" => NOT_FOUND,
     MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,

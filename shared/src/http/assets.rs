@@ -18,6 +18,7 @@ use super::{
 use crate::{
     app::App,
     auth::{AnyAuth, Principal},
+    cdn,
     clock::now_ms,
     domain::{Folder, PublicId, TagsInput, Visibility},
     error::{AppResult, ErrorCode},
@@ -114,6 +115,7 @@ pub async fn update(
     JsonBody(patch): JsonBody<AssetPatch>,
 ) -> AppResult<Json<Value>> {
     let mut asset = managed_asset(&app, &principal, &public_id).await?;
+    let visibility_before = asset.visibility;
     if let Some(tags) = patch.tags {
         asset.tags = tags.parse()?.0;
     }
@@ -125,6 +127,10 @@ pub async fn update(
     }
     asset.updated_at = now_ms();
     let stored = app.meta.update_asset_meta(&asset).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
+    if stored.visibility != visibility_before {
+        // A public response cached before must not outlive the asset turning private.
+        cdn::purge_asset(&app, &stored.public_id).await;
+    }
     Ok(Json(json!({ "asset": views::asset(&app.config, &stored) })))
 }
 
@@ -137,6 +143,7 @@ pub async fn delete(
     match app.meta.delete_asset(&asset.public_id, asset.version, &asset.blob_id, now_ms()).await? {
         Swapped::Swapped => {
             gc::collect(&app, &asset.blob_id).await;
+            cdn::purge_asset(&app, &asset.public_id).await;
             Ok(StatusCode::NO_CONTENT)
         }
         Swapped::Stale => Err(ErrorCode::AssetChanged.with("the asset changed while it was being deleted; retry")),

@@ -16,6 +16,7 @@ use super::client_ip::ClientIp;
 use crate::{
     app::App,
     auth::authenticate,
+    cdn,
     clock::now_ms,
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult, ErrorCode},
@@ -66,13 +67,21 @@ pub async fn deliver(
     let cache_control = match (signed.map(|s| s.expires), asset.visibility) {
         // No cache may keep a signed response past its signature (SPEC §5).
         (Some(expires), _) => format!("public, max-age={}", (expires - now_ms() / 1000).max(0)),
-        (None, Visibility::Public) => format!("public, max-age={}", app.config.cache_max_age),
-        (None, Visibility::Private) => {
+        (None, Visibility::Public) if !(app.config.strict_transforms && transform.is_some()) => {
+            format!("public, max-age={}", app.config.cache_max_age)
+        }
+        // Strict mode (SPEC §14): a transform of a public asset, like any delivery of a private
+        // one, needs the owner's credentials; and its response is theirs alone.
+        (None, visibility) => {
             let principal = authenticate(&app, &headers).await?;
             if !principal.is_some_and(|p| p.may_manage(&asset.owner_id)) {
-                return Err(
-                    ErrorCode::Unauthorized.with("this asset is private: sign the URL or send the owner's credentials")
-                );
+                return Err(match visibility {
+                    Visibility::Private => ErrorCode::Unauthorized
+                        .with("this asset is private: sign the URL or send the owner's credentials"),
+                    Visibility::Public => ErrorCode::TransformNotAllowed.with(
+                        "this server delivers originals only to unsigned requests (IMGCLOUD_STRICT_TRANSFORMS): sign the URL",
+                    ),
+                });
             }
             "private, no-store".to_owned()
         }
@@ -80,8 +89,10 @@ pub async fn deliver(
     let negotiated = transform.as_ref().is_some_and(|t| t.format == Some(OutputFormat::Auto));
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let target = variant::rendition(&asset, transform, accept);
-    let mut response =
-        Response::builder().header(header::ETAG, &target.etag).header(header::CACHE_CONTROL, cache_control);
+    let mut response = Response::builder()
+        .header(header::ETAG, &target.etag)
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(cdn::XKEY, cdn::asset_tag(&asset.public_id));
     if negotiated {
         response = response.header(header::VARY, "Accept");
     }

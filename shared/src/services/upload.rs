@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crate::{
     app::App,
     auth::Principal,
+    cdn,
     clock::now_ms,
     domain::{Folder, PublicId, Tags, Visibility},
     error::{AppError, AppResult, ErrorCode},
@@ -100,6 +101,8 @@ pub async fn commit(app: &Arc<App>, principal: &Principal, upload: NewUpload) ->
                 let swapped = app.meta.replace_asset(&asset, old.version, &old.blob_id).await? == Swapped::Swapped;
                 if swapped {
                     gc::collect(app, &old.blob_id).await;
+                    // The CDN must not go on serving the old version's responses.
+                    cdn::purge_asset(app, &asset.public_id).await;
                 }
                 swapped.then_some(Committed::Replaced(asset))
             }

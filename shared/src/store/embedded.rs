@@ -23,5 +23,6 @@ pub fn open_app(config: Config) -> Result<Arc<App>, StartError> {
         }
         None => Signer::load_or_create(&dir).map_err(data_dir_error)?,
     };
+    let signer = signer.accepting(config.previous_signing_secrets.iter().map(|s| s.expose().as_bytes()));
     Ok(App::new(config, Arc::new(blobs), Arc::new(meta), signer, None))
 }

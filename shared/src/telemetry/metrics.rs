@@ -20,6 +20,7 @@ pub const RENDER_SECONDS: &str = "imgcloud_render_duration_seconds";
 pub const RENDER_QUEUE_DEPTH: &str = "imgcloud_render_queue_depth";
 pub const UPLOADS: &str = "imgcloud_uploads_total";
 pub const RATE_LIMITED: &str = "imgcloud_rate_limited_total";
+pub const CDN_PURGE_FAILURES: &str = "imgcloud_cdn_purge_failures_total";
 
 /// The histograms' buckets, in seconds: from a cached delivery (well under a millisecond) to a
 /// render at its budget.
@@ -41,6 +42,8 @@ pub fn describe() {
         "Uploads answered, by outcome: created, replaced, rejected, rate_limited, busy, failed."
     );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limit.");
+    describe_counter!(CDN_PURGE_FAILURES, "Asset changes whose CDN purge failed after every retry.");
+    counter!(CDN_PURGE_FAILURES).absolute(0);
     gauge!(RENDER_QUEUE_DEPTH).set(0.0);
 }
 
@@ -86,6 +89,11 @@ pub fn upload(status: StatusCode) {
 /// A request refused by the rate limit named `limit`.
 pub fn rate_limited(limit: &'static str) {
     counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// An asset change whose CDN purge kept failing.
+pub fn purge_failed() {
+    counter!(CDN_PURGE_FAILURES).increment(1);
 }
 
 /// Methods outside the API's own are one value, so that a client cannot grow the label set.

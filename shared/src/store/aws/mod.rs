@@ -30,8 +30,9 @@ pub async fn open_app(config: Config) -> Result<Arc<App>, StartError> {
         Some(secret) => secret.expose().to_owned(),
         None => stores.meta.load_or_create_signing_secret().await?,
     };
-    let signer =
-        Signer::new(secret.as_bytes()).map_err(|reason| StoreError { backend: "dynamodb", message: reason })?;
+    let signer = Signer::new(secret.as_bytes())
+        .map_err(|reason| StoreError { backend: "dynamodb", message: reason })?
+        .accepting(config.previous_signing_secrets.iter().map(|s| s.expose().as_bytes()));
     let blobs = CachedBlobStore::new(stores.blobs, config.memory_cache_bytes);
     let meta = Arc::new(stores.meta);
     Ok(App::new(config, Arc::new(blobs), meta.clone(), signer, Some(meta)))
