@@ -53,7 +53,7 @@ pub(crate) async fn trace(request: Request, next: Next) -> Response {
         }
         tracing::info!("request finished");
     });
-    metrics::request(route, &method, status, elapsed);
+    metrics::request(&route, &method, status, elapsed);
     let value = HeaderValue::from_str(&id).expect("request ids are checked to be header-safe");
     response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     response
