@@ -29,6 +29,13 @@ def request(port, method, path, body=None, headers=None, timeout=600):
         conn.close()
 
 
+def free_port():
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def proc_status(pid, field):
     """A byte figure of /proc/<pid>/status (VmRSS, VmHWM), 0 once the process is gone."""
     try:
@@ -45,9 +52,7 @@ class Server:
     runs before it (e.g. `prlimit --as=N`, which execs the server under the same pid)."""
 
     def __init__(self, bin=DEBUG_BIN, env=None, data=None, wrapper=()):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.data = data or tempfile.mkdtemp(prefix="imgcloud-")
         full_env = dict(os.environ, IMGCLOUD_ADDR=f"127.0.0.1:{self.port}", IMGCLOUD_DATA_DIR=self.data,
                         IMGCLOUD_ADMIN_EMAIL=ADMIN_EMAIL, IMGCLOUD_ADMIN_PASSWORD=ADMIN_PASSWORD,

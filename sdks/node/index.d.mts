@@ -14,6 +14,7 @@ export type {
   ClientOptions,
   ErrorCode,
   ListParams,
+  Preset,
   RetryInfo,
   SignedUrl,
   SignOptions,

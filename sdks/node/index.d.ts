@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'invalid_password'
   | 'invalid_role'
   | 'invalid_name'
+  | 'invalid_preset'
   | 'unauthorized'
   | 'invalid_credentials'
   | 'invalid_signature'
@@ -85,6 +86,15 @@ export interface Asset {
   [extra: string]: unknown;
 }
 
+/** A named transform (openapi.yaml `Preset`), delivered as `t_<name>`. */
+export interface Preset {
+  name: string;
+  /** Canonical. */
+  transform: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface AssetPage {
   assets: Asset[];
   /** Pass as `cursor` for the next page; null on the last one. */
@@ -107,6 +117,8 @@ export interface UsageSummary {
 
 /** SPEC §6. Values out of range throw CloudimgError (400 invalid_transform) before any request. */
 export interface TransformObject {
+  /** A preset's name (`t_<name>`, SPEC §14): only `f` and `dpr` may stand beside it. */
+  t?: string;
   /** Width, 1–4000. */
   w?: number | string;
   /** Height, 1–4000. */
@@ -223,6 +235,12 @@ export declare class Client {
   listAssets(params?: ListParams): Promise<AssetPage>;
   iterAssets(params?: Omit<ListParams, 'cursor'>): AsyncGenerator<Asset, void, undefined>;
   usage(options?: { all?: boolean }): Promise<UsageSummary>;
+  /** Every preset, by name. */
+  listPresets(): Promise<Preset[]>;
+  /** Creates or replaces a preset (admins); its transform is checked and sent canonical. */
+  putPreset(name: string, transform: Transform): Promise<Preset>;
+  /** Deletes a preset (admins). */
+  deletePreset(name: string): Promise<void>;
   toJSON(): { baseUrl: string; keyId: string | null };
 }
 

@@ -16,6 +16,7 @@ mod durability;
 mod formats;
 mod limits;
 mod openapi;
+mod presets;
 mod request_ids;
 mod routing;
 mod security;

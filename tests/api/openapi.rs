@@ -30,6 +30,7 @@ async fn every_documented_operation_is_routed() {
             .replace("{public_id}", "some/asset")
             .replace("{id}", "usr_x")
             .replace("{key_id}", "ck_x")
+            .replace("{name}", "thumb")
             .replace("{transform}", "w_10")
             .replace("{upload_id}", "0123456789abcdef0123456789abcdef");
         for method in ["get", "post", "patch", "delete", "put"] {
@@ -79,10 +80,17 @@ async fn documented_schemas_name_exactly_the_returned_fields() {
     let me: Value = app.get("/v1/auth/me", &admin).await.json().await.unwrap();
     let asset = app.upload_photo(&admin, &[]).await;
     let error: Value = app.get("/v1/nothing", &Cred::None).await.json().await.unwrap();
+    let preset: Value = app
+        .send_json(Method::PUT, "/v1/presets/thumb", &admin, serde_json::json!({"transform": "w_100"}))
+        .await
+        .json()
+        .await
+        .unwrap();
 
     assert_eq!(property_names(&doc, "User"), key_names(&me["user"]));
     assert_eq!(property_names(&doc, "NewApiKey"), key_names(&minted));
     assert_eq!(property_names(&doc, "ApiKey"), key_names(&keys["api_keys"][0]));
     assert_eq!(property_names(&doc, "Asset"), key_names(&asset));
     assert_eq!(property_names(&doc, "Error"), key_names(&error));
+    assert_eq!(property_names(&doc, "Preset"), key_names(&preset["preset"]));
 }

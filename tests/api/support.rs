@@ -206,6 +206,17 @@ impl TestApp {
         }
     }
 
+    /// The server's metadata store, opened beside it: to write what the API no longer lets anyone
+    /// write (an asset stored by an earlier release).
+    pub async fn meta_store(&self) -> std::sync::Arc<dyn imgcloud_core::store::MetaStore> {
+        match self.aws_settings() {
+            Some(settings) => std::sync::Arc::new(AwsStores::connect(&settings).await.meta),
+            None => std::sync::Arc::new(
+                imgcloud_core::store::sqlite::SqliteMetaStore::open(&self.dir.path().join("imgcloud.sqlite3")).unwrap(),
+            ),
+        }
+    }
+
     /// Every object in the blob store (temp files and staged uploads included).
     pub async fn stored_files(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {

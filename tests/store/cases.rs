@@ -521,6 +521,28 @@ pub async fn concurrent_creates_of_one_id_make_one_asset(s: &Stores) {
 
 /// The counters of the limits: shared by every instance on the aws backend, in the process
 /// ([`imgcloud_core::limits::WindowCounters`]) for the failed-login limit of the embedded one.
+pub async fn presets_are_put_listed_by_name_and_deleted(s: &Stores) {
+    let preset = |name: &str, transform: &str, at: i64| PresetRecord {
+        name: name.into(),
+        transform: transform.into(),
+        created_at: at,
+        updated_at: at,
+    };
+    assert_eq!(s.meta.presets().await.unwrap(), vec![]);
+    assert_eq!(s.meta.preset("thumb").await.unwrap(), None);
+    let (stored, created) = s.meta.put_preset(&preset("thumb", "w_100", 10)).await.unwrap();
+    assert_eq!((stored, created), (preset("thumb", "w_100", 10), Created::Created));
+    s.meta.put_preset(&preset("hero-2x", "w_1600", 11)).await.unwrap();
+    let (stored, created) = s.meta.put_preset(&preset("thumb", "w_200,h_200,c_fill", 20)).await.unwrap();
+    let replaced = PresetRecord { created_at: 10, ..preset("thumb", "w_200,h_200,c_fill", 20) };
+    assert_eq!((stored, created), (replaced.clone(), Created::AlreadyExists), "created_at stays");
+    assert_eq!(s.meta.preset("thumb").await.unwrap(), Some(replaced.clone()));
+    assert_eq!(s.meta.presets().await.unwrap(), vec![preset("hero-2x", "w_1600", 11), replaced]);
+    assert!(s.meta.delete_preset("thumb").await.unwrap());
+    assert!(!s.meta.delete_preset("thumb").await.unwrap(), "gone already");
+    assert_eq!(s.meta.presets().await.unwrap(), vec![preset("hero-2x", "w_1600", 11)]);
+}
+
 pub async fn limit_windows_start_at_the_first_hit_and_take_refunds(counters: &Arc<dyn SharedCounters>) {
     let minute = std::time::Duration::from_secs(60);
     assert_eq!(counters.hit("api", "u1", 1_000, minute).await.unwrap(), (1, 61_000));

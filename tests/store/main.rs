@@ -67,6 +67,7 @@ conformance!(
     traffic_adds_up_per_owner_and_period,
     storage_sums_asset_records_per_owner,
     concurrent_creates_of_one_id_make_one_asset,
+    presets_are_put_listed_by_name_and_deleted,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@ const { inspect } = require('node:util');
 const { CloudimgError } = require('./errors');
 const { request } = require('./http');
 const { readSource, formData } = require('./multipart');
-const { canonicalTransform, checkPublicId, KEYS } = require('./transform');
+const { canonicalTransform, checkPresetName, checkPublicId, KEYS } = require('./transform');
 
 const VERSION = '0.1.0';
 
@@ -138,7 +138,7 @@ class Client {
   }
 
   /**
-   * The delivery URL of `publicId`, with the transform in canonical order (`w,h,c,q,f,dpr,gr,bl,r,bg`).
+   * The delivery URL of `publicId`, with the transform in canonical order (`t,w,h,c,q,f,dpr,gr,bl,r,bg`).
    * Pure: no request. Throws CloudimgError (400 invalid_transform / invalid_public_id) on bad input.
    */
   urlFor(publicId, transform) {
@@ -228,6 +228,24 @@ class Client {
       yield* page.assets;
       cursor = page.next_cursor;
     } while (cursor);
+  }
+
+  /** Every preset (`t_<name>` in a delivery URL), by name. */
+  async listPresets() {
+    return (await this.#call('GET', '/v1/presets', { idempotent: true })).presets;
+  }
+
+  /** Creates or replaces the preset `name` (admins); resolves to it, its transform canonical. */
+  async putPreset(name, transform) {
+    const canonical = canonicalTransform(transform); // Checks it, as the server does.
+    checkPresetName(name);
+    return (await this.#call('PUT', `/v1/presets/${name}`, { json: { transform: canonical }, idempotent: true })).preset;
+  }
+
+  /** Deletes the preset `name` (admins). */
+  async deletePreset(name) {
+    checkPresetName(name);
+    await this.#call('DELETE', `/v1/presets/${name}`, { idempotent: true });
   }
 
   /** Storage and traffic this month; `{all: true}` (admins) adds every user. */

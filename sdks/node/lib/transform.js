@@ -7,7 +7,9 @@
 const { CloudimgError } = require('./errors');
 
 /** Keys in canonical order. */
-const KEYS = ['w', 'h', 'c', 'q', 'f', 'dpr', 'gr', 'bl', 'r', 'bg'];
+const KEYS = ['t', 'w', 'h', 'c', 'q', 'f', 'dpr', 'gr', 'bl', 'r', 'bg'];
+/** What may stand beside a preset (`t_<name>`). */
+const BESIDE_PRESET = ['t', 'f', 'dpr'];
 const CROPS = ['fit', 'fill', 'cover', 'contain', 'inside', 'outside', 'thumb'];
 const FORMATS = ['auto', 'jpg', 'png', 'webp', 'avif', 'gif'];
 const MAX_LEN = 256;
@@ -62,7 +64,7 @@ function utf8Length(s) {
 
 /**
  * Parses a transform string as the server does; returns the canonical string
- * (`w,h,c,q,f,dpr,gr,bl,r,bg`, numbers without leading zeros or trailing decimal zeros, colours
+ * (`t,w,h,c,q,f,dpr,gr,bl,r,bg`, numbers without leading zeros or trailing decimal zeros, colours
  * in lowercase). Throws CloudimgError 400 `invalid_transform` naming the bad pair.
  */
 function canonicalString(s) {
@@ -79,6 +81,10 @@ function canonicalString(s) {
     if (values[index] !== null) throw bad('the key is given twice');
     let out;
     switch (key) {
+      case 't':
+        if (!/^[a-z0-9_-]{1,64}$/.test(value)) throw bad('t must be a preset name: 1 to 64 of a-z, 0-9, _ and -');
+        out = value;
+        break;
       case 'w':
       case 'h':
         out = integer(value, 1, MAX_SIDE);
@@ -122,6 +128,9 @@ function canonicalString(s) {
         break;
     }
     values[index] = out;
+  }
+  if (values[0] !== null && KEYS.some((k, i) => values[i] !== null && !BESIDE_PRESET.includes(k))) {
+    throw invalid('invalid_transform', 'a preset (t_) may be combined with f and dpr only');
   }
   return KEYS.flatMap((k, i) => (values[i] === null ? [] : [`${k}_${values[i]}`])).join(',');
 }
@@ -187,4 +196,11 @@ function checkPublicId(id) {
   return id;
 }
 
-module.exports = { KEYS, canonicalTransform, checkPublicId, isTransformShaped, MAX_SIDE };
+/** Throws CloudimgError 400 `invalid_preset` unless `name` is a preset's name (SPEC §14). */
+function checkPresetName(name) {
+  if (typeof name !== 'string' || !/^[a-z0-9_-]{1,64}$/.test(name)) {
+    throw invalid('invalid_preset', 'a preset name is 1 to 64 of a-z, 0-9, _ and -');
+  }
+}
+
+module.exports = { KEYS, canonicalTransform, checkPresetName, checkPublicId, isTransformShaped, MAX_SIDE };

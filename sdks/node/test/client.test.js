@@ -368,6 +368,28 @@ test('usage: the caller\'s month; all=true for admins', async () => {
   assert.ok(Array.isArray(all.users));
 });
 
+test('presets: an admin puts one, urlFor({t}) delivers it, anyone lists it, bad ones are refused', async () => {
+  const admin = createClient({ baseUrl: env.base, ...(await adminKey(env.base)) });
+  const name = `node-${Date.now()}`;
+  const preset = await admin.putPreset(name, { c: 'fill', w: 90, h: 60 });
+  assert.deepEqual([preset.name, preset.transform], [name, 'w_90,h_60,c_fill']);
+  assert.ok((await cli.listPresets()).some((p) => p.name === name));
+  await rejectsWith(cli.putPreset(name, 'w_10'), 403, 'forbidden');
+  const asset = await cli.upload(photo(), { public_id: 'presets/photo' });
+  const url = cli.urlFor(asset.public_id, { t: name, f: 'webp' });
+  assert.equal(url, `${env.base}/v1/image/t_${name},f_webp/presets/photo`);
+  const response = await fetch(url);
+  assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'image/webp']);
+  assert.throws(() => cli.urlFor(asset.public_id, { t: name, w: 10 }), (e) => {
+    assert.deepEqual([e.code, e.message], ['invalid_transform', 'a preset (t_) may be combined with f and dpr only']);
+    return true;
+  });
+  await rejectsWith(admin.putPreset('Bad Name', 'w_10'), 400, 'invalid_preset');
+  await admin.deletePreset(name);
+  assert.equal((await cli.listPresets()).some((p) => p.name === name), false);
+  await rejectsWith(admin.deletePreset(name), 404, 'not_found');
+});
+
 test('srcset URLs deliver at their widths', async () => {
   const asset = await cli.upload(photo(), { public_id: 'srcset/photo' });
   const srcset = cli.srcset(asset.public_id, [200, 100], { f: 'webp' });

@@ -343,6 +343,27 @@ def test_usage_is_the_callers_month_and_all_is_for_admins(cli: Cloudimg, env: En
         assert isinstance(admin.usage(all=True)["users"], list)
 
 
+def test_presets_are_put_by_admins_delivered_by_url_for_and_listed(cli: Cloudimg, env: Env, photo: bytes) -> None:
+    name = f"py-{time.time_ns()}"
+    key_id, key_secret = admin_key(env, env.base)
+    with Cloudimg(env.base, key_id, key_secret) as admin:
+        preset = admin.put_preset(name, {"c": "fill", "w": 90, "h": 60})
+        assert (preset["name"], preset["transform"]) == (name, "w_90,h_60,c_fill")
+        assert any(p["name"] == name for p in cli.list_presets())
+        raises(403, "forbidden")(lambda: cli.put_preset(name, "w_10"))
+        asset = cli.upload(photo, public_id="presets/photo", overwrite=True)
+        url = cli.url_for(asset["public_id"], t=name, f="webp")
+        assert url == f"{env.base}/v1/image/t_{name},f_webp/presets/photo"
+        response = httpx.get(url)
+        assert (response.status_code, response.headers["content-type"]) == (200, "image/webp")
+        refused = raises(400, "invalid_transform")(lambda: cli.url_for(asset["public_id"], t=name, w=10))
+        assert refused.message == "a preset (t_) may be combined with f and dpr only"
+        raises(400, "invalid_preset")(lambda: admin.put_preset("Bad Name", "w_10"))
+        admin.delete_preset(name)
+        assert not any(p["name"] == name for p in cli.list_presets())
+        raises(404, "not_found")(lambda: admin.delete_preset(name))
+
+
 def test_srcset_urls_deliver(cli: Cloudimg, env: Env, photo: bytes) -> None:
     asset = cli.upload(photo, public_id="srcset/photo", overwrite=True)
     srcset = cli.srcset(asset["public_id"], [200, 100], f="webp")

@@ -7,7 +7,11 @@ use crate::{
 
 /// Keys of the transform grammar (SPEC §6). A path segment that starts with one of them and `_`
 /// is *transform-shaped*: a public_id may not start with one, or delivery URLs would be ambiguous.
-pub const TRANSFORM_KEYS: [&str; 10] = ["w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg"];
+pub const TRANSFORM_KEYS: [&str; 11] = ["t", "w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg"];
+
+/// Keys added to the grammar after public_ids could start with them (SPEC §14's `t`). A new
+/// public_id may not; one stored before keeps working ([`PublicId::existing`]).
+const ADDED_KEYS: [&str; 1] = ["t"];
 
 const MAX_LEN: usize = 255;
 
@@ -46,10 +50,11 @@ fn valid_segment(name: &str) -> String {
 
 /// Checks the shared rules of public_ids and folders, naming the first rule broken.
 fn check_path(s: &str, what: &str, code: ErrorCode) -> Result<(), Invalid> {
-    check_path_rules(s, what).map_err(|message| Invalid::new(code, message))
+    check_path_rules(s, what, &[]).map_err(|message| Invalid::new(code, message))
 }
 
-fn check_path_rules(s: &str, what: &str) -> Result<(), String> {
+/// The rules, letting a first segment start with one of `allowed_keys`.
+fn check_path_rules(s: &str, what: &str, allowed_keys: &[&str]) -> Result<(), String> {
     if s.is_empty() || s.len() > MAX_LEN {
         return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
     }
@@ -68,7 +73,8 @@ fn check_path_rules(s: &str, what: &str) -> Result<(), String> {
         }
     }
     let first = s.split('/').next().unwrap_or_default();
-    if is_transform_shaped(first) {
+    let allowed = first.split_once('_').is_some_and(|(key, _)| allowed_keys.contains(&key));
+    if is_transform_shaped(first) && !allowed {
         return Err(format!("{what} must not start with a transform-shaped segment like {first:?}"));
     }
     Ok(())
@@ -77,6 +83,13 @@ fn check_path_rules(s: &str, what: &str) -> Result<(), String> {
 impl PublicId {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         check_path(s, "public_id", ErrorCode::InvalidPublicId)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The public_id of an asset that may have been stored before a key was added to the
+    /// grammar (`t_…/photo`): to find, change or delete it, never to create one.
+    pub fn existing(s: &str) -> Result<Self, Invalid> {
+        check_path_rules(s, "public_id", &ADDED_KEYS).map_err(|m| Invalid::new(ErrorCode::InvalidPublicId, m))?;
         Ok(Self(s.to_owned()))
     }
 
@@ -176,6 +189,14 @@ mod tests {
         assert_eq!(id(&folder, &["w_400"]).unwrap(), "imports/2024/w_400");
         assert_eq!(id(&root, &["Keep.Case_and-dots"]).unwrap(), "Keep.Case_and-dots");
         assert_eq!(id(&root, &[&"a".repeat(256)]).unwrap_err().code, ErrorCode::InvalidPublicId);
+    }
+
+    #[test]
+    fn a_public_id_stored_before_t_was_a_key_is_still_found_but_never_made() {
+        assert_eq!(PublicId::parse("t_old/photo").unwrap_err().code, ErrorCode::InvalidPublicId);
+        assert_eq!(PublicId::existing("t_old/photo").unwrap().as_str(), "t_old/photo");
+        assert!(PublicId::existing("w_100/photo").is_err(), "w was always a key");
+        assert!(PublicId::existing("a//b").is_err(), "the other rules stand");
     }
 
     #[test]

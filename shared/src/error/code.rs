@@ -51,6 +51,7 @@ catalogue! {
     InvalidPassword = "invalid_password" => BAD_REQUEST,
     InvalidRole = "invalid_role" => BAD_REQUEST,
     InvalidName = "invalid_name" => BAD_REQUEST,
+    InvalidPreset = "invalid_preset" => BAD_REQUEST,
     Unauthorized = "unauthorized" => UNAUTHORIZED,
     InvalidCredentials = "invalid_credentials" => UNAUTHORIZED,
     InvalidSignature = "invalid_signature" => UNAUTHORIZED,

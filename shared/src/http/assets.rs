@@ -31,7 +31,7 @@ const MAX_LIMIT: usize = 100;
 
 /// Reads an asset the caller may manage: 400 bad id, 404 unknown, 403 not theirs.
 pub(super) async fn managed_asset(app: &App, principal: &Principal, public_id: &str) -> AppResult<AssetRecord> {
-    let id = PublicId::parse(public_id)?;
+    let id = PublicId::existing(public_id)?;
     let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
     if !principal.may_manage(&asset.owner_id) {
         return Err(ErrorCode::Forbidden.with("this asset is not yours"));

@@ -21,6 +21,7 @@ use crate::{
     domain::{public_id::is_transform_shaped, PublicId, Visibility},
     error::{AppError, AppResult, ErrorCode},
     services::{signed, variant},
+    store::AssetRecord,
     telemetry::metrics,
     transform::{OutputFormat, Transform},
     usage::period,
@@ -38,8 +39,36 @@ fn parse_path(path: &str) -> AppResult<(Option<Transform>, PublicId)> {
         }
         _ => (None, path),
     };
-    let id = PublicId::parse(id)?;
+    let id = PublicId::existing(id)?;
     Ok((transform, id))
+}
+
+async fn find(app: &App, id: &PublicId) -> AppResult<AssetRecord> {
+    app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))
+}
+
+/// A `t_<name>` delivery: the preset's transform in its place (so that a variant is keyed by what
+/// it renders, and a changed preset never serves an old render), with the URL's `f` and `dpr`.
+/// Without such a preset, the whole path may name an asset stored before `t` was a key
+/// (`t_old/photo`), delivered as it always was; else 400.
+async fn with_preset(
+    app: &App,
+    transform: Option<Transform>,
+    name: &str,
+    id: &PublicId,
+    path: &str,
+) -> AppResult<(Option<Transform>, AssetRecord)> {
+    if let Some(preset) = app.meta.preset(name).await? {
+        let expanded = Transform::parse(&preset.transform).map_err(AppError::internal)?;
+        let transform = transform.map(|t| t.with_preset(&expanded));
+        return Ok((transform, find(app, id).await?));
+    }
+    if let Ok(legacy) = PublicId::existing(path) {
+        if let Some(asset) = app.meta.asset(legacy.as_str()).await? {
+            return Ok((None, asset));
+        }
+    }
+    Err(ErrorCode::InvalidTransform.with(format!("no preset named {name:?}")))
 }
 
 pub async fn deliver(
@@ -60,14 +89,20 @@ pub async fn deliver(
         return Err(ErrorCode::InvalidTransform.with("a transform must not be percent-encoded"));
     }
     let (transform, id) = parse_path(&path)?;
-    let asset = app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
+    let preset = transform.as_ref().and_then(|t| t.preset.clone());
+    let (transform, asset) = match &preset {
+        Some(name) => with_preset(&app, transform, name, &id, &path).await?,
+        None => (transform, find(&app, &id).await?),
+    };
+    // Strict mode (SPEC §14) lets anonymous unsigned requests have originals and presets only.
+    let restricted = app.config.strict_transforms && transform.is_some() && preset.is_none();
     if let Some(signed) = &signed {
         signed.check_asset(&asset)?;
     }
     let cache_control = match (signed.map(|s| s.expires), asset.visibility) {
         // No cache may keep a signed response past its signature (SPEC §5).
         (Some(expires), _) => format!("public, max-age={}", (expires - now_ms() / 1000).max(0)),
-        (None, Visibility::Public) if !(app.config.strict_transforms && transform.is_some()) => {
+        (None, Visibility::Public) if !restricted => {
             format!("public, max-age={}", app.config.cache_max_age)
         }
         // Strict mode (SPEC §14): a transform of a public asset, like any delivery of a private

@@ -10,6 +10,7 @@ mod client_ip;
 mod delivery;
 mod health;
 mod openapi;
+mod presets;
 mod sign;
 mod trace;
 mod upload;
@@ -66,6 +67,8 @@ fn api(app: Arc<App>) -> Router {
         .route("/v1/usage/summary", get(usage::summary_handler))
         .route("/v1/assets", get(assets::list))
         .route("/v1/assets/{*public_id}", get(assets::get).patch(assets::update).delete(assets::delete))
+        .route("/v1/presets", get(presets::list))
+        .route("/v1/presets/{name}", axum::routing::put(presets::put).delete(presets::delete))
         .with_state(app)
 }
 

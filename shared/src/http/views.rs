@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::{
     clock::rfc3339,
     config::Config,
-    store::{ApiKeyRecord, AssetRecord, UserRecord},
+    store::{ApiKeyRecord, AssetRecord, PresetRecord, UserRecord},
 };
 
 /// `{id, email, name, role, disabled, created_at}`: never a hash.
@@ -51,5 +51,15 @@ pub fn asset(config: &Config, a: &AssetRecord) -> Value {
         "version": a.version,
         // Names this version's content, never reused; signed URLs are bound to it.
         "revision": a.blob_id,
+    })
+}
+
+/// `{name, transform, created_at, updated_at}` (SPEC §14).
+pub fn preset(p: &PresetRecord) -> Value {
+    json!({
+        "name": p.name,
+        "transform": p.transform,
+        "created_at": rfc3339(p.created_at),
+        "updated_at": rfc3339(p.updated_at),
     })
 }

@@ -1,6 +1,6 @@
 //! The storage ports. A [`BlobStore`] keeps bytes (originals, masters, variants); a [`MetaStore`]
 //! keeps records, one trait per concern ([`UserStore`], [`SessionStore`], [`ApiKeyStore`],
-//! [`AssetStore`], [`GarbageStore`], [`UsageStore`]); [`SharedCounters`] count rate-limit windows.
+//! [`AssetStore`], [`GarbageStore`], [`UsageStore`], [`PresetStore`]); [`SharedCounters`] count rate-limit windows.
 //! Each has an embedded twin ([`fs::FileBlobStore`], [`sqlite::SqliteMetaStore`]); the contracts are written so that S3 and
 //! DynamoDB fit them unchanged: conditional creates, version-checked swaps, cursor pages, records
 //! with an expiry a TTL can enforce.
@@ -209,12 +209,28 @@ pub trait UsageStore: Send + Sync {
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>>;
 }
 
+/// The named transforms (SPEC §14).
+#[async_trait]
+pub trait PresetStore: Send + Sync {
+    /// Every preset, by name.
+    async fn presets(&self) -> StoreResult<Vec<PresetRecord>>;
+    async fn preset(&self, name: &str) -> StoreResult<Option<PresetRecord>>;
+    /// Creates the preset, or replaces its transform and `updated_at` keeping its `created_at`;
+    /// returns the preset as stored and whether it was created.
+    async fn put_preset(&self, preset: &PresetRecord) -> StoreResult<(PresetRecord, Created)>;
+    /// Whether there was such a preset to delete.
+    async fn delete_preset(&self, name: &str) -> StoreResult<bool>;
+}
+
 /// Every record concern together: what the app holds one of. Implemented by any store that
 /// implements each part.
-pub trait MetaStore: UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + 'static {}
+pub trait MetaStore:
+    UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + PresetStore + 'static
+{
+}
 
 impl<T> MetaStore for T where
-    T: UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + 'static
+    T: UserStore + SessionStore + ApiKeyStore + AssetStore + GarbageStore + UsageStore + PresetStore + 'static
 {
 }
 

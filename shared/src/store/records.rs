@@ -171,3 +171,13 @@ pub struct Storage {
     pub original_bytes: u64,
     pub derived_bytes: u64,
 }
+
+/// A named transform (SPEC §14): `t_<name>` in a delivery URL stands for `transform`, stored in
+/// canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetRecord {
+    pub name: String,
+    pub transform: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

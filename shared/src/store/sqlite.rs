@@ -87,6 +87,12 @@ CREATE TABLE IF NOT EXISTS blob_garbage (
     due_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS blob_garbage_due ON blob_garbage (due_at);
+CREATE TABLE IF NOT EXISTS presets (
+    name TEXT PRIMARY KEY,
+    transform TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 ";
 
 struct Pool {
@@ -786,6 +792,58 @@ impl GarbageStore for SqliteMetaStore {
     async fn remove_garbage(&self, blob_id: &str) -> StoreResult<()> {
         let blob_id = blob_id.to_owned();
         self.write(move |c| c.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [blob_id]).map(drop)).await
+    }
+}
+
+fn preset_row(r: &Row) -> rusqlite::Result<PresetRecord> {
+    Ok(PresetRecord { name: r.get(0)?, transform: r.get(1)?, created_at: r.get(2)?, updated_at: r.get(3)? })
+}
+
+#[async_trait]
+impl PresetStore for SqliteMetaStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn presets(&self) -> StoreResult<Vec<PresetRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT name, transform, created_at, updated_at FROM presets ORDER BY name")?;
+            let rows = stmt.query_map([], preset_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn preset(&self, name: &str) -> StoreResult<Option<PresetRecord>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT name, transform, created_at, updated_at FROM presets WHERE name = ?1", [name], preset_row)
+                .optional()
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn put_preset(&self, preset: &PresetRecord) -> StoreResult<(PresetRecord, Created)> {
+        let p = preset.clone();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existed: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM presets WHERE name = ?1)", [&p.name], |r| r.get(0))?;
+            let stored = tx.query_row(
+                "INSERT INTO presets (name, transform, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET transform = ?2, updated_at = ?4
+                 RETURNING name, transform, created_at, updated_at",
+                params![p.name, p.transform, p.created_at, p.updated_at],
+                preset_row,
+            )?;
+            tx.commit()?;
+            Ok((stored, if existed { Created::AlreadyExists } else { Created::Created }))
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn delete_preset(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_owned();
+        self.write(move |c| c.execute("DELETE FROM presets WHERE name = ?1", [name]).map(|n| n > 0)).await
     }
 }
 

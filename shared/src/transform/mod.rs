@@ -1,6 +1,7 @@
 //! The transform grammar of SPEC §6: `key_value` pairs joined by `,`. [`Transform::parse`] refuses
 //! every bad pair with a message naming it; [`Transform::canonical`] is the one spelling used for
-//! cache keys, ETags and the SDKs (order `w,h,c,q,f,dpr,gr,bl,r,bg`).
+//! cache keys, ETags and the SDKs (order `t,w,h,c,q,f,dpr,gr,bl,r,bg`). `t_<name>` names a preset
+//! (SPEC §14), which a delivery expands ([`Transform::with_preset`]) before anything is keyed.
 
 pub(crate) mod geometry;
 
@@ -80,6 +81,8 @@ pub type Hundredths = u32;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transform {
+    /// `t_<name>`: a preset, with at most `f` and `dpr` beside it.
+    pub preset: Option<String>,
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub crop: Option<Crop>,
@@ -104,7 +107,13 @@ struct Key {
     print: fn(&Transform) -> Option<String>,
 }
 
-const KEYS: [Key; 10] = [
+const KEYS: [Key; 11] = [
+    Key {
+        name: "t",
+        must_be: "a preset name: 1 to 64 of a-z, 0-9, _ and -",
+        parse: |t, v| is_preset_name(v).then(|| t.preset = Some(v.to_owned())),
+        print: |t| t.preset.clone(),
+    },
     Key {
         name: "w",
         must_be: "a whole number from 1 to 4000",
@@ -184,7 +193,17 @@ impl Transform {
             let key = &KEYS[index];
             (key.parse)(&mut t, value).ok_or_else(|| bad(&format!("{name} must be {}", key.must_be)))?;
         }
+        let beside_preset = Transform { preset: t.preset.clone(), format: t.format, dpr: t.dpr, ..Default::default() };
+        if t.preset.is_some() && t != beside_preset {
+            return Err("a preset (t_) may be combined with f and dpr only".to_owned());
+        }
         Ok(t)
+    }
+
+    /// This `t_` transform with its preset's transform in its place; the URL's `f` and `dpr`
+    /// override the preset's.
+    pub fn with_preset(&self, preset: &Transform) -> Transform {
+        Transform { preset: None, format: self.format.or(preset.format), dpr: self.dpr.or(preset.dpr), ..preset.clone() }
     }
 
     /// The one spelling: keys in canonical order, numbers without leading zeros or trailing
@@ -194,6 +213,11 @@ impl Transform {
             KEYS.iter().filter_map(|key| Some(format!("{}_{}", key.name, (key.print)(self)?))).collect();
         pairs.join(",")
     }
+}
+
+/// A preset's name (SPEC §14): 1 to 64 of `a-z`, `0-9`, `_` and `-`.
+pub fn is_preset_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// The value of `all` named `name`.
@@ -301,6 +325,17 @@ mod tests {
     #[test]
     fn an_empty_transform_is_one_empty_pair() {
         assert_eq!(Transform::parse(""), Err(r#"invalid transform pair "": expected key_value"#.to_owned()));
+    }
+
+    #[test]
+    fn a_preset_goes_with_f_and_dpr_only_and_expands_under_them() {
+        let t = Transform::parse("f_webp,t_card_2x,dpr_2").unwrap();
+        assert_eq!(t.canonical(), "t_card_2x,f_webp,dpr_2");
+        let preset = Transform::parse("w_400,h_300,c_fill,f_jpg,q_70").unwrap();
+        assert_eq!(t.with_preset(&preset).canonical(), "w_400,h_300,c_fill,q_70,f_webp,dpr_2");
+        assert_eq!(Transform::parse("t_card").unwrap().with_preset(&preset), preset);
+        assert_eq!(Transform::parse("t_card,w_100"), Err("a preset (t_) may be combined with f and dpr only".into()));
+        assert!(Transform::parse("t_Card").is_err() && Transform::parse(&format!("t_{}", "a".repeat(65))).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ from ._client import Cloudimg, RetryInfo, UploadSource, __version__
 from ._errors import CloudimgError
 from ._sign import sign_url
 from ._transform import Transform, TransformValue, canonical_transform
-from ._types import Asset, AssetPage, ErrorCode, SignedUrl, UsageSummary
+from ._types import Asset, AssetPage, ErrorCode, Preset, SignedUrl, UsageSummary
 
 __all__ = [
     "Asset",
@@ -18,6 +18,7 @@ __all__ = [
     "Cloudimg",
     "CloudimgError",
     "ErrorCode",
+    "Preset",
     "RetryInfo",
     "SignedUrl",
     "Transform",

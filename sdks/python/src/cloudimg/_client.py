@@ -33,9 +33,10 @@ from ._transform import (
     TransformValue,
     canonical_string,
     canonical_transform,
+    check_preset_name,
     check_public_id,
 )
-from ._types import Asset, AssetPage, SignedUrl, UsageSummary
+from ._types import Asset, AssetPage, Preset, SignedUrl, UsageSummary
 
 __version__ = "0.1.0"
 
@@ -488,6 +489,20 @@ class Cloudimg:
         """Storage and traffic this month; ``all=True`` (admins) adds every user."""
         path = "/v1/usage/summary" + ("?all=true" if all else "")
         return cast(UsageSummary, self._request("GET", path, idempotent=True))
+
+    def list_presets(self) -> List[Preset]:
+        """Every preset (``t_<name>`` in a delivery URL), by name."""
+        return cast(List[Preset], self._request("GET", "/v1/presets", idempotent=True)["presets"])
+
+    def put_preset(self, name: str, transform: Transform) -> Preset:
+        """Creates or replaces the preset ``name`` (admins); returns it, its transform canonical."""
+        canonical = canonical_transform(transform)  # Checks it, as the server does.
+        path = f"/v1/presets/{check_preset_name(name)}"
+        return cast(Preset, self._request("PUT", path, idempotent=True, json={"transform": canonical})["preset"])
+
+    def delete_preset(self, name: str) -> None:
+        """Deletes the preset ``name`` (admins)."""
+        self._request("DELETE", f"/v1/presets/{check_preset_name(name)}", idempotent=True)
 
 
 __all__: List[str] = ["Cloudimg", "RetryInfo", "UploadSource", "KEYS"]

@@ -11,7 +11,9 @@ from typing import Dict, Mapping, Optional, Union
 from ._errors import CloudimgError
 
 #: Keys in canonical order.
-KEYS = ("w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg")
+KEYS = ("t", "w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg")
+#: What may stand beside a preset (``t_<name>``).
+BESIDE_PRESET = ("t", "f", "dpr")
 CROPS = ("fit", "fill", "cover", "contain", "inside", "outside", "thumb")
 FORMATS = ("auto", "jpg", "png", "webp", "avif", "gif")
 MAX_LEN = 256
@@ -24,6 +26,7 @@ Transform = Union[Mapping[str, Optional[TransformValue]], str]
 
 _DIGITS = re.compile(r"[0-9]+\Z")
 _HEX6 = re.compile(r"[0-9A-Fa-f]{6}\Z")
+_PRESET_NAME = re.compile(r"[a-z0-9_-]{1,64}\Z")
 _ID_CHAR = re.compile(r"[A-Za-z0-9_.\-/]\Z")
 
 
@@ -93,7 +96,11 @@ def canonical_string(s: str) -> str:
             raise bad("unknown key")
         if key in values:
             raise bad("the key is given twice")
-        if key in ("w", "h"):
+        if key == "t":
+            if not _PRESET_NAME.match(value):
+                raise bad("t must be a preset name: 1 to 64 of a-z, 0-9, _ and -")
+            out = value
+        elif key in ("w", "h"):
             n = _integer(value, 1, MAX_SIDE)
             if n is None:
                 raise bad(f"{key} must be a whole number from 1 to 4000")
@@ -135,6 +142,8 @@ def canonical_string(s: str) -> str:
                 raise bad("bg must be 6 hex digits, like ffffff")
             out = value.lower()
         values[key] = out
+    if "t" in values and any(k not in BESIDE_PRESET for k in values):
+        raise _invalid("invalid_transform", "a preset (t_) may be combined with f and dpr only")
     return ",".join(f"{k}_{values[k]}" for k in KEYS if k in values)
 
 
@@ -169,6 +178,13 @@ def canonical_transform(transform: Optional[Transform] = None) -> str:
 def is_transform_shaped(segment: str) -> bool:
     key, sep, _ = segment.partition("_")
     return bool(sep) and key in KEYS
+
+
+def check_preset_name(name: str) -> str:
+    """Raises CloudimgError 400 ``invalid_preset`` unless ``name`` is a preset's name (SPEC §14)."""
+    if not isinstance(name, str) or not _PRESET_NAME.match(name):
+        raise _invalid("invalid_preset", "a preset name is 1 to 64 of a-z, 0-9, _ and -")
+    return name
 
 
 def check_public_id(public_id: str) -> str:

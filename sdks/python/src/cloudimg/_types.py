@@ -26,6 +26,7 @@ ErrorCode = Literal[
     "invalid_password",
     "invalid_role",
     "invalid_name",
+    "invalid_preset",
     "unauthorized",
     "invalid_credentials",
     "invalid_signature",
@@ -104,6 +105,16 @@ class _Usage(TypedDict):
 class UsageSummary(_Usage, total=False):
     #: ``all=True`` only.
     users: List[Dict[str, Any]]
+
+
+class Preset(TypedDict):
+    """A named transform, delivered as ``t_<name>`` (openapi.yaml ``Preset``)."""
+
+    name: str
+    #: Canonical.
+    transform: str
+    created_at: str
+    updated_at: str
 
 
 class SignedUrl(TypedDict):

@@ -49,6 +49,13 @@ pub(super) fn limit_window(limit: &str, key_: &str) -> Item {
     key(format!("LIMIT#{limit}#{key_}"), "LIMIT")
 }
 
+/// The partition of every preset, one item per name.
+pub(super) const PRESETS: &str = "PRESETS";
+
+pub(super) fn preset(name: &str) -> Item {
+    key(PRESETS.into(), name)
+}
+
 pub(super) fn signing_secret() -> Item {
     key("CONFIG".into(), "SIGNING")
 }

@@ -12,6 +12,7 @@
 //! | traffic | `TRAFFIC#<period>` | `<owner>` | — (atomic `ADD` counters) |
 //! | rate-limit window | `LIMIT#<limit>#<key>` | `LIMIT` | — (atomic `ADD`, TTL `ttl`) |
 //! | signing secret | `CONFIG` | `SIGNING` | — |
+//! | preset | `PRESETS` | `<name>` | — (the partition lists them) |
 //!
 //! Whatever authenticates (email, key id, session) is read by primary key with a consistent read;
 //! the indexes serve listings, which may lag a write by the index's propagation delay. A session is
@@ -47,6 +48,7 @@ mod assets;
 mod counters;
 mod items;
 mod keys;
+mod presets;
 mod transactions;
 mod users;
 
