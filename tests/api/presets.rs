@@ -25,7 +25,10 @@ async fn admins_write_presets_everyone_signed_in_reads_them() {
     let created = put(&app, &admin, "thumb", "c_fill,h_80,w_120").await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
-    assert_eq!((created["preset"]["name"].as_str(), created["preset"]["transform"].as_str()), (Some("thumb"), Some("w_120,h_80,c_fill")));
+    assert_eq!(
+        (created["preset"]["name"].as_str(), created["preset"]["transform"].as_str()),
+        (Some("thumb"), Some("w_120,h_80,c_fill"))
+    );
     let replaced = put(&app, &admin, "thumb", "w_60,h_60,c_fill").await;
     assert_eq!(replaced.status(), StatusCode::OK);
     let replaced: Value = replaced.json().await.unwrap();
@@ -38,7 +41,10 @@ async fn admins_write_presets_everyone_signed_in_reads_them() {
     assert_error(put(&app, &ann, "mine", "w_10").await, StatusCode::FORBIDDEN).await;
     assert_eq!(assert_error(put(&app, &admin, "Thumb", "w_10").await, StatusCode::BAD_REQUEST).await, "invalid_preset");
     assert_eq!(assert_error(put(&app, &admin, "x", "w_0").await, StatusCode::BAD_REQUEST).await, "invalid_transform");
-    assert_eq!(assert_error(put(&app, &admin, "x", "t_thumb").await, StatusCode::BAD_REQUEST).await, "invalid_transform");
+    assert_eq!(
+        assert_error(put(&app, &admin, "x", "t_thumb").await, StatusCode::BAD_REQUEST).await,
+        "invalid_transform"
+    );
 
     let delete = |cred: &Cred| app.req(Method::DELETE, "/v1/presets/thumb", cred).send();
     assert_error(delete(&ann).await.unwrap(), StatusCode::FORBIDDEN).await;
@@ -56,7 +62,10 @@ async fn a_preset_delivers_its_transform_and_a_changed_one_never_serves_old_rend
     assert_eq!(put(&app, &admin, "card", "w_120,h_80,c_fill,f_jpg").await.status(), StatusCode::CREATED);
 
     let first = app.get("/v1/image/t_card/pre/photo", &Cred::None).await;
-    assert_eq!((first.headers()["x-cache"].to_str().unwrap(), first.headers()["content-type"].to_str().unwrap()), ("MISS", "image/jpeg"));
+    assert_eq!(
+        (first.headers()["x-cache"].to_str().unwrap(), first.headers()["content-type"].to_str().unwrap()),
+        ("MISS", "image/jpeg")
+    );
     assert_eq!(size_of(first).await, (120, 80));
     assert_eq!(app.get("/v1/image/t_card/pre/photo", &Cred::None).await.headers()["x-cache"], "HIT");
     let webp = app.get("/v1/image/t_card,f_webp/pre/photo", &Cred::None).await;
@@ -72,9 +81,16 @@ async fn a_preset_delivers_its_transform_and_a_changed_one_never_serves_old_rend
     assert_eq!(size_of(changed).await, (50, 50));
 
     for bad in ["/v1/image/t_nope/pre/photo", "/v1/image/t_card,w_10/pre/photo", "/v1/image/t_Card/pre/photo"] {
-        assert_eq!(assert_error(app.get(bad, &Cred::None).await, StatusCode::BAD_REQUEST).await, "invalid_transform", "{bad}");
+        assert_eq!(
+            assert_error(app.get(bad, &Cred::None).await, StatusCode::BAD_REQUEST).await,
+            "invalid_transform",
+            "{bad}"
+        );
     }
-    assert_eq!(app.req(Method::DELETE, "/v1/presets/card", &admin).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.req(Method::DELETE, "/v1/presets/card", &admin).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     assert_error(app.get("/v1/image/t_card/pre/photo", &Cred::None).await, StatusCode::BAD_REQUEST).await;
 }
 

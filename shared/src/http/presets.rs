@@ -49,7 +49,8 @@ pub async fn put(
         return Err(ErrorCode::InvalidTransform.with("a preset's transform cannot name a preset (t_)"));
     }
     let now = now_ms();
-    let preset = PresetRecord { name: name.to_owned(), transform: transform.canonical(), created_at: now, updated_at: now };
+    let preset =
+        PresetRecord { name: name.to_owned(), transform: transform.canonical(), created_at: now, updated_at: now };
     let (stored, created) = app.meta.put_preset(&preset).await?;
     let status = if created == Created::Created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "preset": views::preset(&stored) }))))

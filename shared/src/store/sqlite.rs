@@ -815,8 +815,12 @@ impl PresetStore for SqliteMetaStore {
     async fn preset(&self, name: &str) -> StoreResult<Option<PresetRecord>> {
         let name = name.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT name, transform, created_at, updated_at FROM presets WHERE name = ?1", [name], preset_row)
-                .optional()
+            c.query_row(
+                "SELECT name, transform, created_at, updated_at FROM presets WHERE name = ?1",
+                [name],
+                preset_row,
+            )
+            .optional()
         })
         .await
     }
@@ -826,7 +830,8 @@ impl PresetStore for SqliteMetaStore {
         let p = preset.clone();
         self.write(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existed: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM presets WHERE name = ?1)", [&p.name], |r| r.get(0))?;
+            let existed: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM presets WHERE name = ?1)", [&p.name], |r| r.get(0))?;
             let stored = tx.query_row(
                 "INSERT INTO presets (name, transform, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET transform = ?2, updated_at = ?4

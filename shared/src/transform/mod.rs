@@ -203,7 +203,12 @@ impl Transform {
     /// This `t_` transform with its preset's transform in its place; the URL's `f` and `dpr`
     /// override the preset's.
     pub fn with_preset(&self, preset: &Transform) -> Transform {
-        Transform { preset: None, format: self.format.or(preset.format), dpr: self.dpr.or(preset.dpr), ..preset.clone() }
+        Transform {
+            preset: None,
+            format: self.format.or(preset.format),
+            dpr: self.dpr.or(preset.dpr),
+            ..preset.clone()
+        }
     }
 
     /// The one spelling: keys in canonical order, numbers without leading zeros or trailing
@@ -217,7 +222,8 @@ impl Transform {
 
 /// A preset's name (SPEC §14): 1 to 64 of `a-z`, `0-9`, `_` and `-`.
 pub fn is_preset_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    (1..=64).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// The value of `all` named `name`.

@@ -51,7 +51,9 @@ impl PresetStore for DynamoMetaStore {
             .await
             .map_err(err)?;
         match output.attributes.filter(|old| !old.is_empty()) {
-            Some(old) => Ok((PresetRecord { created_at: get_n(&old, "created_at")?, ..preset.clone() }, Created::AlreadyExists)),
+            Some(old) => {
+                Ok((PresetRecord { created_at: get_n(&old, "created_at")?, ..preset.clone() }, Created::AlreadyExists))
+            }
             None => Ok((preset.clone(), Created::Created)),
         }
     }
