@@ -20,8 +20,15 @@ pub fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
+/// Lowercase hex, in one allocation (every delivery's `xkey` tag is one).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// SHA-256 as hex. Enough for high-entropy secrets (session tokens, API key secrets); passwords use
@@ -44,6 +51,12 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_token(32));
         assert_eq!(random_hex(6).len(), 12);
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

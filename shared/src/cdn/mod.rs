@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 pub use xkey::XkeyPurge;
 
-use crate::{app::App, telemetry::metrics};
+use crate::{app::App, secrets::hex, telemetry::metrics};
 
 /// The header naming a delivery's asset, read by xkey (and removed by nothing: harmless to viewers).
 pub const XKEY: HeaderName = HeaderName::from_static("xkey");
@@ -33,8 +33,7 @@ pub trait CdnPurge: Send + Sync {
 /// transform, format and version), and for no other asset's; hex, as xkey splits tags on spaces
 /// and commas. A digest rather than the public_id itself, which may hold `,`.
 pub fn asset_tag(public_id: &str) -> String {
-    let digest = Sha256::digest(public_id.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(public_id.as_bytes())[..16])
 }
 
 /// Purges what the CDN keeps of `public_id`, if a CDN is configured, retrying with backoff. The
