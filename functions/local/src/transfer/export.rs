@@ -93,7 +93,7 @@ async fn export_one(client: &Client, dir: &Path, asset: &Listed) -> Outcome {
         return Outcome::NotAttempted;
     }
     // The server's word is not trusted with paths: only a valid public_id and a known format make one.
-    let (Ok(id), Some(format)) = (PublicId::parse(&asset.public_id), Format::from_name(&asset.format)) else {
+    let (Ok(id), Some(format)) = (PublicId::existing(&asset.public_id), Format::from_name(&asset.format)) else {
         return Outcome::Failed(format!("not a public_id and format to name a file by: {:?}", asset.format));
     };
     let relative = file_name(&id, format);
