@@ -85,11 +85,11 @@ pub async fn bench(iterations: usize) {
             Some((_, m)) => (m.as_slice(), Source::Master, Some(size)),
             None => (bytes.as_slice(), Source::Original(info.format), None),
         };
-        render(input, source, plan_on, &t, output, &LIMITS).expect("renders");
+        render(input, source, plan_on, &t, output, &LIMITS, &Default::default()).expect("renders");
         let times = (0..iterations)
             .map(|_| {
                 let start = Instant::now();
-                render(input, source, plan_on, &t, output, &LIMITS).expect("renders");
+                render(input, source, plan_on, &t, output, &LIMITS, &Default::default()).expect("renders");
                 start.elapsed().as_secs_f64() * 1000.0
             })
             .collect();
@@ -146,7 +146,8 @@ fn colour_cost(iterations: usize) {
             master::make(b, Format::Jpeg, false, &LIMITS).unwrap();
         }),
         ("`w_3000,f_jpg,q_80` from the original", &|b| {
-            render(b, Source::Original(Format::Jpeg), None, &from_original, Format::Jpeg, &LIMITS).unwrap();
+            render(b, Source::Original(Format::Jpeg), None, &from_original, Format::Jpeg, &LIMITS, &Default::default())
+                .unwrap();
         }),
     ];
     for (label, run) in rows {

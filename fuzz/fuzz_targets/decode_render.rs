@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
     let t = Transform::parse(TRANSFORMS[usize::from(selector) % TRANSFORMS.len()]).unwrap();
     let output = t.format.and_then(|f| f.concrete()).unwrap_or(info.format.rendered_as(info.has_alpha));
     let limits = RenderLimits { max_pixels: 1 << 20, max_frames: 16, max_output_side: 64, max_animation_pixels: 1 << 22, ..RenderLimits::DEFAULT };
-    let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits);
+    let _ = render(bytes, Source::Original(info.format), None, &t, output, &limits, &Default::default());
 });

@@ -4,6 +4,7 @@
 //! The core never knows which shape it runs in: adapters hand it a [`config::Config`] and get back
 //! an [`axum::Router`] (see [`http::api_routes`], [`http::upload_routes`], [`http::delivery_routes`]).
 
+pub mod analysis;
 pub mod app;
 pub mod auth;
 pub mod cdn;

@@ -14,6 +14,7 @@ mod delivery;
 mod direct_upload;
 mod durability;
 mod formats;
+mod gravity;
 mod limits;
 mod openapi;
 mod presets;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use imgcloud_core::{
-    domain::{Role, Visibility},
+    domain::{Analysis, Fraction, Point, Region, Role, Visibility},
     store::*,
 };
 
@@ -65,6 +65,17 @@ fn asset(public_id: &str, owner_id: &str, created_at: i64) -> AssetRecord {
         updated_at: created_at,
         version: 1,
         blob_id: format!("blob-{public_id}-1"),
+        focal_point: None,
+        analysis: Some(Analysis {
+            faces: vec![Region {
+                x: Fraction::clamped(0.125),
+                y: Fraction::clamped(0.25),
+                w: Fraction::clamped(0.1),
+                h: Fraction::clamped(0.2),
+            }],
+            thumbhash: "1QcSHQRnh493V4dIh4eXh1h4kJUI".into(),
+            dominant_color: "#a0b1c2".into(),
+        }),
     }
 }
 
@@ -293,9 +304,11 @@ pub async fn metadata_updates_leave_content_alone(s: &Stores) {
         folder: "new/folder".into(),
         visibility: Visibility::Private,
         updated_at: 50,
+        focal_point: Some(Point { x: Fraction::clamped(0.25), y: Fraction::clamped(0.75) }),
         // Content fields in the argument are ignored.
         bytes: 999_999,
         version: 7,
+        analysis: None,
         ..original.clone()
     };
     let stored = m.update_asset_meta(&edit).await.unwrap().unwrap();
@@ -304,10 +317,13 @@ pub async fn metadata_updates_leave_content_alone(s: &Stores) {
         folder: edit.folder.clone(),
         visibility: Visibility::Private,
         updated_at: 50,
+        focal_point: edit.focal_point,
         ..original
     };
     assert_eq!(stored, expected);
     assert_eq!(m.asset("a").await.unwrap().unwrap(), expected);
+    let cleared = AssetRecord { focal_point: None, ..expected.clone() };
+    assert_eq!(m.update_asset_meta(&cleared).await.unwrap(), Some(cleared.clone()), "a focal point is cleared");
     assert_eq!(m.update_asset_meta(&asset("missing", "u1", 1)).await.unwrap(), None);
     assert_eq!(m.asset("missing").await.unwrap(), None, "an update does not create");
 }

@@ -7,11 +7,11 @@ use crate::{
 
 /// Keys of the transform grammar (SPEC §6). A path segment that starts with one of them and `_`
 /// is *transform-shaped*: a public_id may not start with one, or delivery URLs would be ambiguous.
-pub const TRANSFORM_KEYS: [&str; 11] = ["t", "w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg"];
+pub const TRANSFORM_KEYS: [&str; 12] = ["t", "w", "h", "c", "g", "q", "f", "dpr", "gr", "bl", "r", "bg"];
 
-/// Keys added to the grammar after public_ids could start with them (SPEC §14's `t`). A new
-/// public_id may not; one stored before keeps working ([`PublicId::existing`]).
-const ADDED_KEYS: [&str; 1] = ["t"];
+/// Keys added to the grammar after public_ids could start with them (SPEC §14's `t` and `g`). A
+/// new public_id may not; one stored before keeps working ([`PublicId::existing`]).
+const ADDED_KEYS: [&str; 2] = ["t", "g"];
 
 const MAX_LEN: usize = 255;
 
@@ -24,6 +24,12 @@ pub struct Folder(String);
 
 pub fn is_transform_shaped(segment: &str) -> bool {
     segment.split_once('_').is_some_and(|(key, _)| TRANSFORM_KEYS.contains(&key))
+}
+
+/// Whether `segment` starts with a key added after public_ids could (`t_…`, `g_…`): it may be the
+/// first segment of an asset stored before.
+pub fn starts_with_added_key(segment: &str) -> bool {
+    segment.split_once('_').is_some_and(|(key, _)| ADDED_KEYS.contains(&key))
 }
 
 /// What a segment of a public_id or folder may hold besides the `/` between them.
@@ -50,11 +56,11 @@ fn valid_segment(name: &str) -> String {
 
 /// Checks the shared rules of public_ids and folders, naming the first rule broken.
 fn check_path(s: &str, what: &str, code: ErrorCode) -> Result<(), Invalid> {
-    check_path_rules(s, what, &[]).map_err(|message| Invalid::new(code, message))
+    check_path_rules(s, what, false).map_err(|message| Invalid::new(code, message))
 }
 
-/// The rules, letting a first segment start with one of `allowed_keys`.
-fn check_path_rules(s: &str, what: &str, allowed_keys: &[&str]) -> Result<(), String> {
+/// The rules; `existing` lets a first segment start with an added key ([`starts_with_added_key`]).
+fn check_path_rules(s: &str, what: &str, existing: bool) -> Result<(), String> {
     if s.is_empty() || s.len() > MAX_LEN {
         return Err(format!("{what} must be 1 to {MAX_LEN} bytes long"));
     }
@@ -73,8 +79,7 @@ fn check_path_rules(s: &str, what: &str, allowed_keys: &[&str]) -> Result<(), St
         }
     }
     let first = s.split('/').next().unwrap_or_default();
-    let allowed = first.split_once('_').is_some_and(|(key, _)| allowed_keys.contains(&key));
-    if is_transform_shaped(first) && !allowed {
+    if is_transform_shaped(first) && !(existing && starts_with_added_key(first)) {
         return Err(format!("{what} must not start with a transform-shaped segment like {first:?}"));
     }
     Ok(())
@@ -89,7 +94,7 @@ impl PublicId {
     /// The public_id of an asset that may have been stored before a key was added to the
     /// grammar (`t_…/photo`): to find, change or delete it, never to create one.
     pub fn existing(s: &str) -> Result<Self, Invalid> {
-        check_path_rules(s, "public_id", &ADDED_KEYS).map_err(|m| Invalid::new(ErrorCode::InvalidPublicId, m))?;
+        check_path_rules(s, "public_id", true).map_err(|m| Invalid::new(ErrorCode::InvalidPublicId, m))?;
         Ok(Self(s.to_owned()))
     }
 

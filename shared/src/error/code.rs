@@ -52,6 +52,7 @@ catalogue! {
     InvalidRole = "invalid_role" => BAD_REQUEST,
     InvalidName = "invalid_name" => BAD_REQUEST,
     InvalidPreset = "invalid_preset" => BAD_REQUEST,
+    InvalidFocalPoint = "invalid_focal_point" => BAD_REQUEST,
     Unauthorized = "unauthorized" => UNAUTHORIZED,
     InvalidCredentials = "invalid_credentials" => UNAUTHORIZED,
     InvalidSignature = "invalid_signature" => UNAUTHORIZED,

@@ -20,7 +20,7 @@ use crate::{
     auth::{AnyAuth, Principal},
     cdn,
     clock::now_ms,
-    domain::{Folder, PublicId, TagsInput, Visibility},
+    domain::{Folder, Point, PublicId, TagsInput, Visibility},
     error::{AppResult, ErrorCode},
     gc,
     store::{AssetCursor, AssetQuery, AssetRecord, Swapped},
@@ -106,6 +106,14 @@ pub struct AssetPatch {
     folder: Option<String>,
     #[serde(default)]
     visibility: Option<String>,
+    /// `null` clears it: present-but-null is `Some(Value::Null)`.
+    #[serde(default, deserialize_with = "present")]
+    focal_point: Option<Value>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 pub async fn update(
@@ -115,7 +123,7 @@ pub async fn update(
     JsonBody(patch): JsonBody<AssetPatch>,
 ) -> AppResult<Json<Value>> {
     let mut asset = managed_asset(&app, &principal, &public_id).await?;
-    let visibility_before = asset.visibility;
+    let (visibility_before, focal_point_before) = (asset.visibility, asset.focal_point);
     if let Some(tags) = patch.tags {
         asset.tags = tags.parse()?.0;
     }
@@ -125,10 +133,14 @@ pub async fn update(
     if let Some(visibility) = patch.visibility {
         asset.visibility = Visibility::parse(&visibility)?;
     }
+    if let Some(point) = patch.focal_point {
+        asset.focal_point = (!point.is_null()).then(|| Point::parse(&point)).transpose()?;
+    }
     asset.updated_at = now_ms();
     let stored = app.meta.update_asset_meta(&asset).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))?;
-    if stored.visibility != visibility_before {
-        // A public response cached before must not outlive the asset turning private.
+    // A public response cached before must not outlive the asset turning private, nor a crop
+    // around the old focal point its move.
+    if stored.visibility != visibility_before || stored.focal_point != focal_point_before {
         cdn::purge_asset(&app, &stored.public_id).await;
     }
     Ok(Json(json!({ "asset": views::asset(&app.config, &stored) })))

@@ -18,7 +18,10 @@ use crate::{
     auth::authenticate,
     cdn,
     clock::now_ms,
-    domain::{public_id::is_transform_shaped, PublicId, Visibility},
+    domain::{
+        public_id::{is_transform_shaped, starts_with_added_key},
+        PublicId, Visibility,
+    },
     error::{AppError, AppResult, ErrorCode},
     services::{signed, variant},
     store::AssetRecord,
@@ -43,6 +46,18 @@ fn parse_path(path: &str) -> AppResult<(Option<Transform>, PublicId)> {
     Ok((transform, id))
 }
 
+/// The asset stored under the whole `path` before its first segment's key joined the grammar
+/// (`t_old/photo`, `g_old/photo`: DECISIONS.md), delivered as it always was.
+async fn legacy_asset(app: &App, path: &str) -> AppResult<Option<AssetRecord>> {
+    if !path.split('/').next().is_some_and(starts_with_added_key) {
+        return Ok(None);
+    }
+    match PublicId::existing(path) {
+        Ok(id) => Ok(app.meta.asset(id.as_str()).await?),
+        Err(_) => Ok(None),
+    }
+}
+
 async fn find(app: &App, id: &PublicId) -> AppResult<AssetRecord> {
     app.meta.asset(id.as_str()).await?.ok_or_else(|| ErrorCode::NotFound.with("no such asset"))
 }
@@ -50,7 +65,7 @@ async fn find(app: &App, id: &PublicId) -> AppResult<AssetRecord> {
 /// A `t_<name>` delivery: the preset's transform in its place (so that a variant is keyed by what
 /// it renders, and a changed preset never serves an old render), with the URL's `f` and `dpr`.
 /// Without such a preset, the whole path may name an asset stored before `t` was a key
-/// (`t_old/photo`), delivered as it always was; else 400.
+/// (`t_old/photo`); else 400.
 async fn with_preset(
     app: &App,
     transform: Option<Transform>,
@@ -63,10 +78,8 @@ async fn with_preset(
         let transform = transform.map(|t| t.with_preset(&expanded));
         return Ok((transform, find(app, id).await?));
     }
-    if let Ok(legacy) = PublicId::existing(path) {
-        if let Some(asset) = app.meta.asset(legacy.as_str()).await? {
-            return Ok((None, asset));
-        }
+    if let Some(asset) = legacy_asset(app, path).await? {
+        return Ok((None, asset));
     }
     Err(ErrorCode::InvalidTransform.with(format!("no preset named {name:?}")))
 }
@@ -88,11 +101,15 @@ pub async fn deliver(
     if raw_first.contains('%') && path.split('/').next().is_some_and(is_transform_shaped) {
         return Err(ErrorCode::InvalidTransform.with("a transform must not be percent-encoded"));
     }
-    let (transform, id) = parse_path(&path)?;
-    let preset = transform.as_ref().and_then(|t| t.preset.clone());
-    let (transform, asset) = match &preset {
-        Some(name) => with_preset(&app, transform, name, &id, &path).await?,
-        None => (transform, find(&app, &id).await?),
+    let parsed = parse_path(&path);
+    let preset = parsed.as_ref().ok().and_then(|(t, _)| t.as_ref()?.preset.clone());
+    let (transform, asset) = match parsed {
+        Ok((transform, id)) => match &preset {
+            Some(name) => with_preset(&app, transform, name, &id, &path).await?,
+            None => (transform, find(&app, &id).await?),
+        },
+        // `g_old/photo` is no transform (g needs a crop): it may name an asset stored before.
+        Err(e) => (None, legacy_asset(&app, &path).await?.ok_or(e)?),
     };
     // Strict mode (SPEC §14) lets anonymous unsigned requests have originals and presets only.
     let restricted = app.config.strict_transforms && transform.is_some() && preset.is_none();

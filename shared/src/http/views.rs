@@ -51,6 +51,10 @@ pub fn asset(config: &Config, a: &AssetRecord) -> Value {
         "version": a.version,
         // Names this version's content, never reused; signed URLs are bound to it.
         "revision": a.blob_id,
+        "focal_point": a.focal_point,
+        "faces": a.analysis.as_ref().map_or(&[][..], |x| &x.faces),
+        "thumbhash": a.analysis.as_ref().map(|x| &x.thumbhash),
+        "dominant_color": a.analysis.as_ref().map(|x| &x.dominant_color),
     })
 }
 

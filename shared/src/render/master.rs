@@ -75,24 +75,34 @@ pub fn make(
     alpha: bool,
     limits: &RenderLimits,
 ) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
-    match decode::decode(bytes, format, limits, false)?.next() {
-        Some(frame) => from_image(frame?.image, alpha),
+    match super::first_frame(bytes, format, limits)? {
+        Some(image) => from_image(image, alpha).map(|made| made.masters),
         None => Ok(Vec::new()),
     }
+}
+
+/// The masters of an image, and the smallest form of it they passed through.
+pub struct Made {
+    /// Largest first; empty when the image needs none.
+    pub masters: Vec<(Level, Vec<u8>)>,
+    /// The smallest master's pixels, or the image itself without masters: what the upload's
+    /// analysis looks at.
+    pub smallest: DynamicImage,
 }
 
 /// Makes the masters of a still original already decoded (and oriented) as `image`. A decoder's
 /// layout does not say whether a pixel is transparent (a GIF decodes to RGBA either way): the
 /// masters follow `alpha`, so that a delivery finds the ones it chooses.
-pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
-    if alpha != image.color().has_alpha() {
+pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Made, RenderError> {
+    let levels = levels((image.width(), image.height()), 1, alpha);
+    if !levels.is_empty() && alpha != image.color().has_alpha() {
         image = if alpha { image.into_rgba8().into() } else { image.into_rgb8().into() };
     }
-    let mut out = Vec::new();
-    for level in levels((image.width(), image.height()), 1, alpha) {
+    let mut masters = Vec::new();
+    for level in levels {
         // Each level is resized from the previous one: the same filter, a fraction of the work.
         let plan = Plan { scaled: level.size, canvas: level.size, placement: Placement::Whole };
-        image = super::resize::resize(image, &plan, [255; 4])?;
+        image = super::resize::resize(image, &plan, [255; 4], &Default::default())?;
         let bytes = if level.lossless {
             let mut bytes = Vec::new();
             image::codecs::qoi::QoiEncoder::new(&mut bytes)
@@ -102,9 +112,9 @@ pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Vec<(Level, Ve
         } else {
             encode::still(&image, Format::Jpeg, MASTER_QUALITY)?
         };
-        out.push((level, bytes));
+        masters.push((level, bytes));
     }
-    Ok(out)
+    Ok(Made { masters, smallest: image })
 }
 
 /// Decodes a master this module made.
@@ -186,7 +196,7 @@ mod tests {
             max_memory: 512 << 20,
         };
         let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
-        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels"), false).unwrap();
+        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels"), false).unwrap().masters;
         assert_eq!(from_inspection, make(&original, Format::Jpeg, false, &LIMITS).unwrap());
     }
 
@@ -201,8 +211,12 @@ mod tests {
             let t = Transform::parse(transform).unwrap();
             let level = choose((4000, 3000), false, &t, 4000).expect("a master serves it");
             let master = &masters.iter().find(|(l, _)| *l == level).unwrap().1;
-            let direct = render(&original, Source::Original(Format::Jpeg), None, &t, Format::Png, &LIMITS).unwrap();
-            let via_master = render(master, Source::Master, Some((4000, 3000)), &t, Format::Png, &LIMITS).unwrap();
+            let direct =
+                render(&original, Source::Original(Format::Jpeg), None, &t, Format::Png, &LIMITS, &Default::default())
+                    .unwrap();
+            let via_master =
+                render(master, Source::Master, Some((4000, 3000)), &t, Format::Png, &LIMITS, &Default::default())
+                    .unwrap();
             assert_eq!((direct.width, direct.height), (via_master.width, via_master.height), "{transform}");
             let luma = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_luma8();
             let score = ssim(&luma(&direct.bytes), &luma(&via_master.bytes));
@@ -225,8 +239,11 @@ mod lossless_tests {
         let master = &masters[0].1;
         assert!(masters.len() == 1 && master.starts_with(b"qoif"));
         let t = Transform::parse("w_256,h_256,c_contain,f_png").unwrap();
-        let direct = render(&original, Source::Original(Format::Png), None, &t, Format::Png, &limits).unwrap();
-        let via_master = render(master, Source::Master, Some((1024, 1024)), &t, Format::Png, &limits).unwrap();
+        let direct =
+            render(&original, Source::Original(Format::Png), None, &t, Format::Png, &limits, &Default::default())
+                .unwrap();
+        let via_master =
+            render(master, Source::Master, Some((1024, 1024)), &t, Format::Png, &limits, &Default::default()).unwrap();
         let pixels = |bytes: &[u8]| image::load_from_memory(bytes).unwrap().to_rgba8().into_raw();
         assert_eq!(pixels(&direct.bytes), pixels(&via_master.bytes));
     }

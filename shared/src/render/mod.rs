@@ -5,6 +5,7 @@
 mod decode;
 mod effects;
 mod encode;
+mod gravity;
 pub mod master;
 mod resize;
 mod salient;
@@ -15,8 +16,9 @@ use image::DynamicImage;
 pub use decode::RenderLimits;
 
 use crate::{
+    domain::Subject,
     media::Format,
-    transform::{plan, Plan, Transform},
+    transform::{plan, Crop, Gravity, Plan, Transform},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +57,9 @@ pub enum Source {
 }
 
 /// `t` without the keys that cannot change a render into `output` of a source with or without
-/// alpha: `q` where the format ignores it or says its default, `bg` where nothing is filled. Stored
-/// variants are named by this, so that spellings of one output share one variant.
+/// alpha: `q` where the format ignores it or says its default, `bg` where nothing is filled, `g`
+/// where it says the default. Stored variants are named by this, so that spellings of one output
+/// share one variant.
 pub fn effective_transform(t: &Transform, output: Format, source_has_alpha: bool) -> Transform {
     let mut t = t.clone();
     if t.quality == encode::default_quality(output) || encode::default_quality(output).is_none() {
@@ -68,12 +71,19 @@ pub fn effective_transform(t: &Transform, output: Format, source_has_alpha: bool
     if !fills {
         t.background = None;
     }
+    // `c_thumb` is `c_fill,g_auto`, and `g_center` what a crop does without `g`.
+    if t.crop == Some(Crop::Thumb) {
+        (t.crop, t.gravity) = (Some(Crop::Fill), Some(t.gravity()));
+    }
+    if t.gravity == Some(Gravity::CENTER) {
+        t.gravity = None;
+    }
     t
 }
 
 /// Renders `bytes` with `t` into `output`. The geometry is planned on `plan_on` when given (the
 /// original's size, when `bytes` is its master), so that a render from the master has exactly the
-/// size a render from the original would have.
+/// size a render from the original would have; a crop's gravity looks at `subject`.
 ///
 /// Frames go through one at a time, from the decoder to the encoder (SPEC §12), and the pixels of
 /// the output frames count against `max_animation_pixels`: a long animation rendered large is
@@ -85,6 +95,7 @@ pub fn render(
     t: &Transform,
     output: Format,
     limits: &RenderLimits,
+    subject: &Subject,
 ) -> Result<Rendered, RenderError> {
     // Animation survives into the formats that can carry it (SPEC §6).
     let keep_animation = matches!(output, Format::Gif | Format::WebP);
@@ -101,7 +112,7 @@ pub fn render(
         let plan = plan(plan_on.unwrap_or(source), t, limits.max_output_side);
         let alpha = frame.image.color().has_alpha() && encode::has_alpha(output);
         check_memory(working_memory(source, &plan, t, (output, alpha), keep_animation), limits)?;
-        let image = pipeline(frame.image, &plan, t, output, limits)?;
+        let image = pipeline(frame.image, (&plan, subject), t, output, limits)?;
         output_pixels += u64::from(image.width()) * u64::from(image.height());
         if output_pixels > limits.max_animation_pixels {
             return Err(RenderError::TooLarge(format!(
@@ -116,6 +127,11 @@ pub fn render(
     limits.check_budget()?;
     let bytes = encoder.finish()?;
     Ok(Rendered { bytes, format: output, width, height })
+}
+
+/// The first frame of an original, decoded and oriented as a render would (none: no frames).
+pub fn first_frame(bytes: &[u8], format: Format, limits: &RenderLimits) -> Result<Option<DynamicImage>, RenderError> {
+    decode::decode(bytes, format, limits, false)?.next().transpose().map(|frame| frame.map(|f| f.image))
 }
 
 /// What decoding holds per pixel of the canvas: the pixels, and the decoder's own planes.
@@ -156,7 +172,7 @@ fn working_memory(
 /// One frame through every step after decoding.
 fn pipeline(
     image: DynamicImage,
-    plan: &Plan,
+    (plan, subject): (&Plan, &Subject),
     t: &Transform,
     output: Format,
     limits: &RenderLimits,
@@ -167,7 +183,7 @@ fn pipeline(
         None if encode::has_alpha(output) => [0, 0, 0, 0],
         None => [255, 255, 255, 255],
     };
-    let mut image = resize::resize(image, plan, fill)?;
+    let mut image = resize::resize(image, plan, fill, subject)?;
     if let Some(degrees) = t.rotate {
         limits.check_budget()?;
         image = effects::rotate(image, degrees, fill);

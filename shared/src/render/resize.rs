@@ -4,8 +4,11 @@
 use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, RgbImage, RgbaImage};
 
-use super::{salient, RenderError};
-use crate::transform::{Placement, Plan};
+use super::{gravity, RenderError};
+use crate::{
+    domain::Subject,
+    transform::{Placement, Plan},
+};
 
 fn pixel_type(image: &DynamicImage) -> PixelType {
     if image.color().has_alpha() {
@@ -47,20 +50,19 @@ fn resample(
     from_raw(size.0, size.1, dst.into_vec(), alpha)
 }
 
-pub fn resize(image: DynamicImage, plan: &Plan, fill: [u8; 4]) -> Result<DynamicImage, RenderError> {
+/// Resizes `image` as `plan` says; a crop keeps the window its gravity finds in `subject`.
+pub fn resize(image: DynamicImage, plan: &Plan, fill: [u8; 4], subject: &Subject) -> Result<DynamicImage, RenderError> {
     let (sw, sh) = (f64::from(image.width()), f64::from(image.height()));
     match plan.placement {
         Placement::Whole => resample(image, plan.scaled, None),
-        Placement::CropCentre | Placement::CropSalient => {
+        Placement::Crop(g) => {
             // The canvas, measured in source pixels.
-            let crop_w = f64::from(plan.canvas.0) * sw / f64::from(plan.scaled.0);
-            let crop_h = f64::from(plan.canvas.1) * sh / f64::from(plan.scaled.1);
-            let (left, top) = if plan.placement == Placement::CropSalient {
-                salient::window(&image, crop_w, crop_h)
-            } else {
-                ((sw - crop_w) / 2.0, (sh - crop_h) / 2.0)
-            };
-            resample(image, plan.canvas, Some((left, top, crop_w, crop_h)))
+            let crop = (
+                f64::from(plan.canvas.0) * sw / f64::from(plan.scaled.0),
+                f64::from(plan.canvas.1) * sh / f64::from(plan.scaled.1),
+            );
+            let (left, top) = gravity::window(&image, crop, g, subject);
+            resample(image, plan.canvas, Some((left, top, crop.0, crop.1)))
         }
         Placement::Pad => {
             let inner = resample(image, plan.scaled, None)?;

@@ -116,6 +116,8 @@ mod tests {
             updated_at: updated_at_s * 1000,
             version: 1,
             blob_id: "b1".into(),
+            focal_point: None,
+            analysis: None,
         };
         let legacy = |expires| Signed { expires, revision: None };
         let week = MAX_TTL_SECONDS;

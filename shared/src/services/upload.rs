@@ -8,15 +8,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::{
+    analysis,
     app::App,
     auth::Principal,
     cdn,
     clock::now_ms,
-    domain::{Folder, PublicId, Tags, Visibility},
+    domain::{Analysis, Folder, PublicId, Tags, Visibility},
     error::{AppError, AppResult, ErrorCode},
     gc, media,
     media::{ImageInfo, InspectError},
-    render::master,
+    render::{self, master},
     secrets::random_hex,
     store::{master_key, original_key, AssetRecord, Created, StoreError, Swapped},
 };
@@ -52,7 +53,7 @@ pub async fn commit(app: &Arc<App>, principal: &Principal, upload: NewUpload) ->
     }
     let existing = app.meta.asset(upload.public_id.as_str()).await?;
     check_replaceable(principal, existing.as_ref(), upload.overwrite)?;
-    let (info, masters) = inspect(app, upload.bytes.clone()).await?;
+    let Inspected { info, masters, analysis } = inspect(app, upload.bytes.clone()).await?;
 
     // Listed as garbage before it exists, so that a crash from here on leaves nothing behind.
     let blob_id = random_hex(16);
@@ -87,6 +88,9 @@ pub async fn commit(app: &Arc<App>, principal: &Principal, upload: NewUpload) ->
         updated_at: now,
         version: existing.map_or(1, |e| e.version + 1),
         blob_id: blob_id.clone(),
+        // A new version's subject may be elsewhere (SPEC §14).
+        focal_point: None,
+        analysis: analysis.clone(),
     };
 
     let mut existing = existing;
@@ -134,8 +138,16 @@ async fn store_blobs(
     Ok(())
 }
 
-/// Inspects the upload and, for a still that is slow to decode, makes its masters (see `render::master`).
-async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::Level, Vec<u8>)>)> {
+/// What the upload's one full decode gives besides the checks: the masters of a still that is
+/// slow to decode (see `render::master`) and the analysis (faces, placeholders) of its first frame.
+struct Inspected {
+    info: ImageInfo,
+    masters: Vec<(master::Level, Vec<u8>)>,
+    analysis: Option<Analysis>,
+}
+
+/// Inspects the upload, makes its masters and analyses it.
+async fn inspect(app: &App, bytes: Bytes) -> AppResult<Inspected> {
     let limits = media::InspectLimits {
         max_pixels: app.config.max_pixels,
         max_frames: app.config.max_frames,
@@ -147,22 +159,25 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<(ImageInfo, Vec<(master::
     let inspected = permit
         .run(move || {
             let (info, pixels) = media::inspect_keeping_pixels(&bytes, &limits)?;
-            let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
-            let masters = if wanted {
-                // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
-                let made = match pixels {
-                    Some(image) => master::from_image(image, info.has_alpha),
-                    None => master::make(&bytes, info.format, info.has_alpha, &render_limits),
-                };
-                // Without masters the asset is still whole: renders start from the original.
-                made.unwrap_or_else(|e| {
-                    tracing::warn!(error = ?e, "no masters");
-                    Vec::new()
-                })
-            } else {
-                Vec::new()
+            // Decoded once: the inspection's pixels when it kept them, else a render-path decode.
+            let image = match pixels {
+                Some(image) => Ok(Some(image)),
+                None => render::first_frame(&bytes, info.format, &render_limits),
             };
-            Ok((info, masters))
+            let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
+            let made = image.and_then(|image| match image {
+                Some(image) if wanted => master::from_image(image, info.has_alpha).map(Some),
+                Some(image) => Ok(Some(master::Made { masters: Vec::new(), smallest: image })),
+                None => Ok(None),
+            });
+            // Without masters and analysis the asset is still whole: renders start from the
+            // original, and crops find their subject without faces.
+            let made = made.unwrap_or_else(|e| {
+                tracing::warn!(error = ?e, "no masters and no analysis");
+                None
+            });
+            let analysis = made.as_ref().map(|m| analysis::analyse(&m.smallest));
+            Ok(Inspected { info, masters: made.map(|m| m.masters).unwrap_or_default(), analysis })
         })
         .await
         .map_err(AppError::internal)?;

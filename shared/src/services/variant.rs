@@ -22,7 +22,7 @@ use crate::{
     secrets::sha256_hex,
     store::{asset_tree, master_key, original_key, AssetRecord, VariantAdded},
     telemetry::metrics,
-    transform::Transform,
+    transform::{Gravity, Transform},
 };
 
 /// `f_auto`: AVIF if the client accepts it, else WebP, else JPEG (PNG when the image has alpha).
@@ -77,7 +77,15 @@ pub fn rendition(asset: &AssetRecord, transform: Option<Transform>, accept: &str
             // f_auto resolves to a format; the variant is named by what is actually rendered, so
             // keys that change nothing (`q_1`..`q_100` of a PNG) name no new variant.
             let effective = render::effective_transform(&t, format, asset.has_alpha);
-            let name = &sha256_hex(format!("{}|{}", effective.canonical(), format.name()).as_bytes())[..32];
+            let mut named = format!("{}|{}", effective.canonical(), format.name());
+            // A crop that looks for the subject renders anew when its focal point moves (faces
+            // change only with the version, which names the variant's tree).
+            if let (Some(point), Some(Gravity::Auto | Gravity::Face | Gravity::Faces)) =
+                (asset.focal_point, effective.gravity)
+            {
+                named += &format!("|focal={},{}", point.x.ten_thousandths(), point.y.ten_thousandths());
+            }
+            let name = &sha256_hex(named.as_bytes())[..32];
             Rendition {
                 key: format!("{}/variants/{name}.{}", asset_tree(&asset.blob_id), format.name()),
                 etag: format!("\"{}-{}\"", asset.blob_id, &name[..16]),
@@ -236,13 +244,13 @@ impl RenderJob {
                 (bytes.ok_or_else(|| missing_original(asset))?, original, None)
             }
         };
-        let t = self.t.clone();
+        let (t, subject) = (self.t.clone(), asset.subject());
         let rendered = permit
             .run(move || {
                 // The budget runs from when the render gets its core.
                 let started = Instant::now();
                 limits.deadline = Some(started + budget);
-                let rendered = render::render(&input, source, plan_on, &t, output, &limits);
+                let rendered = render::render(&input, source, plan_on, &t, output, &limits, &subject);
                 if rendered.is_ok() {
                     metrics::render(output, started.elapsed());
                 }

@@ -1,7 +1,7 @@
 //! The records the metadata store keeps. Times are unix milliseconds.
 
 use crate::{
-    domain::{Role, Visibility},
+    domain::{Analysis, Point, Role, Subject, Visibility},
     media::Format,
 };
 
@@ -95,6 +95,20 @@ pub struct AssetRecord {
     pub version: i64,
     /// Names the stored original (`assets/<blob_id>/original`) and everything derived from it.
     pub blob_id: String,
+    /// Set by its owner (SPEC §14); cleared by an overwrite.
+    pub focal_point: Option<Point>,
+    /// What this version's upload found; `None` for versions stored before uploads looked.
+    pub analysis: Option<Analysis>,
+}
+
+impl AssetRecord {
+    /// What a crop with gravity needs of this asset.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            focal_point: self.focal_point,
+            faces: self.analysis.as_ref().map(|a| a.faces.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 /// The most one version of an asset may store beside its original (`IMGCLOUD_MAX_VARIANTS_PER_ASSET`,

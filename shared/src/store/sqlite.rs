@@ -71,7 +71,9 @@ CREATE TABLE IF NOT EXISTS assets (
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     blob_id TEXT NOT NULL,
-    variants INTEGER NOT NULL DEFAULT 0
+    variants INTEGER NOT NULL DEFAULT 0,
+    focal_point TEXT,
+    analysis TEXT
 );
 CREATE INDEX IF NOT EXISTS assets_newest ON assets (created_at DESC, public_id DESC);
 CREATE INDEX IF NOT EXISTS assets_by_owner_newest ON assets (owner_id, created_at DESC, public_id DESC);
@@ -232,6 +234,12 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if !has_column("assets", "variants")? {
         conn.execute_batch("ALTER TABLE assets ADD COLUMN variants INTEGER NOT NULL DEFAULT 0")?;
     }
+    // 2026-12: focal points and what uploads find (SPEC §14); NULL for assets stored before.
+    for column in ["focal_point", "analysis"] {
+        if !has_column("assets", column)? {
+            conn.execute_batch(&format!("ALTER TABLE assets ADD COLUMN {column} TEXT"))?;
+        }
+    }
     Ok(())
 }
 
@@ -260,12 +268,12 @@ impl FromSql for Format {
     }
 }
 
-/// The `tags` column: a JSON list of strings.
-struct TagList(Vec<String>);
+/// A JSON text column: the `tags` list, a focal point, an analysis.
+struct Json<T>(T);
 
-impl FromSql for TagList {
+impl<T: serde::de::DeserializeOwned> FromSql for Json<T> {
     fn column_result(value: ValueRef) -> FromSqlResult<Self> {
-        stored(value, |json| serde_json::from_str(json)).map(TagList)
+        stored(value, |json| serde_json::from_str(json)).map(Json)
     }
 }
 
@@ -308,7 +316,7 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         public_id: row.get("public_id")?,
         owner_id: row.get("owner_id")?,
         folder: row.get("folder")?,
-        tags: row.get::<_, TagList>("tags")?.0,
+        tags: row.get::<_, Json<_>>("tags")?.0,
         visibility: row.get("visibility")?,
         format: row.get("format")?,
         width: row.get("width")?,
@@ -323,6 +331,8 @@ fn asset_from_row(row: &Row) -> rusqlite::Result<AssetRecord> {
         updated_at: row.get("updated_at")?,
         version: row.get("version")?,
         blob_id: row.get("blob_id")?,
+        focal_point: row.get::<_, Option<Json<_>>>("focal_point")?.map(|j| j.0),
+        analysis: row.get::<_, Option<Json<_>>>("analysis")?.map(|j| j.0),
     })
 }
 
@@ -345,10 +355,16 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
 
 const INSERT_ASSET: &str =
     "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
-    has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id, variants)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id, variants,
+    focal_point, analysis)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
 
-fn asset_params(a: &AssetRecord) -> [Value; 18] {
+/// An optional value as a JSON text column.
+fn json_column<T: serde::Serialize>(value: Option<&T>) -> Value {
+    value.and_then(|v| serde_json::to_string(v).ok()).map_or(Value::Null, Value::Text)
+}
+
+fn asset_params(a: &AssetRecord) -> [Value; 20] {
     [
         a.public_id.clone().into(),
         a.owner_id.clone().into(),
@@ -368,6 +384,8 @@ fn asset_params(a: &AssetRecord) -> [Value; 18] {
         a.version.into(),
         a.blob_id.clone().into(),
         (a.variants as i64).into(),
+        json_column(a.focal_point.as_ref()),
+        json_column(a.analysis.as_ref()),
     ]
 }
 
@@ -644,13 +662,15 @@ impl AssetStore for SqliteMetaStore {
         self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
-                "UPDATE assets SET tags = ?2, folder = ?3, visibility = ?4, updated_at = ?5 WHERE public_id = ?1",
+                "UPDATE assets SET tags = ?2, folder = ?3, visibility = ?4, updated_at = ?5, focal_point = ?6
+                 WHERE public_id = ?1",
                 params![
                     a.public_id,
                     serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()),
                     a.folder,
                     a.visibility.as_str(),
-                    a.updated_at
+                    a.updated_at,
+                    json_column(a.focal_point.as_ref()),
                 ],
             )?;
             let stored =
@@ -947,6 +967,10 @@ mod tests {
         let reopened = SqliteMetaStore::open(&path).unwrap();
         let old = reopened.asset("old").await.unwrap().unwrap();
         assert_eq!((old.variants, old.derived_bytes), (1, 750), "kept across a restart, the column added once");
+        assert_eq!((old.focal_point, &old.analysis), (None, &None), "nothing was found in it before SPEC §14");
+        let point = crate::domain::Point::parse(&serde_json::json!({"x": 0.2, "y": 0.9})).unwrap();
+        let edited = AssetRecord { focal_point: Some(point), ..old };
+        assert_eq!(reopened.update_asset_meta(&edited).await.unwrap(), Some(edited));
     }
 
     #[tokio::test]

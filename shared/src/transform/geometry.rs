@@ -1,16 +1,14 @@
 //! Output geometry: from the source size and a transform to the size to resize to and the canvas
 //! (SPEC §6's crop-mode table), with `dpr` and the output-side cap applied.
 
-use super::{Crop, Transform};
+use super::{Crop, Gravity, Transform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// The resized image is the canvas.
     Whole,
-    /// The resized image covers the canvas; crop it around the centre.
-    CropCentre,
-    /// The resized image covers the canvas; crop it around its most salient region.
-    CropSalient,
+    /// The resized image covers the canvas; crop the window that the gravity keeps.
+    Crop(Gravity),
     /// The resized image lies inside the canvas, centred on the background.
     Pad,
 }
@@ -70,7 +68,7 @@ pub fn plan(source: (u32, u32), t: &Transform, max_side: u32) -> Plan {
     let scaled = (down(plan.scaled.0), down(plan.scaled.1));
     let scaled = match plan.placement {
         Placement::Whole => canvas,
-        Placement::CropCentre | Placement::CropSalient => (scaled.0.max(canvas.0), scaled.1.max(canvas.1)),
+        Placement::Crop(_) => (scaled.0.max(canvas.0), scaled.1.max(canvas.1)),
         Placement::Pad => (scaled.0.min(canvas.0), scaled.1.min(canvas.1)),
     };
     Plan { scaled, canvas, placement: plan.placement }
@@ -104,7 +102,7 @@ fn unrotated(source: (u32, u32), t: &Transform, max_side: u32) -> Plan {
         Crop::Fill | Crop::Cover | Crop::Thumb => Plan {
             scaled: (side(sw * cover).max(canvas.0), side(sh * cover).max(canvas.1)),
             canvas,
-            placement: if t.crop == Some(Crop::Thumb) { Placement::CropSalient } else { Placement::CropCentre },
+            placement: Placement::Crop(t.gravity()),
         },
         Crop::Contain => Plan {
             scaled: (side(sw * fit).min(canvas.0), side(sh * fit).min(canvas.1)),
@@ -180,7 +178,9 @@ mod tests {
     #[test]
     fn fill_scales_to_cover_and_contain_to_fit_inside_the_canvas() {
         let p = plan((1000, 500), &Transform::parse("w_400,h_400,c_fill").unwrap(), 4000);
-        assert_eq!((p.scaled, p.placement), ((800, 400), Placement::CropCentre));
+        assert_eq!((p.scaled, p.placement), ((800, 400), Placement::Crop(Gravity::CENTER)));
+        let p = plan((1000, 500), &Transform::parse("w_400,h_400,c_thumb").unwrap(), 4000);
+        assert_eq!(p.placement, Placement::Crop(Gravity::Auto), "c_thumb is c_fill,g_auto");
         let p = plan((1000, 500), &Transform::parse("w_400,h_400,c_contain").unwrap(), 4000);
         assert_eq!((p.scaled, p.placement), ((400, 200), Placement::Pad));
     }

@@ -1,6 +1,6 @@
 //! The transform grammar of SPEC §6: `key_value` pairs joined by `,`. [`Transform::parse`] refuses
 //! every bad pair with a message naming it; [`Transform::canonical`] is the one spelling used for
-//! cache keys, ETags and the SDKs (order `t,w,h,c,q,f,dpr,gr,bl,r,bg`). `t_<name>` names a preset
+//! cache keys, ETags and the SDKs (order `t,w,h,c,g,q,f,dpr,gr,bl,r,bg`). `t_<name>` names a preset
 //! (SPEC §14), which a delivery expands ([`Transform::with_preset`]) before anything is keyed.
 
 pub(crate) mod geometry;
@@ -36,6 +36,40 @@ impl Crop {
     ];
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(c, _)| *c == self).map_or("fit", |(_, n)| n)
+    }
+}
+
+/// The `g_` values (SPEC §14): where a cropping mode keeps its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gravity {
+    /// The focal point if the asset has one, else its faces, else the most salient region.
+    Auto,
+    /// Centred on the largest face.
+    Face,
+    /// Centred on the box around all faces.
+    Faces,
+    /// A fixed anchor: horizontal and vertical position as 0 (left/top), 1 (centre) or 2.
+    Anchor(u8, u8),
+}
+
+impl Gravity {
+    pub const CENTER: Gravity = Gravity::Anchor(1, 1);
+    const ALL: [(Gravity, &'static str); 12] = [
+        (Gravity::Auto, "auto"),
+        (Gravity::Face, "face"),
+        (Gravity::Faces, "faces"),
+        (Gravity::CENTER, "center"),
+        (Gravity::Anchor(1, 0), "north"),
+        (Gravity::Anchor(1, 2), "south"),
+        (Gravity::Anchor(2, 1), "east"),
+        (Gravity::Anchor(0, 1), "west"),
+        (Gravity::Anchor(2, 0), "north_east"),
+        (Gravity::Anchor(0, 0), "north_west"),
+        (Gravity::Anchor(2, 2), "south_east"),
+        (Gravity::Anchor(0, 2), "south_west"),
+    ];
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(g, _)| *g == self).map_or("center", |(_, n)| n)
     }
 }
 
@@ -86,6 +120,7 @@ pub struct Transform {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub crop: Option<Crop>,
+    pub gravity: Option<Gravity>,
     pub quality: Option<u8>,
     pub format: Option<OutputFormat>,
     pub dpr: Option<Hundredths>,
@@ -107,7 +142,7 @@ struct Key {
     print: fn(&Transform) -> Option<String>,
 }
 
-const KEYS: [Key; 11] = [
+const KEYS: [Key; 12] = [
     Key {
         name: "t",
         must_be: "a preset name: 1 to 64 of a-z, 0-9, _ and -",
@@ -131,6 +166,13 @@ const KEYS: [Key; 11] = [
         must_be: "one of fit, fill, cover, contain, inside, outside, thumb",
         parse: |t, v| named(&Crop::ALL, v).map(|c| t.crop = Some(c)),
         print: |t| t.crop.map(|c| c.name().to_owned()),
+    },
+    Key {
+        name: "g",
+        must_be: "one of auto, face, faces, center, north, south, east, west, north_east, north_west, south_east, \
+                  south_west",
+        parse: |t, v| named(&Gravity::ALL, v).map(|g| t.gravity = Some(g)),
+        print: |t| t.gravity.map(|g| g.name().to_owned()),
     },
     Key {
         name: "q",
@@ -197,7 +239,19 @@ impl Transform {
         if t.preset.is_some() && t != beside_preset {
             return Err("a preset (t_) may be combined with f and dpr only".to_owned());
         }
+        if t.gravity.is_some() && !matches!(t.crop, Some(Crop::Fill | Crop::Cover | Crop::Thumb)) {
+            return Err("gravity (g) applies to c_fill, c_cover and c_thumb only".to_owned());
+        }
         Ok(t)
+    }
+
+    /// Where a cropping mode keeps its window: `c_thumb` means `g_auto` unless told otherwise.
+    pub fn gravity(&self) -> Gravity {
+        match (self.gravity, self.crop) {
+            (Some(g), _) => g,
+            (None, Some(Crop::Thumb)) => Gravity::Auto,
+            (None, _) => Gravity::CENTER,
+        }
     }
 
     /// This `t_` transform with its preset's transform in its place; the URL's `f` and `dpr`

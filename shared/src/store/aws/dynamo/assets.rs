@@ -36,19 +36,26 @@ impl AssetStore for DynamoMetaStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn update_asset_meta(&self, a: &AssetRecord) -> StoreResult<Option<AssetRecord>> {
+        let mut values = values([
+            (":tags", AttributeValue::L(a.tags.iter().map(s).collect())),
+            (":folder", s(&a.folder)),
+            (":visibility", s(a.visibility.as_str())),
+            (":updated", n(a.updated_at)),
+            (":gsi2", s(Partition::Folder(&a.folder).value())),
+        ]);
+        let set = "SET tags = :tags, folder = :folder, visibility = :visibility, updated_at = :updated, GSI2PK = :gsi2";
+        let expression = match json_attribute(a.focal_point.as_ref()) {
+            Some(point) => {
+                values.insert(":focal".to_owned(), point);
+                format!("{set}, focal_point = :focal")
+            }
+            None => format!("{set} REMOVE focal_point"),
+        };
         let result = self
             .update_item(keys::asset(&a.public_id))
-            .update_expression(
-                "SET tags = :tags, folder = :folder, visibility = :visibility, updated_at = :updated, GSI2PK = :gsi2",
-            )
+            .update_expression(expression)
             .condition_expression("attribute_exists(PK)")
-            .set_expression_attribute_values(Some(values([
-                (":tags", AttributeValue::L(a.tags.iter().map(s).collect())),
-                (":folder", s(&a.folder)),
-                (":visibility", s(a.visibility.as_str())),
-                (":updated", n(a.updated_at)),
-                (":gsi2", s(Partition::Folder(&a.folder).value())),
-            ])))
+            .set_expression_attribute_values(Some(values))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;

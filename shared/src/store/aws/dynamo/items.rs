@@ -139,7 +139,23 @@ pub(super) fn asset_item(a: &AssetRecord) -> Item {
     if let Some(f) = &a.original_filename {
         item.insert("original_filename".to_owned(), s(f));
     }
+    if let Some(point) = json_attribute(a.focal_point.as_ref()) {
+        item.insert("focal_point".to_owned(), point);
+    }
+    if let Some(analysis) = json_attribute(a.analysis.as_ref()) {
+        item.insert("analysis".to_owned(), analysis);
+    }
     item
+}
+
+/// A value as a JSON string attribute.
+pub(super) fn json_attribute<T: serde::Serialize>(value: Option<&T>) -> Option<AttributeValue> {
+    value.and_then(|v| serde_json::to_string(v).ok()).map(s)
+}
+
+/// A JSON string attribute, absent on items written before it existed.
+fn opt_json<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> StoreResult<Option<T>> {
+    opt_s(item, name).map(|json| serde_json::from_str(&json).map_err(|_| corrupt(name))).transpose()
 }
 
 pub(super) fn asset_from(item: &Item) -> StoreResult<AssetRecord> {
@@ -167,6 +183,8 @@ pub(super) fn asset_from(item: &Item) -> StoreResult<AssetRecord> {
         updated_at: get_n(item, "updated_at")?,
         version: get_n(item, "version")?,
         blob_id: get_s(item, "blob_id")?,
+        focal_point: opt_json(item, "focal_point")?,
+        analysis: opt_json(item, "analysis")?,
     })
 }
 

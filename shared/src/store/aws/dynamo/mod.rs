@@ -272,6 +272,12 @@ mod tests {
             updated_at: 1,
             version: 1,
             blob_id: "b".into(),
+            focal_point: None,
+            analysis: Some(crate::domain::Analysis {
+                faces: Vec::new(),
+                thumbhash: "AAAA".into(),
+                dominant_color: "#000000".into(),
+            }),
         };
         let item = asset_item(&asset);
         assert_eq!(asset_from(&item).unwrap(), asset);
@@ -280,6 +286,8 @@ mod tests {
             ("format", s("bmp")),
             ("tags", AttributeValue::L(vec![n(1)])),
             ("has_alpha", s("yes")),
+            ("analysis", s("{}")),
+            ("focal_point", s(r#"{"x":2,"y":0}"#)),
         ] {
             let mut corrupt = item.clone();
             corrupt.insert(name.into(), value);
