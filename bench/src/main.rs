@@ -8,6 +8,8 @@
 //!   fails unless there was no 5xx and no upload was lost.
 //! - `imgcloud-bench decode [iterations]`: 12 MP HEIC, AVIF and JPEG XL decodes against
 //!   pillow-heif and Pillow (libheif, libavif) in the same run.
+//! - `imgcloud-bench smart [iterations]`: the upload's analysis (faces, placeholders) against the
+//!   rest of a 12 MP upload's work, and `g_auto` crops against centred ones.
 //! - `imgcloud-bench timing [samples]`: failed logins (wrong password, unknown email) against a
 //!   good one, and signature checks failing at the first or the last byte.
 
@@ -17,6 +19,7 @@ mod load;
 mod mixed;
 mod render;
 mod server;
+mod smart;
 mod timing;
 
 #[tokio::main]
@@ -39,8 +42,9 @@ async fn main() {
         "load" => mixed::bench(number.unwrap_or(60)).await,
         "timing" => timing::bench(number.unwrap_or(200) as usize).await,
         "decode" => decode::bench(number.unwrap_or(5) as usize),
+        "smart" => smart::bench(number.unwrap_or(10) as usize),
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations] | smart [iterations]");
             std::process::exit(2);
         }
     }

@@ -172,7 +172,9 @@ async fn a_focal_point_is_set_cleared_and_moves_g_auto() {
     assert_ne!(moved.headers()["etag"], etag, "a crop around the old point is not served");
     assert_eq!(coloured(&image_of(moved).await), 0, "the window is at the left edge now");
 
-    for bad in [json!({"x": 2, "y": 0}), json!({"x": 0.5}), json!("0.5,0.5"), json!({"x": "a", "y": 0})] {
+    for bad in
+        [json!({"x": 2, "y": 0}), json!({"x": 0.5}), json!("0.5,0.5"), json!({"x": "a", "y": 0}), json!([0.5, 0.5])]
+    {
         let refused = patch(&admin, json!({ "focal_point": bad })).await;
         assert_eq!(assert_error(refused, StatusCode::BAD_REQUEST).await, "invalid_focal_point", "{bad}");
     }

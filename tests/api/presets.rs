@@ -1,5 +1,5 @@
 //! Presets (SPEC §14) through HTTP: the admin's CRUD, `t_<name>` deliveries keyed by what they
-//! render, strict mode's allowance, and public_ids stored before `t` was a key.
+//! render, strict mode's allowance, and public_ids stored before `t` and `g` were keys.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -107,28 +107,39 @@ async fn strict_mode_lets_anonymous_requests_have_presets() {
     assert_eq!(code, "transform_not_allowed");
 }
 
-/// `t` became a key of the grammar after public_ids could start with `t_`: such an id cannot be
-/// made any more, and one stored before is still delivered, changed and deleted by its name.
+/// `t` and `g` became keys of the grammar after public_ids could start with `t_` or `g_`: such an
+/// id cannot be made any more, and one stored before is still delivered, changed and deleted by
+/// its name (`g_auto/photo` too, though `g_auto` alone is no transform: gravity needs a crop).
 #[tokio::test]
-async fn a_public_id_stored_before_t_was_a_key_keeps_working() {
+async fn public_ids_stored_before_t_and_g_were_keys_keep_working() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let refused = app.upload(&admin, Some((photo(), "p.jpg")), &[("public_id", "t_old/photo")]).await;
-    assert_eq!(assert_error(refused, StatusCode::BAD_REQUEST).await, "invalid_public_id");
-
-    // As an earlier release stored it: the record written to the store directly (sharing the
-    // blobs of an asset uploaded now).
-    app.upload_photo(&admin, &[("public_id", "now/photo")]).await;
     let meta = app.meta_store().await;
-    let mut legacy = meta.asset("now/photo").await.unwrap().unwrap();
-    legacy.public_id = "t_old/photo".into();
-    assert_eq!(meta.create_asset(&legacy).await.unwrap(), imgcloud_core::store::Created::Created);
+    for (i, id) in ["t_old/photo", "g_old/photo", "g_auto/photo"].into_iter().enumerate() {
+        let refused = app.upload(&admin, Some((photo(), "p.jpg")), &[("public_id", id)]).await;
+        assert_eq!(assert_error(refused, StatusCode::BAD_REQUEST).await, "invalid_public_id", "{id}");
 
-    let original = app.get("/v1/image/t_old/photo", &Cred::None).await;
-    assert_eq!(original.bytes().await.unwrap(), photo());
-    assert_eq!(size_of(app.get("/v1/image/w_100/t_old/photo", &Cred::None).await).await.0, 100);
-    let patched = app.send_json(Method::PATCH, "/v1/assets/t_old/photo", &admin, json!({"tags": ["kept"]})).await;
-    assert_eq!(patched.status(), StatusCode::OK);
-    let deleted = app.req(Method::DELETE, "/v1/assets/t_old/photo", &admin).send().await.unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        // As an earlier release stored it: the record written to the store directly (sharing the
+        // blobs of an asset uploaded now, which go when it is deleted).
+        let now = format!("now/photo-{i}");
+        app.upload_photo(&admin, &[("public_id", &now)]).await;
+        let mut legacy = meta.asset(&now).await.unwrap().unwrap();
+        legacy.public_id = id.into();
+        assert_eq!(meta.create_asset(&legacy).await.unwrap(), imgcloud_core::store::Created::Created);
+
+        let original = app.get(&format!("/v1/image/{id}"), &Cred::None).await;
+        assert_eq!(original.bytes().await.unwrap(), photo(), "{id}");
+        assert_eq!(size_of(app.get(&format!("/v1/image/w_100/{id}"), &Cred::None).await).await.0, 100);
+        let patched =
+            app.send_json(Method::PATCH, &format!("/v1/assets/{id}"), &admin, json!({"tags": ["kept"]})).await;
+        assert_eq!(patched.status(), StatusCode::OK);
+        let deleted = app.req(Method::DELETE, &format!("/v1/assets/{id}"), &admin).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    }
+    let unknown = app.get("/v1/image/g_old/other", &Cred::None).await;
+    assert_eq!(
+        assert_error(unknown, StatusCode::BAD_REQUEST).await,
+        "invalid_transform",
+        "no such asset: the 400 stays"
+    );
 }

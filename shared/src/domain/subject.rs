@@ -57,9 +57,13 @@ pub struct Point {
 impl Point {
     /// A focal point as `PATCH /v1/assets/:id` takes it: `{"x": 0..1, "y": 0..1}`.
     pub fn parse(value: &serde_json::Value) -> Result<Self, Invalid> {
-        serde_json::from_value(value.clone()).map_err(|_| {
-            Invalid::new(ErrorCode::InvalidFocalPoint, r#"focal_point must be null or {"x": 0..1, "y": 0..1}"#)
-        })
+        let invalid =
+            || Invalid::new(ErrorCode::InvalidFocalPoint, r#"focal_point must be null or {"x": 0..1, "y": 0..1}"#);
+        // A derived struct reads `[x, y]` too: only the object is the API's.
+        if !value.is_object() {
+            return Err(invalid());
+        }
+        serde_json::from_value(value.clone()).map_err(|_| invalid())
     }
 }
 
@@ -131,7 +135,12 @@ mod tests {
         assert_eq!(Fraction::clamped(7.0).get(), 1.0);
         let point = Point::parse(&serde_json::json!({"x": 0.25, "y": 0.4})).unwrap();
         assert_eq!(serde_json::to_value(point).unwrap(), serde_json::json!({"x": 0.25, "y": 0.4}));
-        for bad in [serde_json::json!({"x": 2, "y": 0}), serde_json::json!({"x": 0.5}), serde_json::json!("0.5,0.5")] {
+        for bad in [
+            serde_json::json!({"x": 2, "y": 0}),
+            serde_json::json!({"x": 0.5}),
+            serde_json::json!("0.5,0.5"),
+            serde_json::json!([0.5, 0.5]),
+        ] {
             assert_eq!(Point::parse(&bad).unwrap_err().code, ErrorCode::InvalidFocalPoint, "{bad}");
         }
         assert!(Point::parse(&serde_json::json!({"x": 0.5, "y": 0.5, "z": 1})).is_err());

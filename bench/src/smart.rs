@@ -1,0 +1,88 @@
+//! What smart delivery costs (SPEC §14, issue 17): the upload's analysis (faces, ThumbHash,
+//! dominant colour) against the rest of a 12 MP JPEG upload's work (decode, masters), and a
+//! `g_auto` crop (saliency, or faces) against a centred `c_fill`, in the same run, in process.
+
+use std::time::Instant;
+
+use imgcloud_core::{
+    analysis,
+    domain::Subject,
+    media::{inspect_keeping_pixels, Format, Formats, InspectLimits},
+    render::{master, render, RenderLimits, Source},
+    transform::Transform,
+};
+
+use crate::{corpus, render::median};
+
+const LIMITS: RenderLimits = RenderLimits::DEFAULT;
+
+fn time_ms(f: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    f();
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+pub fn bench(iterations: usize) {
+    let original = corpus("photo_12mp_4000x3000.jpg");
+    let limits = InspectLimits { max_pixels: 100_000_000, max_frames: 1, formats: Formats::ALL, max_memory: 2 << 30 };
+    let (mut upload_ms, mut analysis_ms) = (Vec::new(), Vec::new());
+    let mut smallest = None;
+    for _ in 0..iterations {
+        let mut made = None;
+        upload_ms.push(time_ms(|| {
+            let (_, pixels) = inspect_keeping_pixels(&original, &limits).expect("inspects");
+            made = Some(master::from_image(pixels.expect("a JPEG keeps its pixels"), false).expect("masters"));
+        }));
+        let image = made.expect("made").smallest;
+        analysis_ms.push(time_ms(|| {
+            std::hint::black_box(analysis::analyse(&image));
+        }));
+        smallest = Some(image);
+    }
+    let (upload, analysed) = (median(upload_ms), median(analysis_ms));
+    println!("\n12 MP JPEG upload, medians of {iterations}:");
+    println!("  decode + masters (today's upload work): {upload:.1} ms");
+    println!(
+        "  analysis of the 1024 px master (faces, ThumbHash, colour): {analysed:.1} ms (+{:.1} %)",
+        analysed / upload * 100.0
+    );
+
+    let image = smallest.expect("at least one iteration");
+    let faces = analysis::analyse(&image).faces;
+    let masters = master::make(&original, Format::Jpeg, false, &LIMITS).expect("masters");
+    let with_faces = Subject { focal_point: None, faces };
+    println!("\nrenders from the 1024 px master, medians of {iterations} (faces found: {}):", with_faces.faces.len());
+    let fill = "w_400,h_400,c_fill,f_webp";
+    let mut baseline = None;
+    for (t, subject) in [
+        (fill, Subject::default()),
+        ("w_400,h_400,c_fill,g_auto,f_webp", Subject::default()),
+        ("w_400,h_400,c_fill,g_auto,f_webp", with_faces.clone()),
+        ("w_400,h_400,c_fill,g_north_west,f_webp", Subject::default()),
+    ] {
+        let transform = Transform::parse(t).expect("transform");
+        let level = master::choose((4000, 3000), false, &transform, 4000).expect("a master serves it");
+        let bytes = &masters.iter().find(|(l, _)| *l == level).expect("made").1;
+        let ms = median(
+            (0..iterations)
+                .map(|_| {
+                    time_ms(|| {
+                        let rendered = render(
+                            bytes,
+                            Source::Master,
+                            Some((4000, 3000)),
+                            &transform,
+                            Format::WebP,
+                            &LIMITS,
+                            &subject,
+                        );
+                        std::hint::black_box(rendered.expect("renders"));
+                    })
+                })
+                .collect(),
+        );
+        let base = *baseline.get_or_insert(ms);
+        let how = if subject.faces.is_empty() { "" } else { " (around the faces)" };
+        println!("  {t}{how}: {ms:.1} ms ({:.2}× c_fill)", ms / base);
+    }
+}
