@@ -8,7 +8,7 @@ use imgcloud_core::{
     analysis,
     domain::Subject,
     media::{inspect_keeping_pixels, Format, Formats, InspectLimits},
-    render::{master, render, RenderLimits, Source},
+    render::{master, reduced, render, RenderLimits, Source},
     transform::Transform,
 };
 
@@ -40,14 +40,21 @@ pub fn bench(iterations: usize) {
         smallest = Some(image);
     }
     let (upload, analysed) = (median(upload_ms), median(analysis_ms));
+    let image = smallest.expect("at least one iteration");
+    let faces_ms = median(
+        (0..iterations)
+            .map(|_| time_ms(|| drop(analysis::faces::detect(&reduced(&image, analysis::faces::SIDE)))))
+            .collect(),
+    );
+    let placeholders_ms =
+        median((0..iterations).map(|_| time_ms(|| drop(analysis::placeholder::placeholders(&image)))).collect());
     println!("\n12 MP JPEG upload, medians of {iterations}:");
     println!("  decode + masters (today's upload work): {upload:.1} ms");
     println!(
-        "  analysis of the 1024 px master (faces, ThumbHash, colour): {analysed:.1} ms (+{:.1} %)",
+        "  analysis of the 1024 px master: {analysed:.1} ms (+{:.1} %): faces {faces_ms:.1} ms, placeholders {placeholders_ms:.1} ms",
         analysed / upload * 100.0
     );
 
-    let image = smallest.expect("at least one iteration");
     let faces = analysis::analyse(&image).faces;
     let masters = master::make(&original, Format::Jpeg, false, &LIMITS).expect("masters");
     let with_faces = Subject { focal_point: None, faces };

@@ -53,8 +53,10 @@ function parse(text) {
 /**
  * api('GET', '/v1/assets', undefined, {query: {folder: 'x'}}) → parsed JSON (null for 204).
  * `quiet401` skips the session-expired redirect (used for the first /v1/auth/me).
+ * `withStatus` resolves with {status, data} instead, for answers whose status says something
+ * (PUT /v1/presets/:name: 201 created, 200 replaced).
  */
-export async function api(method, path, body, { query, quiet401 = false } = {}) {
+export async function api(method, path, body, { query, quiet401 = false, withStatus = false } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -77,7 +79,7 @@ export async function api(method, path, body, { query, quiet401 = false } = {}) 
   }
   const data = parse(await res.text().catch(() => ''));
   if (!res.ok) throw maybeExpired(toError(res.status, res.statusText, data), quiet401);
-  return data;
+  return withStatus ? { status: res.status, data } : data;
 }
 
 /** Path segments of a public_id, each URL-encoded, the slashes kept. */

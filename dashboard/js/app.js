@@ -5,6 +5,7 @@ import { clearAlert, clearStatus, showError, showStatus, attempt, takeFlash } fr
 import { renderLogin } from './views/login.js';
 import { renderKeys } from './views/keys.js';
 import { renderUsers } from './views/users.js';
+import { renderPresets } from './views/presets.js';
 import { renderAssets, renderAssetDetail } from './views/assets.js';
 import { renderUsage } from './views/usage.js';
 import { renderPassword } from './views/password.js';
@@ -19,6 +20,7 @@ const ROUTES = {
   asset: { title: 'Asset', render: renderAssetDetail, nav: 'assets' },
   keys: { title: 'API keys', render: renderKeys },
   users: { title: 'Users', render: renderUsers, admin: true },
+  presets: { title: 'Presets', render: renderPresets, admin: true },
   usage: { title: 'Usage', render: renderUsage },
   password: { title: 'Change password', render: renderPassword },
 };

@@ -7,17 +7,22 @@ const statusEl = () => document.getElementById('status');
 /** Shows an error sentence (an ApiError's `error`, or any message) in the role="alert" region. */
 export function showError(errOrMessage) {
   if (errOrMessage && errOrMessage.handled) return;
-  const message = typeof errOrMessage === 'string'
-    ? errOrMessage
-    : (errOrMessage && errOrMessage.message) || 'Something went wrong.';
   const el = alertEl();
   clear(el);
   el.append(
-    h('p', {}, h('strong', {}, 'Error: '), humanise(errOrMessage, message)),
+    h('p', {}, h('strong', {}, 'Error: '), errorSentence(errOrMessage)),
     h('button', { type: 'button', class: 'button-quiet alert-close', onclick: clearAlert }, 'Dismiss'),
   );
   el.classList.add('visible');
   clearStatus();
+}
+
+/** The sentence an error is shown with (the server's `error`, capitalised), e.g. beside a form. */
+export function errorSentence(errOrMessage) {
+  const message = typeof errOrMessage === 'string'
+    ? errOrMessage
+    : (errOrMessage && errOrMessage.message) || 'Something went wrong.';
+  return humanise(errOrMessage, message);
 }
 
 // A few codes deserve more than the server's sentence.

@@ -52,3 +52,14 @@ export function transformUrl(asset, transform, origin = publicOrigin(asset)) {
 export function previewUrl(asset, transform) {
   return sameOrigin(transformUrl(asset, transform, window.location.origin));
 }
+
+/**
+ * A crop preview that follows the focal point (`g_auto`), on this page's origin. The URL names
+ * the point in a query the delivery ignores (`?fp=0.25,0.4`, `?fp=none`): moving the point gives
+ * the crop new bytes (and ETag) at the same path, and a URL of its own keeps the browser's cache
+ * (`max-age`) from showing the crop of an earlier point.
+ */
+export function focalCropUrl(asset, transform) {
+  const fp = asset.focal_point;
+  return `${previewUrl(asset, transform)}?fp=${fp ? `${fp.x},${fp.y}` : 'none'}`;
+}

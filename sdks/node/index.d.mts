@@ -6,6 +6,8 @@ export import CloudimgError = cloudimg.CloudimgError;
 export import createClient = cloudimg.createClient;
 export import canonicalTransform = cloudimg.canonicalTransform;
 export import signUrl = cloudimg.signUrl;
+export import thumbHashToDataURL = cloudimg.thumbHashToDataURL;
+export import thumbHashToRGBA = cloudimg.thumbHashToRGBA;
 export import VERSION = cloudimg.VERSION;
 export type {
   Asset,
@@ -13,12 +15,16 @@ export type {
   AssetPage,
   ClientOptions,
   ErrorCode,
+  Face,
+  FocalPoint,
+  Gravity,
   ListParams,
   Preset,
   RetryInfo,
   SignedUrl,
   SignOptions,
   SignUrlOptions,
+  ThumbHashImage,
   Transform,
   TransformObject,
   UploadOptions,

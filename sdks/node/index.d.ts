@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'invalid_role'
   | 'invalid_name'
   | 'invalid_preset'
+  | 'invalid_focal_point'
   | 'unauthorized'
   | 'invalid_credentials'
   | 'invalid_signature'
@@ -83,7 +84,35 @@ export interface Asset {
    * reused. Signed URLs are bound to it (`signUrl`'s `revision`).
    */
   revision: string;
+  /**
+   * What `g_auto` keeps in the crop, set with `updateAsset(id, {focal_point})`; null when not set.
+   * An overwrite clears it.
+   */
+  focal_point: FocalPoint | null;
+  /** The faces detected at upload (again at an overwrite), largest first; `[]` when none. */
+  faces: Face[];
+  /**
+   * The image's ThumbHash, standard base64 (`thumbHashToDataURL` makes a placeholder of it); null
+   * for assets stored before the analysis existed.
+   */
+  thumbhash: string | null;
+  /** `"#rrggbb"`; null for assets stored before the analysis existed. */
+  dominant_color: string | null;
   [extra: string]: unknown;
+}
+
+/** A point of the displayed image (after the EXIF orientation), as fractions of its width and height, 0–1. */
+export interface FocalPoint {
+  x: number;
+  y: number;
+}
+
+/** A box of the displayed image: its top-left corner and size, as fractions of the width and height, 0–1. */
+export interface Face {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
 }
 
 /** A named transform (openapi.yaml `Preset`), delivered as `t_<name>`. */
@@ -115,6 +144,21 @@ export interface UsageSummary {
   [extra: string]: unknown;
 }
 
+/** Where `c_fill`, `c_cover` and `c_thumb` keep their window (SPEC §14). */
+export type Gravity =
+  | 'auto'
+  | 'face'
+  | 'faces'
+  | 'center'
+  | 'north'
+  | 'south'
+  | 'east'
+  | 'west'
+  | 'north_east'
+  | 'north_west'
+  | 'south_east'
+  | 'south_west';
+
 /** SPEC §6. Values out of range throw CloudimgError (400 invalid_transform) before any request. */
 export interface TransformObject {
   /** A preset's name (`t_<name>`, SPEC §14): only `f` and `dpr` may stand beside it. */
@@ -125,6 +169,11 @@ export interface TransformObject {
   h?: number | string;
   /** Crop mode (default fit). */
   c?: 'fit' | 'fill' | 'cover' | 'contain' | 'inside' | 'outside' | 'thumb';
+  /**
+   * Gravity, with `c: 'fill' | 'cover' | 'thumb'` only: `auto` (the focal point, else faces, else
+   * saliency), `face`, `faces`, or a fixed anchor. `c_thumb` alone means `g_auto`.
+   */
+  g?: Gravity;
   /** Quality, 1–100. */
   q?: number | string;
   /** Output format (default: the original's). */
@@ -195,6 +244,8 @@ export interface AssetChanges {
   tags?: string[] | string;
   folder?: string;
   visibility?: Visibility;
+  /** Sets the focal point (`{x, y}`, each 0–1, kept to 4 decimals), or clears it with `null`. */
+  focal_point?: FocalPoint | null;
 }
 
 export interface ListParams {
@@ -284,5 +335,22 @@ export interface SignUrlOptions {
  * (400) on a bad transform or public_id.
  */
 export declare function signUrl(options: SignUrlOptions): string;
+
+/** The placeholder image of a ThumbHash: at most 32×32, `rgba` row by row, not premultiplied. */
+export interface ThumbHashImage {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+/**
+ * Decodes a ThumbHash (an asset's `thumbhash`: standard base64, padding optional) into its
+ * placeholder's pixels. Throws TypeError unless given a string, RangeError when it is not base64 or
+ * not a whole ThumbHash.
+ */
+export declare function thumbHashToRGBA(thumbhash: string): ThumbHashImage;
+
+/** The placeholder of a ThumbHash as a `data:image/png;base64,…` URL. Throws as thumbHashToRGBA. */
+export declare function thumbHashToDataURL(thumbhash: string): string;
 
 export declare const VERSION: string;

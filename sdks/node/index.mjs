@@ -2,5 +2,6 @@
 // CloudimgError` holds whichever way the package was loaded).
 import cloudimg from './index.js';
 
-export const { createClient, Client, CloudimgError, canonicalTransform, signUrl, VERSION } = cloudimg;
+export const { createClient, Client, CloudimgError, canonicalTransform, signUrl, thumbHashToDataURL, thumbHashToRGBA, VERSION } =
+  cloudimg;
 export default cloudimg;

@@ -11,6 +11,7 @@ const CORPUS = process.env.IMGCLOUD_CORPUS
   ? resolve(process.env.IMGCLOUD_CORPUS)
   : resolve(REPO_ROOT, '../shared/corpus');
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+const FACE_PORTRAIT = join(REPO_ROOT, 'tests', 'images', 'face-portrait.jpg'); // one face, 200×300
 const NEW_ADMIN_PASSWORD = 'a-fresh-admin-secret-9902';
 const ANN = { email: 'ann@example.com', name: 'Ann Example', password: 'ann-first-password-5521' };
 
@@ -68,6 +69,43 @@ async function apiJson(p, path) {
   return res.json();
 }
 
+/** '#1a2b3c' → 'rgb(26, 43, 60)', as getComputedStyle says it. */
+function rgb(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** Holds back the responses of requests whose path starts with `prefix` until release(). */
+async function holdBack(p, prefix) {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const matcher = (url) => url.pathname.startsWith(prefix);
+  await p.route(matcher, async (route) => {
+    await gate;
+    await route.continue();
+  });
+  return { release, done: () => p.unroute(matcher) };
+}
+
+/** The placeholder shown while an image loads: its ThumbHash PNG (size) and background colour. */
+async function placeholderOf(locator) {
+  await locator.waitFor();
+  return locator.evaluate((el) => {
+    const style = getComputedStyle(el);
+    const image = style.backgroundImage;
+    const url = (/^url\("(.*)"\)$/.exec(image) || [])[1] || '';
+    return new Promise((resolve) => {
+      const done = (size) => resolve({ url, color: style.backgroundColor, size });
+      if (!url) return done(null);
+      const img = new Image();
+      img.onload = () => done([img.naturalWidth, img.naturalHeight]);
+      img.onerror = () => done('undecodable');
+      img.src = url;
+      return undefined;
+    });
+  });
+}
+
 async function imageLoaded(locator) {
   await locator.scrollIntoViewIfNeeded();
   return eventually(
@@ -105,7 +143,7 @@ describe('dashboard', () => {
     await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
     await statusText(page, `Signed in as ${ADMIN_EMAIL}`);
     const nav = page.getByRole('navigation', { name: 'Main' });
-    for (const name of ['Assets', 'API keys', 'Users', 'Usage', 'Password']) {
+    for (const name of ['Assets', 'API keys', 'Users', 'Presets', 'Usage', 'Password']) {
       assert.equal(await nav.getByRole('link', { name, exact: true }).isVisible(), true, name);
     }
     // A reload keeps the session (GET /v1/auth/me decides).
@@ -311,6 +349,211 @@ describe('dashboard', () => {
     }
   });
 
+  test('presets: an admin creates, replaces and deletes one; refused names and transforms are said in words', async () => {
+    await go(page, 'Presets', 'Presets');
+    await page.getByText('No presets yet.').waitFor();
+    const name = page.getByLabel('Preset name');
+    const transform = page.getByLabel('Transform', { exact: true });
+    const save = page.getByRole('button', { name: 'Save preset' });
+
+    // Created (201): the server's canonical form is what the page shows.
+    await name.fill('card');
+    await transform.fill('c_fill,h_300,w_400,g_auto');
+    await save.click();
+    await statusText(page, 'Preset "card" created: t_card is w_400,h_300,c_fill,g_auto.');
+    const card = page.getByRole('row', { name: /^card\b/ });
+    await card.getByText('w_400,h_300,c_fill,g_auto', { exact: true }).waitFor();
+    await card.getByText('/v1/image/t_card/<public_id>', { exact: true }).waitFor();
+    assert.equal(await name.inputValue(), '', 'the form is emptied');
+
+    // Replaced (200), from the row's Edit button, which fills the form.
+    await page.getByRole('button', { name: 'Edit preset card' }).click();
+    assert.equal(await name.inputValue(), 'card');
+    assert.equal(await transform.inputValue(), 'w_400,h_300,c_fill,g_auto');
+    await transform.fill('q_70,c_fill,w_200,h_200');
+    await save.click();
+    await statusText(page, 'Preset "card" replaced: t_card is now w_200,h_200,c_fill,q_70.');
+    await card.getByText('w_200,h_200,c_fill,q_70', { exact: true }).waitFor();
+
+    // A second one, kept for the playground.
+    await name.fill('square');
+    await transform.fill('w_200,h_200,c_thumb');
+    await save.click();
+    await statusText(page, 'Preset "square" created');
+
+    // Refused: the server's sentence beside the form, the field marked invalid, nothing saved.
+    const formError = page.getByRole('alert').filter({ hasText: 'The preset was not saved' });
+    await name.fill('nested');
+    await transform.fill('t_card,f_webp');
+    await save.click();
+    await formError.filter({ hasText: 'cannot name a preset (t_)' }).waitFor();
+    assert.equal(await transform.getAttribute('aria-invalid'), 'true');
+    await transform.fill('w_0');
+    await save.click();
+    await formError.filter({ hasText: 'w_0' }).waitFor();
+    assert.match(await formError.textContent(), /The preset was not saved: .*w_0.*1 to 4000/);
+    await name.fill('Not A Name');
+    await transform.fill('w_100');
+    await save.click();
+    await formError.filter({ hasText: 'preset name is 1 to 64' }).waitFor();
+    assert.equal(await name.getAttribute('aria-invalid'), 'true');
+    assert.equal(await transform.getAttribute('aria-invalid'), null);
+    let { presets } = await apiJson(page, '/v1/presets');
+    assert.deepEqual(presets.map((p) => [p.name, p.transform]).sort(),
+      [['card', 'w_200,h_200,c_fill,q_70'], ['square', 'w_200,h_200,c_thumb']]);
+    await name.fill('');
+    await transform.fill('');
+    await screenshot(page, 'presets');
+
+    // Deleted after a confirmation; cancelling keeps it.
+    await page.getByRole('button', { name: 'Delete preset card' }).click();
+    let dialog = page.getByRole('dialog', { name: 'Delete this preset?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await card.waitFor();
+    await page.getByRole('button', { name: 'Delete preset card' }).click();
+    dialog = page.getByRole('dialog', { name: 'Delete this preset?' });
+    await dialog.getByText('t_card will answer 400').waitFor();
+    await dialog.getByRole('button', { name: 'Delete preset' }).click();
+    await statusText(page, 'Preset "card" was deleted.');
+    await card.waitFor({ state: 'detached' });
+    ({ presets } = await apiJson(page, '/v1/presets'));
+    assert.deepEqual(presets.map((p) => p.name), ['square']);
+  });
+
+  test('focal point: faces found at upload, click to set the point, crops follow, clear', async () => {
+    await go(page, 'Assets', 'Assets');
+    await page.getByLabel('Upload folder').fill('people');
+    await page.getByLabel('Choose image files').setInputFiles(FACE_PORTRAIT);
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await statusText(page, '1 file uploaded.');
+    const { assets: [face] } = await apiJson(page, '/v1/assets?folder=people');
+    assert.equal(face.faces.length, 1, 'one face in the portrait');
+    assert.equal(face.focal_point, null);
+
+    await page.getByRole('link', { name: new RegExp(`^Thumbnail of ${face.public_id}`) }).click();
+    await page.getByRole('heading', { level: 1, name: face.public_id }).waitFor();
+    await page.getByText('1 face found, outlined on the image.').waitFor();
+    const stage = page.locator('.focal-stage');
+    assert.equal(await stage.locator('.face-box').count(), 1);
+    await page.getByText('No focal point set.').waitFor();
+    const marker = stage.locator('.focal-marker');
+    assert.equal(await marker.isVisible(), false);
+    assert.equal(await imageLoaded(page.getByRole('img', { name: `Original image of ${face.public_id}` })), 200);
+
+    // The crop previews, without a focal point (the face leads g_auto).
+    const crops = { 'w_160,h_160,c_fill,g_auto': '160x160', 'w_240,h_120,c_fill,g_auto': '240x120', 'w_120,h_200,c_fill,g_auto': '120x200' };
+    const cropLoaded = async (transform, query) => {
+      const img = page.getByRole('img', { name: `Crop preview ${transform}` });
+      await img.scrollIntoViewIfNeeded();
+      return eventually(() => img.evaluate((el, q) => el.complete && el.naturalWidth > 0
+        && new URL(el.currentSrc).search === q && `${el.naturalWidth}x${el.naturalHeight}`, query),
+      { message: `crop ${transform} with ${query}` });
+    };
+    for (const [transform, size] of Object.entries(crops)) assert.equal(await cropLoaded(transform, '?fp=none'), size);
+    const cropPath = `/v1/image/w_160,h_160,c_fill,g_auto/${face.public_id}`;
+    const etagBefore = (await page.request.head(cropPath)).headers().etag;
+
+    // A click at 25 % across and 40 % down of the image sets the point there.
+    const pick = page.getByRole('button', { name: 'Set focal point' });
+    const box = await pick.boundingBox();
+    await pick.click({ position: { x: box.width * 0.25, y: box.height * 0.4 } });
+    await statusText(page, 'Focal point set: x 0.2');
+    let { asset } = await apiJson(page, `/v1/assets/${face.public_id}`);
+    assert.ok(Math.abs(asset.focal_point.x - 0.25) < 0.01 && Math.abs(asset.focal_point.y - 0.4) < 0.01,
+      JSON.stringify(asset.focal_point));
+    const coords = `x ${asset.focal_point.x.toFixed(3)}, y ${asset.focal_point.y.toFixed(3)} (25% across, 40% down)`;
+    await page.getByText(`Focal point: ${coords}.`, { exact: true }).waitFor();
+    // The marker's centre is on the point.
+    await marker.waitFor();
+    const [mb, sb] = [await marker.boundingBox(), await stage.boundingBox()];
+    assert.ok(Math.abs(mb.x + mb.width / 2 - (sb.x + sb.width * 0.25)) < 2, 'marker x');
+    assert.ok(Math.abs(mb.y + mb.height / 2 - (sb.y + sb.height * 0.4)) < 2, 'marker y');
+    // The crops are reloaded around it: a new render (new ETag) at the same path.
+    const fp = `?fp=${asset.focal_point.x},${asset.focal_point.y}`;
+    for (const [transform, size] of Object.entries(crops)) assert.equal(await cropLoaded(transform, fp), size);
+    assert.notEqual((await page.request.head(cropPath)).headers().etag, etagBefore);
+    await page.getByText('g_auto crops around the focal point.').waitFor();
+    await screenshot(page, 'asset-focal-point');
+
+    // From the keyboard: Shift+ArrowDown moves the point a tenth down, Enter sets it.
+    await pick.focus();
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.getByText(/^New focal point: .* Press Enter to set it/).waitFor();
+    await page.keyboard.press('Enter');
+    await statusText(page, 'Focal point set');
+    const before = asset.focal_point;
+    ({ asset } = await apiJson(page, `/v1/assets/${face.public_id}`));
+    assert.ok(Math.abs(asset.focal_point.y - (before.y + 0.1)) < 0.001 && asset.focal_point.x === before.x,
+      JSON.stringify(asset.focal_point));
+
+    // The playground offers the presets: t_square, a 200×200 render.
+    await page.getByLabel('Start from a preset').selectOption('square');
+    assert.equal(await page.getByLabel('Transform', { exact: true }).inputValue(), 't_square');
+    assert.equal(await page.getByLabel('Transformed URL').inputValue(), `${server.base}/v1/image/t_square/${face.public_id}`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.getByRole('img', { name: 'Transform preview' });
+    await preview.waitFor();
+    assert.equal(await preview.evaluate((img) => `${img.naturalWidth}x${img.naturalHeight}`), '200x200');
+
+    // Cleared: no marker, null through the API, the crops back to the faces.
+    await page.getByRole('button', { name: 'Clear focal point' }).click();
+    await statusText(page, 'Focal point cleared.');
+    await page.getByText('No focal point set.').waitFor();
+    assert.equal(await marker.isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Clear focal point' }).isDisabled(), true);
+    ({ asset } = await apiJson(page, `/v1/assets/${face.public_id}`));
+    assert.equal(asset.focal_point, null);
+    assert.equal(await cropLoaded('w_160,h_160,c_fill,g_auto', '?fp=none'), '160x160');
+  });
+
+  test('placeholders: the ThumbHash on the dominant colour shows until the image has loaded', async () => {
+    const { assets: [face] } = await apiJson(page, '/v1/assets?folder=people');
+    assert.match(face.thumbhash, /^[A-Za-z0-9+/]+={0,2}$/);
+    assert.match(face.dominant_color, /^#[0-9a-f]{6}$/);
+
+    // The detail (where the last step left off), reloaded with the original held back by the
+    // network (routing also turns the browser's cache off).
+    const original = await holdBack(page, `/v1/image/${face.public_id}`);
+    try {
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: face.public_id }).waitFor();
+      const placeholder = page.locator('.focal-stage .placeholder');
+      const seen = await placeholderOf(placeholder);
+      assert.match(seen.url, /^data:image\/png;base64,/);
+      assert.equal(seen.color, rgb(face.dominant_color));
+      // The portrait's ThumbHash decodes to a portrait: 32 px high, narrower than that.
+      assert.ok(Array.isArray(seen.size) && seen.size[1] === 32 && seen.size[0] < 32, JSON.stringify(seen.size));
+      const image = page.getByRole('img', { name: `Original image of ${face.public_id}` });
+      assert.equal(await image.evaluate((img) => img.naturalWidth), 0, 'the original is still on its way');
+      original.release();
+      assert.equal(await imageLoaded(image), 200);
+      await placeholder.waitFor({ state: 'detached' });
+    } finally {
+      original.release();
+      await original.done();
+    }
+
+    // The grid, with its thumbnails held back.
+    const thumbs = await holdBack(page, '/v1/image/w_200,h_200,c_fill/');
+    try {
+      await page.getByRole('link', { name: '← All assets' }).click();
+      await page.getByRole('heading', { name: 'Assets', level: 1 }).waitFor();
+      const thumb = page.getByRole('img', { name: `Thumbnail of ${face.public_id}` });
+      const placeholder = page.getByRole('listitem').filter({ has: thumb }).locator('.placeholder');
+      const seen = await placeholderOf(placeholder);
+      assert.match(seen.url, /^data:image\/png;base64,/);
+      assert.equal(seen.color, rgb(face.dominant_color));
+      assert.equal(await thumb.evaluate((img) => img.naturalWidth), 0, 'the thumbnail is still on its way');
+      thumbs.release();
+      assert.ok(await imageLoaded(thumb) > 0);
+      await placeholder.waitFor({ state: 'detached' });
+    } finally {
+      thumbs.release();
+      await thumbs.done();
+    }
+  });
+
   test('usage: charts the real summary, and formats known numbers exactly', async () => {
     const probe = await page.request.get('/v1/usage/summary');
     assert.equal(probe.status(), 200);
@@ -372,10 +615,16 @@ describe('dashboard', () => {
       await signIn(ann, ANN.email, ANN.password);
       const nav = ann.getByRole('navigation', { name: 'Main' });
       assert.equal(await nav.getByRole('link', { name: 'Users' }).isVisible(), false);
+      assert.equal(await nav.getByRole('link', { name: 'Presets' }).isVisible(), false);
       await ann.getByText('No assets yet').waitFor(); // the admin's photo is not hers
       await ann.goto('/dashboard/#/users');
       await alertText(ann, 'for admins only');
       await ann.getByRole('heading', { name: 'Assets', level: 1 }).waitFor();
+      await ann.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+      await ann.goto('/dashboard/#/presets');
+      await alertText(ann, 'for admins only');
+      await ann.getByRole('heading', { name: 'Assets', level: 1 }).waitFor();
+      assert.equal(await ann.getByRole('heading', { name: 'Presets' }).count(), 0);
 
       // Disabled by the admin: her next request sends her back to sign in, "session expired".
       await page.getByRole('button', { name: `Disable ${ANN.email}` }).click();

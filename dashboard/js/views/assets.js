@@ -1,7 +1,8 @@
 import { api, encodeId, uploadFile } from '../api.js';
-import { h, clear, field, formatBytes, timeEl, copyText } from '../dom.js';
+import { h, clear, field, formatBytes, timeEl, copyText, uid } from '../dom.js';
 import { attempt, clearAlert, confirmDialog, flashStatus, quietly, showError, showStatus } from '../ui.js';
-import { thumbnailUrl, originalUrl, transformUrl, previewUrl } from '../urls.js';
+import { thumbnailUrl, originalUrl, transformUrl, previewUrl, focalCropUrl } from '../urls.js';
+import { thumbHashToDataURL } from '../thumbhash.js';
 
 const PAGE_SIZE = 24;
 
@@ -100,6 +101,28 @@ function filtersForm(apply) {
   return form;
 }
 
+const COLOR = /^#[0-9a-f]{6}$/i;
+
+/**
+ * What shows while `img` loads: the asset's ThumbHash (decoded to a PNG data: URL) on its dominant
+ * colour, over the image, removed once the image has loaded or failed. Null when the asset has
+ * neither (assets stored before uploads were analysed) or the image is already there.
+ */
+function placeholderFor(asset, img) {
+  if (img.complete && img.naturalWidth) return null;
+  const dataUrl = thumbHashToDataURL(asset.thumbhash);
+  const color = COLOR.test(asset.dominant_color || '') ? asset.dominant_color : null;
+  if (!dataUrl && !color) return null;
+  const el = h('span', { class: 'placeholder', 'aria-hidden': 'true' });
+  // CSSOM properties, not a style attribute: the CSP allows no inline style.
+  if (color) el.style.backgroundColor = color;
+  if (dataUrl) el.style.backgroundImage = `url("${dataUrl}")`;
+  const done = () => el.remove();
+  img.addEventListener('load', done, { once: true });
+  img.addEventListener('error', done, { once: true });
+  return el;
+}
+
 function assetCard(asset) {
   const href = `#/assets/${encodeId(asset.public_id)}`;
   const img = h('img', {
@@ -113,7 +136,7 @@ function assetCard(asset) {
   img.addEventListener('error', () => img.classList.add('broken'));
   return h('li', { class: 'asset-card' },
     h('a', { href },
-      h('span', { class: 'thumb' }, img),
+      h('span', { class: 'thumb' }, img, placeholderFor(asset, img)),
       h('span', { class: 'asset-name' }, asset.public_id)),
     h('span', { class: 'asset-meta' },
       `${asset.width}×${asset.height} · ${(asset.format || '').toUpperCase()} · ${formatBytes(asset.bytes)}`),
@@ -263,6 +286,10 @@ const FIELD_LABELS = [
   ['content_type', 'Content type'],
   ['original_filename', 'Original file name'],
   ['owner_id', 'Owner'],
+  ['focal_point', 'Focal point'],
+  ['faces', 'Faces'],
+  ['dominant_color', 'Dominant colour'],
+  ['thumbhash', 'ThumbHash'],
   ['version', 'Version'],
   ['created_at', 'Created'],
   ['updated_at', 'Updated'],
@@ -276,7 +303,12 @@ function metaValue(key, value) {
   if (key === 'width' || key === 'height') return `${value} px`;
   if (key.endsWith('_at')) return timeEl(value);
   if (key === 'url') return h('code', { class: 'break' }, value);
-  if (Array.isArray(value)) {
+  if (key === 'dominant_color' && COLOR.test(value)) {
+    const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+    swatch.style.backgroundColor = value;
+    return h('span', {}, swatch, h('code', {}, value));
+  }
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) {
     return value.length ? h('span', {}, value.map((t) => h('span', { class: 'badge' }, String(t)))) : h('span', { class: 'muted' }, 'none');
   }
   if (typeof value === 'object') return h('code', { class: 'break' }, JSON.stringify(value));
@@ -307,7 +339,7 @@ export async function renderAssetDetail(target, ctx) {
 
   const heading = h('h1', { class: 'break' }, asset.public_id);
   const metaSlot = h('div');
-  const preview = h('img', { alt: `Original image of ${asset.public_id}`, src: originalUrl(asset), class: 'detail-image' });
+  const focal = focalPoint(asset, (updated) => refresh(updated));
   const deliveryUrl = field('Delivery URL', { value: asset.url, readOnly: true, class: 'mono', spellcheck: false });
 
   const privateHint = h('p', { class: 'hint' },
@@ -318,6 +350,7 @@ export async function renderAssetDetail(target, ctx) {
     clear(metaSlot).append(metadataList(asset));
     deliveryUrl.input.value = asset.url;
     privateHint.hidden = asset.visibility !== 'private';
+    focal.show(asset);
   }
   refresh(asset);
 
@@ -353,8 +386,8 @@ export async function renderAssetDetail(target, ctx) {
     heading,
     h('div', { class: 'detail' },
       h('div', {},
-        h('div', { class: 'detail-preview' },
-          h('a', { href: originalUrl(asset), target: '_blank', rel: 'noopener' }, preview)),
+        h('div', { class: 'detail-preview' }, focal.stage),
+        focal.panel,
         h('section', { class: 'card', 'aria-labelledby': 'share-title' },
           h('h2', { id: 'share-title' }, 'Delivery'),
           h('div', { class: 'secret-row' }, deliveryUrl.wrap, copyButton),
@@ -368,6 +401,164 @@ export async function renderAssetDetail(target, ctx) {
       h('p', {}, 'Deleting removes the original and every variant.'),
       deleteButton),
   );
+}
+
+// The crops shown beside the focal point: `g_auto` keeps the point in view (else the faces, else
+// the most salient region), so each is reloaded when the point moves.
+const FOCAL_CROPS = ['w_160,h_160,c_fill,g_auto', 'w_240,h_120,c_fill,g_auto', 'w_120,h_200,c_fill,g_auto'];
+// The tallest the image is shown; the stage keeps the image's aspect ratio, so that a fraction of
+// the stage is the same fraction of the image (the API's focal point and faces are fractions).
+const STAGE_MAX_HEIGHT = 520;
+
+const clamp01 = (v) => Math.min(1, Math.max(0, v));
+const round4 = (v) => Math.round(v * 10000) / 10000; // the server keeps 4 decimals
+const percent = (v) => `${(v * 100).toFixed(2)}%`;
+const describePoint = (p) => `x ${p.x.toFixed(3)}, y ${p.y.toFixed(3)} (${Math.round(p.x * 100)}% across, ${Math.round(p.y * 100)}% down)`;
+
+/**
+ * The detail's image as a focal point editor: click (or arrow keys, then Enter) sets the point,
+ * shown by a marker; the faces found at upload are outlined; crop previews follow. Returns
+ * {stage, panel, show(asset)}; onSaved(asset) is called with the asset the server answered.
+ */
+function focalPoint(initial, onSaved) {
+  let asset = initial;
+  const image = h('img', {
+    alt: `Original image of ${asset.public_id}`, src: originalUrl(asset), class: 'detail-image',
+    width: asset.width || undefined, height: asset.height || undefined,
+  });
+  const facesLayer = h('span', { class: 'faces-layer', 'aria-hidden': 'true' });
+  const marker = h('span', { class: 'focal-marker', 'aria-hidden': 'true', hidden: true });
+  const hint = h('p', { class: 'hint', id: uid('focal-hint') },
+    'Click the image where its subject is: g_auto crops keep that point in view. '
+    + 'From the keyboard, the arrow keys move the point (Shift for bigger steps) and Enter sets it.');
+  const pick = h('button', {
+    type: 'button', class: 'focal-target', 'aria-label': 'Set focal point', 'aria-describedby': hint.id,
+  });
+  const stage = h('div', { class: 'focal-stage' }, image, placeholderFor(asset, image), facesLayer, marker, pick);
+  if (asset.width > 0 && asset.height > 0) {
+    stage.style.aspectRatio = `${asset.width} / ${asset.height}`;
+    stage.style.width = `min(100%, ${((STAGE_MAX_HEIGHT * asset.width) / asset.height).toFixed(1)}px)`;
+  }
+
+  const coords = h('p', { class: 'focal-coords', 'aria-live': 'polite' });
+  const facesCount = h('p', {});
+  const clearButton = h('button', { type: 'button', class: 'button-quiet', onclick: () => save(null) }, 'Clear focal point');
+  const cropsNote = h('p', { class: 'muted' });
+  const crops = FOCAL_CROPS.map((transform) => {
+    const [, w] = /w_(\d+)/.exec(transform);
+    const [, hgt] = /h_(\d+)/.exec(transform);
+    const img = h('img', { alt: `Crop preview ${transform}`, width: w, height: hgt, class: 'crop-image', decoding: 'async' });
+    img.addEventListener('load', () => img.classList.remove('broken'));
+    img.addEventListener('error', () => img.classList.add('broken'));
+    const figure = h('figure', { class: 'crop' },
+      h('span', { class: 'crop-frame' }, img, placeholderFor(asset, img)),
+      h('figcaption', {}, h('code', {}, transform)));
+    return { transform, img, figure };
+  });
+
+  let draft = null; // a point moved with the arrow keys, not yet set
+  let shownCrops = null;
+  let seq = 0;
+
+  function place(point, pending) {
+    marker.hidden = !point;
+    marker.classList.toggle('pending', Boolean(pending));
+    if (!point) return;
+    marker.style.left = percent(point.x);
+    marker.style.top = percent(point.y);
+  }
+
+  function show(updated = asset) {
+    asset = updated;
+    const fp = asset.focal_point;
+    draft = null;
+    place(fp, false);
+    coords.textContent = fp
+      ? `Focal point: ${describePoint(fp)}.`
+      : 'No focal point set.';
+    clearButton.disabled = !fp;
+
+    const faces = Array.isArray(asset.faces) ? asset.faces : [];
+    clear(facesLayer);
+    for (const face of faces) {
+      const box = h('span', { class: 'face-box' });
+      box.style.left = percent(face.x);
+      box.style.top = percent(face.y);
+      box.style.width = percent(face.w);
+      box.style.height = percent(face.h);
+      facesLayer.append(box);
+    }
+    facesCount.hidden = !Array.isArray(asset.faces);
+    facesCount.textContent = faces.length
+      ? `${faces.length} face${faces.length === 1 ? '' : 's'} found, outlined on the image.`
+      : 'No faces found.';
+    cropsNote.textContent = fp
+      ? 'g_auto crops around the focal point.'
+      : `g_auto crops around ${faces.length ? 'the faces found' : 'the most salient region'}: no focal point is set.`;
+
+    // A new point gives the crops new URLs (see focalCropUrl): only then are they reloaded.
+    const key = fp ? `${fp.x},${fp.y}` : 'none';
+    if (key !== shownCrops) {
+      shownCrops = key;
+      for (const { transform, img } of crops) img.src = focalCropUrl(asset, transform);
+    }
+  }
+
+  async function save(point) {
+    const mine = ++seq;
+    place(point, true);
+    const res = await attempt(() => api('PATCH', `/v1/assets/${encodeId(asset.public_id)}`, { focal_point: point }));
+    if (mine !== seq) return;
+    if (!res) {
+      show();
+      return;
+    }
+    onSaved(res.asset);
+    const fp = res.asset.focal_point;
+    showStatus(fp ? `Focal point set: ${describePoint(fp)}.` : 'Focal point cleared.');
+  }
+
+  pick.addEventListener('click', (e) => {
+    let point;
+    if (e.detail === 0) {
+      // Enter or Space (a click without a pointer): the point the arrow keys moved, or the one shown.
+      point = draft || asset.focal_point || { x: 0.5, y: 0.5 };
+    } else {
+      const rect = pick.getBoundingClientRect();
+      if (!rect.width || !rect.height) return;
+      point = { x: clamp01((e.clientX - rect.left) / rect.width), y: clamp01((e.clientY - rect.top) / rect.height) };
+    }
+    save({ x: round4(point.x), y: round4(point.y) });
+  });
+  pick.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && draft) {
+      e.preventDefault();
+      show();
+      return;
+    }
+    const step = e.shiftKey ? 0.1 : 0.01;
+    const move = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];
+    if (!move) return;
+    e.preventDefault();
+    const from = draft || asset.focal_point || { x: 0.5, y: 0.5 };
+    draft = { x: round4(clamp01(from.x + move[0])), y: round4(clamp01(from.y + move[1])) };
+    place(draft, true);
+    coords.textContent = `New focal point: ${describePoint(draft)}. Press Enter to set it, Escape to cancel.`;
+  });
+
+  const panel = h('section', { class: 'card', 'aria-labelledby': 'focal-title' },
+    h('h2', { id: 'focal-title' }, 'Focal point and crops'),
+    coords,
+    facesCount,
+    hint,
+    h('div', { class: 'form-actions' },
+      clearButton,
+      h('a', { href: originalUrl(asset), target: '_blank', rel: 'noopener', class: 'button button-quiet' }, 'Open the original')),
+    h('h3', { class: 'crops-title' }, 'Crop previews'),
+    cropsNote,
+    h('div', { class: 'crops' }, crops.map((c) => c.figure)));
+
+  return { stage, panel, show };
 }
 
 function editForm(asset, refresh) {
@@ -405,8 +596,12 @@ function playground(asset) {
     autocomplete: 'off',
     spellcheck: false,
     class: 'mono',
-    hint: 'Comma-separated key_value pairs: w, h, c, q, f, dpr, gr, bl, r, bg. Example: w_400,h_300,c_fill,f_webp',
+    hint: 'Comma-separated key_value pairs: w, h, c, g, q, f, dpr, gr, bl, r, bg; or a preset, t_<name> (with f and dpr only). Example: w_400,h_300,c_fill,f_webp',
   });
+  const preset = field('Start from a preset', {
+    type: 'select', options: [['', 'No preset']], hint: 'Puts t_<name> in the transform.',
+  });
+  preset.wrap.hidden = true;
   const url = field('Transformed URL', { readOnly: true, class: 'mono', spellcheck: false });
   const img = h('img', { alt: 'Transform preview', hidden: true, class: 'preview-image' });
   const info = h('p', { class: 'muted', 'aria-live': 'polite' });
@@ -417,9 +612,24 @@ function playground(asset) {
 
   function update() {
     url.input.value = transformUrl(asset, transform.input.value);
+    const named = /^t_([a-z0-9_-]+)$/.exec(transform.input.value.trim());
+    preset.input.value = named && [...preset.input.options].some((o) => o.value === named[1]) ? named[1] : '';
   }
   transform.input.addEventListener('input', update);
+  preset.input.addEventListener('change', () => {
+    if (!preset.input.value) return;
+    transform.input.value = `t_${preset.input.value}`;
+    update();
+  });
   update();
+
+  // The presets (any signed-in user may read them): offered only when there are some.
+  api('GET', '/v1/presets').then((data) => {
+    const presets = (data && data.presets) || [];
+    for (const p of presets) preset.input.append(h('option', { value: p.name }, `t_${p.name} (${p.transform})`));
+    preset.wrap.hidden = presets.length === 0;
+    update();
+  }).catch(() => { /* a nicety: without the list, the transform is typed */ });
 
   async function runPreview() {
     const mine = ++seq;
@@ -429,7 +639,8 @@ function playground(asset) {
     try {
       let res;
       try {
-        res = await fetch(previewUrl(asset, transform.input.value), { credentials: 'same-origin' });
+        // Revalidated (ETag): a g_auto render changes when the focal point moves, at the same URL.
+        res = await fetch(previewUrl(asset, transform.input.value), { credentials: 'same-origin', cache: 'no-cache' });
       } catch {
         throw new Error('Could not reach the server.');
       }
@@ -475,7 +686,7 @@ function playground(asset) {
       e.preventDefault();
       runPreview();
     },
-  }, transform.wrap, h('div', { class: 'secret-row' }, url.wrap, copy), h('div', { class: 'form-actions' }, previewButton));
+  }, preset.wrap, transform.wrap, h('div', { class: 'secret-row' }, url.wrap, copy), h('div', { class: 'form-actions' }, previewButton));
 
   return h('section', { class: 'card', 'aria-labelledby': 'playground-title' },
     h('h2', { id: 'playground-title' }, 'Transform playground'),

@@ -10,7 +10,7 @@ const VERSION = '0.1.0';
 
 const CLIENT_OPTIONS = ['baseUrl', 'keyId', 'keySecret', 'timeoutMs', 'maxRetries', 'maxRetryDelayMs', 'fetch', 'onRetry'];
 const UPLOAD_OPTIONS = ['public_id', 'folder', 'tags', 'visibility', 'overwrite', 'filename'];
-const UPDATE_FIELDS = ['tags', 'folder', 'visibility'];
+const UPDATE_FIELDS = ['tags', 'folder', 'visibility', 'focal_point'];
 const LIST_PARAMS = ['folder', 'tag', 'visibility', 'q', 'limit', 'cursor'];
 const SIGN_OPTIONS = ['transform', 'ttl_seconds'];
 
@@ -138,7 +138,7 @@ class Client {
   }
 
   /**
-   * The delivery URL of `publicId`, with the transform in canonical order (`t,w,h,c,q,f,dpr,gr,bl,r,bg`).
+   * The delivery URL of `publicId`, with the transform in canonical order (`t,w,h,c,g,q,f,dpr,gr,bl,r,bg`).
    * Pure: no request. Throws CloudimgError (400 invalid_transform / invalid_public_id) on bad input.
    */
   urlFor(publicId, transform) {
@@ -190,10 +190,14 @@ class Client {
     return (await this.#call('GET', `/v1/assets/${publicId}`, { idempotent: true })).asset;
   }
 
-  /** Changes tags (array or "a,b"), folder or visibility; resolves to the asset. */
+  /**
+   * Changes tags (array or "a,b"), folder, visibility or focal_point (`{x, y}` fractions of the
+   * displayed width and height, or `null` to clear it); resolves to the asset.
+   */
   async updateAsset(publicId, changes) {
     const c = checkKeys(changes, UPDATE_FIELDS, 'updateAsset');
     checkPublicId(publicId);
+    if (c.focal_point !== undefined) checkFocalPoint(c.focal_point);
     const body = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
     // The patch sets values, so sending it twice leaves the same asset.
     return (await this.#call('PATCH', `/v1/assets/${publicId}`, { json: body, idempotent: true })).asset;
@@ -268,6 +272,24 @@ function tagsText(tags) {
     });
   }
   return tags.join(',');
+}
+
+/** A fraction of a side: a finite number from 0 to 1. */
+function isFraction(v) {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+}
+
+/**
+ * Throws CloudimgError 400 `invalid_focal_point` unless `point` is null or exactly `{x, y}` with
+ * both fractions from 0 to 1, as the server checks it (SPEC §14).
+ */
+function checkFocalPoint(point) {
+  if (point === null) return;
+  const ok = typeof point === 'object' && !Array.isArray(point) && Object.keys(point).sort().join() === 'x,y' &&
+    isFraction(point.x) && isFraction(point.y);
+  if (!ok) {
+    throw new CloudimgError('focal_point must be null or {"x": 0..1, "y": 0..1}', { status: 400, code: 'invalid_focal_point' });
+  }
 }
 
 /** A transform as an object, whether given as an object or a string. */

@@ -7,10 +7,14 @@
 const { CloudimgError } = require('./errors');
 
 /** Keys in canonical order. */
-const KEYS = ['t', 'w', 'h', 'c', 'q', 'f', 'dpr', 'gr', 'bl', 'r', 'bg'];
+const KEYS = ['t', 'w', 'h', 'c', 'g', 'q', 'f', 'dpr', 'gr', 'bl', 'r', 'bg'];
 /** What may stand beside a preset (`t_<name>`). */
 const BESIDE_PRESET = ['t', 'f', 'dpr'];
 const CROPS = ['fit', 'fill', 'cover', 'contain', 'inside', 'outside', 'thumb'];
+const GRAVITIES = ['auto', 'face', 'faces', 'center', 'north', 'south', 'east', 'west', 'north_east', 'north_west',
+  'south_east', 'south_west'];
+/** The crop modes a gravity (`g_…`) applies to (SPEC §14). */
+const CROPS_WITH_GRAVITY = ['fill', 'cover', 'thumb'];
 const FORMATS = ['auto', 'jpg', 'png', 'webp', 'avif', 'gif'];
 const MAX_LEN = 256;
 const MAX_SIDE = 4000;
@@ -64,7 +68,7 @@ function utf8Length(s) {
 
 /**
  * Parses a transform string as the server does; returns the canonical string
- * (`t,w,h,c,q,f,dpr,gr,bl,r,bg`, numbers without leading zeros or trailing decimal zeros, colours
+ * (`t,w,h,c,g,q,f,dpr,gr,bl,r,bg`, numbers without leading zeros or trailing decimal zeros, colours
  * in lowercase). Throws CloudimgError 400 `invalid_transform` naming the bad pair.
  */
 function canonicalString(s) {
@@ -102,6 +106,10 @@ function canonicalString(s) {
         if (!CROPS.includes(value)) throw bad('c must be one of fit, fill, cover, contain, inside, outside, thumb');
         out = value;
         break;
+      case 'g':
+        if (!GRAVITIES.includes(value)) throw bad(`g must be one of ${GRAVITIES.join(', ')}`);
+        out = value;
+        break;
       case 'f':
         if (!FORMATS.includes(value)) throw bad('f must be one of auto, jpg, png, webp, avif, gif');
         out = value;
@@ -131,6 +139,10 @@ function canonicalString(s) {
   }
   if (values[0] !== null && KEYS.some((k, i) => values[i] !== null && !BESIDE_PRESET.includes(k))) {
     throw invalid('invalid_transform', 'a preset (t_) may be combined with f and dpr only');
+  }
+  const crop = values[KEYS.indexOf('c')];
+  if (values[KEYS.indexOf('g')] !== null && !CROPS_WITH_GRAVITY.includes(crop)) {
+    throw invalid('invalid_transform', 'gravity (g) applies to c_fill, c_cover and c_thumb only');
   }
   return KEYS.flatMap((k, i) => (values[i] === null ? [] : [`${k}_${values[i]}`])).join(',');
 }

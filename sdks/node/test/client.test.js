@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { inspect } = require('node:util');
 const { createHmac } = require('node:crypto');
-const { createClient, canonicalTransform, signUrl, CloudimgError } = require('..');
+const { createClient, canonicalTransform, signUrl, thumbHashToDataURL, thumbHashToRGBA, CloudimgError } = require('..');
 const { env, newUser, adminKey, photoPath, photoDir, transformCases } = require('./support');
 
 let cli;
@@ -228,6 +228,11 @@ const SPELLINGS = [
   'c_inside,w_2000',
   'r_45,bg_00FF00,w_100',
   'f_auto,w_50',
+  'g_auto,c_fill,h_100,w_100',
+  'c_thumb,g_north_east,w_80,h_60',
+  'w_120,h_90,c_cover,g_faces,f_webp',
+  'g_face,c_fill,w_64,h_64',
+  'c_fill,g_center,w_40,h_40',
 ];
 
 test('urlFor spells every transform as the server canonicalises it, and each URL delivers', async () => {
@@ -283,6 +288,80 @@ test('the SDK refuses bad transforms and public_ids with the server code and mes
     });
     await rejectsWith(cli.getAsset(id), 400, 'invalid_public_id');
   }
+});
+
+test('a new asset carries focal_point null, faces, thumbhash and dominant_color; its thumbhash decodes', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'smart/fields' });
+  assert.equal(asset.focal_point, null);
+  assert.ok(Array.isArray(asset.faces), JSON.stringify(asset.faces));
+  for (const face of asset.faces) {
+    assert.deepEqual(Object.keys(face).sort(), ['h', 'w', 'x', 'y']);
+    for (const v of Object.values(face)) assert.ok(v >= 0 && v <= 1, JSON.stringify(face));
+  }
+  assert.match(asset.dominant_color, /^#[0-9a-f]{6}$/);
+  assert.match(asset.thumbhash, /^[A-Za-z0-9+/]+={0,2}$/);
+  // The 1000×667 photo is landscape: so is its placeholder.
+  const { width, height, rgba } = thumbHashToRGBA(asset.thumbhash);
+  assert.equal(width, 32);
+  assert.ok(height >= 18 && height <= 24, `${width}×${height}`);
+  assert.equal(rgba.length, width * height * 4);
+  assert.match(thumbHashToDataURL(asset.thumbhash), /^data:image\/png;base64,[A-Za-z0-9+/]+={0,2}$/);
+  const got = await cli.getAsset(asset.public_id);
+  assert.deepEqual([got.thumbhash, got.dominant_color, got.faces, got.focal_point], [asset.thumbhash, asset.dominant_color, asset.faces, null]);
+});
+
+test('focal_point: set, read back and cleared; bad ones refused as the server refuses them; an overwrite clears it', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'smart/focal' });
+  const set = await cli.updateAsset(asset.public_id, { focal_point: { x: 0.25, y: 0.4 } });
+  assert.deepEqual(set.focal_point, { x: 0.25, y: 0.4 });
+  assert.deepEqual((await cli.getAsset(asset.public_id)).focal_point, { x: 0.25, y: 0.4 });
+  for (const corner of [{ x: 0, y: 0 }, { x: 1, y: 1 }]) {
+    assert.deepEqual((await cli.updateAsset(asset.public_id, { focal_point: corner })).focal_point, corner);
+  }
+  // Another field alone leaves it; null clears it.
+  assert.deepEqual((await cli.updateAsset(asset.public_id, { tags: 'focused' })).focal_point, { x: 1, y: 1 });
+  const cleared = await cli.updateAsset(asset.public_id, { focal_point: null });
+  assert.equal(cleared.focal_point, null);
+  assert.deepEqual(cleared.tags, ['focused']);
+  assert.equal((await cli.getAsset(asset.public_id)).focal_point, null);
+
+  // g_auto delivers with a focal point as without one.
+  await cli.updateAsset(asset.public_id, { focal_point: { x: 0.9, y: 0.1 } });
+  const cropped = await fetch(cli.urlFor(asset.public_id, { w: 100, h: 100, c: 'fill', g: 'auto', f: 'png' }));
+  assert.equal(cropped.status, 200);
+  const png = Buffer.from(await cropped.arrayBuffer());
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [100, 100]);
+
+  for (const focal_point of [{ x: 1.5, y: 0 }, { x: -0.5, y: 0 }, { x: 0.5 }, { x: 0.5, y: 0.5, z: 1 }, { x: '0.5', y: 0.5 },
+    { x: true, y: 0 }, {}, 'middle', 0.5]) {
+    await refusedAlike(asset.public_id, focal_point);
+  }
+  assert.deepEqual((await cli.getAsset(asset.public_id)).focal_point, { x: 0.9, y: 0.1 });
+
+  const overwritten = await cli.upload(photo(), { public_id: asset.public_id, overwrite: true });
+  assert.equal(overwritten.focal_point, null);
+  await rejectsWith(cli.updateAsset('no/such-asset', { focal_point: { x: 0.5, y: 0.5 } }), 404, 'not_found');
+});
+
+/** PATCHes `focal_point` without the SDK: the server's 400 is the SDK's own refusal, code and message. */
+async function refusedAlike(publicId, focal_point) {
+  const response = await fetch(`${env.base}/v1/assets/${publicId}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `ApiKey ${key.keyId}:${key.keySecret}` },
+    body: JSON.stringify({ focal_point }),
+  });
+  const server = await response.json();
+  assert.deepEqual([response.status, server.code], [400, 'invalid_focal_point'], `${JSON.stringify(focal_point)}: ${JSON.stringify(server)}`);
+  await assert.rejects(cli.updateAsset(publicId, { focal_point }), (e) => {
+    assert.deepEqual([e.status, e.code, e.message], [400, server.code, server.error], JSON.stringify(focal_point));
+    return true;
+  });
+}
+
+test('a focal point written as an array ([x, y]) is refused by the server as by the SDK', async () => {
+  const asset = await cli.upload(photo(), { public_id: 'smart/focal-array' });
+  await refusedAlike(asset.public_id, [0.5, 0.5]);
+  assert.equal((await cli.getAsset(asset.public_id)).focal_point, null);
 });
 
 test('getAsset, updateAsset, listAssets pages, iterAssets, deleteAsset', async () => {

@@ -1,7 +1,7 @@
 'use strict';
 
-// urlFor and the transform grammar without a server (the server's own verdicts are compared in
-// client.test.js).
+// urlFor, the transform grammar and the other checks made before any request, without a server
+// (the server's own verdicts are compared in client.test.js).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -67,9 +67,59 @@ test('every pair the server refuses is refused with the server code and message 
   }
 });
 
+test('gravity (g) goes with c_fill, c_cover and c_thumb, in its canonical place after c', () => {
+  assert.equal(
+    cli.urlFor('photo', { g: 'face', c: 'fill', h: 400, w: 400, f: 'webp' }),
+    'https://img-cloud.org/v1/image/w_400,h_400,c_fill,g_face,f_webp/photo',
+  );
+  assert.equal(canonicalTransform({ c: 'thumb', g: 'north_east', w: 200, q: 70 }), 'w_200,c_thumb,g_north_east,q_70');
+  assert.equal(canonicalTransform({ c: 'cover', g: 'center', w: 10, h: 10 }), 'w_10,h_10,c_cover,g_center');
+  for (const g of ['auto', 'face', 'faces', 'center', 'north', 'south', 'east', 'west', 'north_east', 'north_west', 'south_east', 'south_west']) {
+    assert.equal(canonicalTransform({ w: 100, h: 100, c: 'fill', g }), `w_100,h_100,c_fill,g_${g}`);
+  }
+  assert.equal(
+    cli.srcset('photo', [200, 400], { w: 200, h: 100, c: 'fill', g: 'auto' }),
+    'https://img-cloud.org/v1/image/w_200,h_100,c_fill,g_auto/photo 200w, https://img-cloud.org/v1/image/w_400,h_200,c_fill,g_auto/photo 400w',
+  );
+  const refused = (t, message) =>
+    assert.throws(() => cli.urlFor('photo', t), (e) => e instanceof CloudimgError && e.code === 'invalid_transform' && e.message === message, JSON.stringify(t));
+  const onlyCrops = 'gravity (g) applies to c_fill, c_cover and c_thumb only';
+  for (const c of [undefined, 'fit', 'contain', 'inside', 'outside']) refused({ w: 100, h: 100, c, g: 'auto' }, onlyCrops);
+  refused({ t: 'card', g: 'auto' }, 'a preset (t_) may be combined with f and dpr only');
+  refused({ w: 100, c: 'fill', g: 'top' }, 'invalid transform pair "g_top": g must be one of auto, face, faces, center, north, south, east, west, north_east, north_west, south_east, south_west');
+  // A bad pair is named before the combination is judged.
+  refused('g_auto,w_0', 'invalid transform pair "w_0": w must be a whole number from 1 to 4000');
+});
+
+test('a new public_id may not start with g_ (now a transform key)', () => {
+  assert.throws(() => cli.urlFor('g_auto/x'), { message: 'public_id must not start with a transform-shaped segment like "g_auto"' });
+  assert.equal(cli.urlFor('gx_1/x'), 'https://img-cloud.org/v1/image/gx_1/x');
+  assert.equal(cli.urlFor('g/x'), 'https://img-cloud.org/v1/image/g/x');
+});
+
+test('updateAsset refuses a bad focal_point before any request, with the server code and message', async () => {
+  const offline = createClient({
+    baseUrl: 'https://img-cloud.org',
+    keyId: 'ck_test',
+    keySecret: 'cs_test',
+    fetch: () => assert.fail('no request may be sent'),
+  });
+  const bad = [{}, { x: 0.5 }, { y: 0.5 }, { x: 0.5, y: 0.5, z: 0 }, { x: -0.01, y: 0.5 }, { x: 0.5, y: 1.01 },
+    { x: '0.5', y: 0.5 }, { x: 0.5, y: NaN }, { x: Infinity, y: 0 }, { x: true, y: 0 }, { x: null, y: 0 }, [0.5, 0.5],
+    '0.5,0.5', 0.5, false, { x: 0.5, y: { value: 0.5 } }];
+  for (const focal_point of bad) {
+    await assert.rejects(offline.updateAsset('photo', { focal_point }), (e) => {
+      assert.ok(e instanceof CloudimgError, String(e));
+      assert.deepEqual([e.status, e.code, e.message], [400, 'invalid_focal_point', 'focal_point must be null or {"x": 0..1, "y": 0..1}']);
+      return true;
+    }, JSON.stringify(focal_point));
+  }
+  await assert.rejects(offline.updateAsset('photo', { focalPoint: { x: 0, y: 0 } }), /unknown option focalPoint/);
+});
+
 test('object values out of range, unknown keys and wrong types are refused', () => {
   const bad = [{ w: 0 }, { w: 4001 }, { w: 1.5 }, { q: 101 }, { dpr: 1.234 }, { bl: 0.2 }, { r: 400 }, { c: 'crop' },
-    { f: 'jpeg' }, { gr: false }, { gr: 0 }, { bg: '#ffffff' }, { bg: 'fff' }, { x: 1 }, { w: NaN }, { w: [400] },
+    { f: 'jpeg' }, { g: 'Auto' }, { c: 'fill', g: 'up' }, { w: 10, g: 'auto' }, { gr: false }, { gr: 0 }, { bg: '#ffffff' }, { bg: 'fff' }, { x: 1 }, { w: NaN }, { w: [400] },
     { w: 1e21 }];
   for (const t of bad) {
     assert.throws(() => cli.urlFor('photo', t), (e) => e instanceof CloudimgError && e.code === 'invalid_transform', JSON.stringify(t));
@@ -80,7 +130,7 @@ test('object values out of range, unknown keys and wrong types are refused', () 
 
 test('public_ids are checked as the server checks them', () => {
   const bad = ['', '../x', 'x/..', './x', 'a//b', '/abs', 'abs/', '.hidden', 'a/.b', 'a\\b', 'a\0b', 'a b', 'é',
-    'w_400/x', 'c_fill', 'dpr_2/x', 'bg_fff', 'a'.repeat(256), '%2e%2e%2f', 'a\nb'];
+    'w_400/x', 'c_fill', 'dpr_2/x', 'bg_fff', 'g_face/x', 't_card', 'a'.repeat(256), '%2e%2e%2f', 'a\nb'];
   for (const id of bad) {
     assert.throws(() => cli.urlFor(id), (e) => e instanceof CloudimgError && e.status === 400 && e.code === 'invalid_public_id', JSON.stringify(id));
   }
@@ -126,5 +176,7 @@ test('the ESM entry exports the same objects as the CommonJS one', async () => {
   assert.equal(esm.createClient, cjs.createClient);
   assert.equal(esm.CloudimgError, cjs.CloudimgError);
   assert.equal(esm.default, cjs);
+  assert.equal(esm.thumbHashToDataURL, cjs.thumbHashToDataURL);
+  assert.equal(esm.thumbHashToRGBA, cjs.thumbHashToRGBA);
   assert.equal(esm.createClient({ baseUrl: 'http://x' }).urlFor('a', 'q_80,w_1'), 'http://x/v1/image/w_1,q_80/a');
 });

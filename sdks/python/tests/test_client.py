@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import re
+import struct
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,7 +15,7 @@ from typing import Callable
 import httpx
 import pytest
 
-from cloudimg import Cloudimg, CloudimgError, canonical_transform, sign_url
+from cloudimg import Cloudimg, CloudimgError, canonical_transform, sign_url, thumbhash_to_data_url, thumbhash_to_rgba
 
 from .conftest import TRANSFORM_CASES, Env, User, admin_key, new_user
 
@@ -226,6 +227,11 @@ SPELLINGS = [
     "c_inside,w_2000",
     "r_45,bg_00FF00,w_100",
     "f_auto,w_50",
+    "g_auto,c_fill,h_100,w_100",
+    "c_thumb,g_north_east,w_80,h_60",
+    "w_120,h_90,c_cover,g_faces,f_webp",
+    "g_face,c_fill,w_64,h_64",
+    "c_fill,g_center,w_40,h_40",
 ]
 
 
@@ -274,6 +280,87 @@ def test_the_sdk_refuses_what_the_server_refuses_with_the_same_code_and_message(
             cli.url_for(public_id)
         assert (caught.value.code, caught.value.message) == (response.json()["code"], response.json()["error"])
         raises(400, "invalid_public_id")(lambda: cli.get_asset(public_id))
+
+
+def test_a_new_asset_carries_focal_point_faces_thumbhash_and_dominant_color(cli: Cloudimg, photo: bytes) -> None:
+    asset = cli.upload(photo, public_id="smart/fields", overwrite=True)
+    assert asset["focal_point"] is None
+    assert isinstance(asset["faces"], list)
+    for face in asset["faces"]:
+        assert sorted(face) == ["h", "w", "x", "y"]
+        assert all(0 <= face[k] <= 1 for k in ("x", "y", "w", "h")), face
+    assert re.fullmatch(r"#[0-9a-f]{6}", asset["dominant_color"] or ""), asset["dominant_color"]
+    thumbhash = asset["thumbhash"]
+    assert thumbhash is not None and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", thumbhash), thumbhash
+    # The 1000×667 photo is landscape: so is its placeholder.
+    image = thumbhash_to_rgba(thumbhash)
+    assert image.width == 32 and 18 <= image.height <= 24, (image.width, image.height)
+    assert len(image.rgba) == image.width * image.height * 4
+    assert re.fullmatch(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}", thumbhash_to_data_url(thumbhash))
+    got = cli.get_asset(asset["public_id"])
+    assert (got["thumbhash"], got["dominant_color"], got["faces"], got["focal_point"]) == (
+        asset["thumbhash"],
+        asset["dominant_color"],
+        asset["faces"],
+        None,
+    )
+
+
+def _raw_patch(env: Env, user: User, public_id: str, body: dict[str, object]) -> httpx.Response:
+    """PATCH /v1/assets/:id without the SDK (so without its checks)."""
+    return httpx.patch(
+        f"{env.base}/v1/assets/{public_id}",
+        json=body,
+        headers={"authorization": f"ApiKey {user.key_id}:{user.key_secret}"},
+    )
+
+
+def _refused_alike(cli: Cloudimg, env: Env, user: User, public_id: str, focal_point: object) -> None:
+    """The server's 400 for ``focal_point`` (sent without the SDK) is the SDK's own refusal."""
+    response = _raw_patch(env, user, public_id, {"focal_point": focal_point})
+    assert (response.status_code, response.json().get("code")) == (400, "invalid_focal_point"), (focal_point, response.text)
+    error = raises(400, "invalid_focal_point")(lambda: cli.update_asset(public_id, focal_point=focal_point))  # type: ignore[arg-type]
+    assert error.message == response.json()["error"], focal_point
+
+
+def test_a_focal_point_written_as_a_list_is_refused_by_the_server_as_by_the_sdk(
+    cli: Cloudimg, env: Env, user: User, photo: bytes
+) -> None:
+    public_id = cli.upload(photo, public_id="smart/focal-array", overwrite=True)["public_id"]
+    _refused_alike(cli, env, user, public_id, [0.5, 0.5])
+    assert cli.get_asset(public_id)["focal_point"] is None
+
+
+def test_focal_point_is_set_read_back_and_cleared_and_bad_ones_are_refused_as_the_server_refuses_them(
+    cli: Cloudimg, env: Env, user: User, photo: bytes
+) -> None:
+    public_id = cli.upload(photo, public_id="smart/focal", overwrite=True)["public_id"]
+    assert cli.update_asset(public_id, focal_point={"x": 0.25, "y": 0.4})["focal_point"] == {"x": 0.25, "y": 0.4}
+    assert cli.get_asset(public_id)["focal_point"] == {"x": 0.25, "y": 0.4}
+    for corner in ({"x": 0, "y": 0}, {"x": 1, "y": 1}):
+        assert cli.update_asset(public_id, focal_point=corner)["focal_point"] == corner
+    # Leaving it out leaves it; None clears it.
+    assert cli.update_asset(public_id, tags="focused")["focal_point"] == {"x": 1, "y": 1}
+    cleared = cli.update_asset(public_id, focal_point=None)
+    assert (cleared["focal_point"], cleared["tags"]) == (None, ["focused"])
+    assert cli.get_asset(public_id)["focal_point"] is None
+
+    # g_auto delivers with a focal point as without one.
+    cli.update_asset(public_id, focal_point={"x": 0.9, "y": 0.1})
+    cropped = httpx.get(cli.url_for(public_id, w=100, h=100, c="fill", g="auto", f="png"))
+    assert cropped.status_code == 200
+    assert struct.unpack(">II", cropped.content[16:24]) == (100, 100)
+
+    bad: list[object] = [
+        {"x": 1.5, "y": 0}, {"x": -0.5, "y": 0}, {"x": 0.5}, {"x": 0.5, "y": 0.5, "z": 1}, {"x": "0.5", "y": 0.5},
+        {"x": True, "y": 0}, {}, "middle", 0.5,
+    ]
+    for focal_point in bad:
+        _refused_alike(cli, env, user, public_id, focal_point)
+    assert cli.get_asset(public_id)["focal_point"] == {"x": 0.9, "y": 0.1}
+
+    assert cli.upload(photo, public_id=public_id, overwrite=True)["focal_point"] is None
+    raises(404, "not_found")(lambda: cli.update_asset("no/such-asset", focal_point={"x": 0.5, "y": 0.5}))
 
 
 def test_get_update_list_pages_iterate_and_delete(cli: Cloudimg, photo: bytes) -> None:

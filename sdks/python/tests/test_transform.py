@@ -1,10 +1,11 @@
-"""url_for and the transform grammar without a server (the server's own verdicts are compared in
-test_client.py)."""
+"""url_for, the transform grammar and the other checks made before any request, without a server
+(the server's own verdicts are compared in test_client.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from cloudimg import Cloudimg, CloudimgError, canonical_transform
@@ -84,7 +85,7 @@ def test_every_pair_the_server_refuses_is_refused_with_its_code_and_message(case
     "params",
     [
         {"w": 0}, {"w": 4001}, {"w": 1.5}, {"w": 400.0}, {"q": 101}, {"dpr": 1.234}, {"bl": 0.2}, {"r": 400},
-        {"c": "crop"}, {"f": "jpeg"}, {"gr": False}, {"gr": 0}, {"bg": "#ffffff"}, {"bg": "fff"}, {"x": 1},
+        {"c": "crop"}, {"f": "jpeg"}, {"g": "Auto"}, {"c": "fill", "g": "up"}, {"w": 10, "g": "auto"}, {"gr": False}, {"gr": 0}, {"bg": "#ffffff"}, {"bg": "fff"}, {"x": 1},
         {"w": float("nan")}, {"w": [400]}, {"w": 1e21},
     ],
 )
@@ -94,13 +95,80 @@ def test_keyword_values_out_of_range_unknown_or_of_the_wrong_type_are_refused(pa
     assert caught.value.code == "invalid_transform"
 
 
+GRAVITIES = ["auto", "face", "faces", "center", "north", "south", "east", "west", "north_east", "north_west",
+             "south_east", "south_west"]
+
+
+def test_gravity_goes_with_c_fill_c_cover_and_c_thumb_in_its_canonical_place_after_c() -> None:
+    assert (
+        cli.url_for("photo", g="face", c="fill", h=400, w=400, f="webp")
+        == "https://img-cloud.org/v1/image/w_400,h_400,c_fill,g_face,f_webp/photo"
+    )
+    assert canonical_transform({"c": "thumb", "g": "north_east", "w": 200, "q": 70}) == "w_200,c_thumb,g_north_east,q_70"
+    assert canonical_transform({"c": "cover", "g": "center", "w": 10, "h": 10}) == "w_10,h_10,c_cover,g_center"
+    for g in GRAVITIES:
+        assert canonical_transform({"w": 100, "h": 100, "c": "fill", "g": g}) == f"w_100,h_100,c_fill,g_{g}"
+    assert cli.srcset("photo", [200, 400], w=200, h=100, c="fill", g="auto") == (
+        "https://img-cloud.org/v1/image/w_200,h_100,c_fill,g_auto/photo 200w, "
+        "https://img-cloud.org/v1/image/w_400,h_200,c_fill,g_auto/photo 400w"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        *[({"w": 100, "h": 100, "c": c, "g": "auto"}, "gravity (g) applies to c_fill, c_cover and c_thumb only")
+          for c in (None, "fit", "contain", "inside", "outside")],
+        ({"t": "card", "g": "auto"}, "a preset (t_) may be combined with f and dpr only"),
+        ({"w": 100, "c": "fill", "g": "top"},
+         'invalid transform pair "g_top": g must be one of ' + ", ".join(GRAVITIES)),
+        ("g_auto,w_0", 'invalid transform pair "w_0": w must be a whole number from 1 to 4000'),
+    ],
+)
+def test_gravity_elsewhere_is_refused_after_the_pairs_and_the_preset_rule(params: Any, message: str) -> None:
+    with pytest.raises(CloudimgError) as caught:
+        cli.url_for("photo", params)
+    assert (caught.value.code, caught.value.message) == ("invalid_transform", message)
+
+
+def test_a_new_public_id_may_not_start_with_g_now_a_transform_key() -> None:
+    with pytest.raises(CloudimgError, match='like "g_auto"'):
+        cli.url_for("g_auto/x")
+    assert cli.url_for("gx_1/x") == "https://img-cloud.org/v1/image/gx_1/x"
+    assert cli.url_for("g/x") == "https://img-cloud.org/v1/image/g/x"
+
+
+def _no_request(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no request may be sent: {request.method} {request.url}")
+
+
+@pytest.mark.parametrize(
+    "focal_point",
+    [
+        {}, {"x": 0.5}, {"y": 0.5}, {"x": 0.5, "y": 0.5, "z": 0}, {"x": -0.01, "y": 0.5}, {"x": 0.5, "y": 1.01},
+        {"x": "0.5", "y": 0.5}, {"x": 0.5, "y": float("nan")}, {"x": float("inf"), "y": 0}, {"x": True, "y": 0},
+        {"x": None, "y": 0}, [0.5, 0.5], (0.5, 0.5), "0.5,0.5", 0.5, False, {"x": 0.5, "y": {"value": 0.5}},
+        {"x": 10**400, "y": 0},
+    ],
+)
+def test_update_asset_refuses_a_bad_focal_point_before_any_request(focal_point: object) -> None:
+    with Cloudimg("https://img-cloud.org", "ck_test", "cs_test", transport=httpx.MockTransport(_no_request)) as offline:
+        with pytest.raises(CloudimgError) as caught:
+            offline.update_asset("photo", focal_point=focal_point)  # type: ignore[arg-type]
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        400,
+        "invalid_focal_point",
+        'focal_point must be null or {"x": 0..1, "y": 0..1}',
+    )
+
+
 def test_gr_false_is_refused_as_the_sign_endpoint_refuses_it() -> None:
     with pytest.raises(CloudimgError, match="transform value of gr must be a string or a number, not false"):
         cli.url_for("photo", gr=False)
 
 
 BAD_IDS = ["", "../x", "x/..", "./x", "a//b", "/abs", "abs/", ".hidden", "a/.b", "a\\b", "a\0b", "a b", "é",
-           "w_400/x", "c_fill", "dpr_2/x", "bg_fff", "a" * 256, "%2e%2e%2f", "a\nb"]
+           "w_400/x", "c_fill", "dpr_2/x", "bg_fff", "g_face/x", "t_card", "a" * 256, "%2e%2e%2f", "a\nb"]
 
 
 @pytest.mark.parametrize("public_id", BAD_IDS)

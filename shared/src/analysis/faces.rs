@@ -1,5 +1,5 @@
 //! Faces: SeetaFace's frontal detector (rustface, its model in the binary) on a grey copy of at
-//! most [`SIDE`] px. Faces smaller than about 3% of the longer side are not looked for: they do
+//! most [`SIDE`] px. Faces smaller than about 4% of the longer side are not looked for: they do
 //! not decide a crop.
 
 use std::{
@@ -12,10 +12,10 @@ use image::DynamicImage;
 
 use crate::domain::{Fraction, Region};
 
-/// The longest side the detector sees (measured: docs/BENCHMARKS.md, "Upload analysis").
-pub const SIDE: u32 = 800;
-/// In pixels at [`SIDE`]; the detector's least.
-const MIN_FACE: u32 = 24;
+/// The longest side the detector sees (measured: docs/BENCHMARKS.md, "Smart delivery").
+pub const SIDE: u32 = 512;
+/// In pixels at [`SIDE`]: the detector's least.
+const MIN_FACE: u32 = 20;
 const MAX_FACES: usize = 32;
 /// The model's score below which a window is no face (rustface's default).
 const SCORE_THRESHOLD: f64 = 2.0;
@@ -37,7 +37,7 @@ pub fn detect(image: &DynamicImage) -> Vec<Region> {
     let mut detector = rustface::create_detector_with_model(model.clone());
     detector.set_min_face_size(MIN_FACE);
     detector.set_score_thresh(SCORE_THRESHOLD);
-    detector.set_pyramid_scale_factor(0.8);
+    detector.set_pyramid_scale_factor(0.7);
     detector.set_slide_window_step(4, 4);
     // A detector's panic must not fail the upload: without faces, crops fall back to saliency.
     let found = catch_unwind(AssertUnwindSafe(|| detector.detect(&rustface::ImageData::new(grey.as_raw(), w, h))))

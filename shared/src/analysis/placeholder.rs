@@ -2,18 +2,24 @@
 //! dominant colour, both from a copy of at most [`SIDE`] px (ThumbHash's own limit).
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use image::RgbaImage;
+use image::{DynamicImage, RgbaImage};
 
-pub const SIDE: u32 = 100;
+const SIDE: u32 = 100;
 
-pub fn thumbhash(small: &RgbaImage) -> String {
+/// The ThumbHash and the dominant colour of `image`.
+pub fn placeholders(image: &DynamicImage) -> (String, String) {
+    let small = crate::render::reduced(image, SIDE).to_rgba8();
+    (thumbhash(&small), dominant_color(&small))
+}
+
+fn thumbhash(small: &RgbaImage) -> String {
     let (w, h) = small.dimensions();
     STANDARD.encode(thumbhash::rgba_to_thumb_hash(w as usize, h as usize, small.as_raw()))
 }
 
 /// The mean of the most common colour: pixels binned by their top 4 bits per channel, each
 /// weighted by its opacity. `#000000` for an image without an opaque pixel.
-pub fn dominant_color(small: &RgbaImage) -> String {
+fn dominant_color(small: &RgbaImage) -> String {
     let bin =
         |p: &image::Rgba<u8>| (usize::from(p[0] >> 4) << 8) | (usize::from(p[1] >> 4) << 4) | usize::from(p[2] >> 4);
     let mut weights = vec![0u64; 4096];

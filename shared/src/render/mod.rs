@@ -14,6 +14,7 @@ mod webp_animation;
 use image::DynamicImage;
 
 pub use decode::RenderLimits;
+pub use resize::reduced;
 
 use crate::{
     domain::Subject,

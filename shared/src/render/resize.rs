@@ -1,7 +1,12 @@
 //! Resize and crop in one pass (fast_image_resize, SIMD): a crop is a source rectangle resized to
 //! the canvas, so the discarded pixels are never resampled. `contain` pads on the background.
 
-use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use std::borrow::Cow;
+
+use fast_image_resize::{
+    images::{Image, ImageRef},
+    FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
 use image::{DynamicImage, RgbImage, RgbaImage};
 
 use super::{gravity, RenderError};
@@ -48,6 +53,37 @@ fn resample(
     }
     Resizer::new().resize(&src, &mut dst, &options).map_err(|e| RenderError::Encode(e.to_string()))?;
     from_raw(size.0, size.1, dst.into_vec(), alpha)
+}
+
+/// `image` reduced to fit `side` by a box filter (an area average: fast, and it keeps edges and
+/// colours for what looks at them), never enlarged: the small copies that the upload's analysis
+/// and saliency look at. Pixel types other than 8-bit RGB(A) are taken to RGB(A) first.
+pub fn reduced(image: &DynamicImage, side: u32) -> Cow<'_, DynamicImage> {
+    let (w, h) = (image.width(), image.height());
+    if w.max(h) <= side {
+        return Cow::Borrowed(image);
+    }
+    let scale = f64::from(side) / f64::from(w.max(h));
+    let size = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
+    let alpha = image.color().has_alpha();
+    let converted;
+    let source = match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
+        _ => {
+            converted = if alpha { image.to_rgba8().into() } else { DynamicImage::ImageRgb8(image.to_rgb8()) };
+            &converted
+        }
+    };
+    let pixel_type = pixel_type(source);
+    let reduce = || -> Option<DynamicImage> {
+        let src = ImageRef::new(w, h, source.as_bytes(), pixel_type).ok()?;
+        let mut dst = Image::new(size.0, size.1, pixel_type);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Box));
+        Resizer::new().resize(&src, &mut dst, &options).ok()?;
+        from_raw(size.0, size.1, dst.into_vec(), alpha).ok()
+    };
+    // Cannot fail for an image that holds its own size; the slow way stays correct if it did.
+    Cow::Owned(reduce().unwrap_or_else(|| image.thumbnail(side, side)))
 }
 
 /// Resizes `image` as `plan` says; a crop keeps the window its gravity finds in `subject`.

@@ -40,7 +40,7 @@ fn scores(probe: &image::RgbImage) -> Vec<u32> {
 /// Top-left corner, in source pixels, of the `crop` (width, height) window to keep.
 pub fn window(image: &DynamicImage, crop: (f64, f64)) -> (f64, f64) {
     let (sw, sh) = (f64::from(image.width()), f64::from(image.height()));
-    let probe = image.thumbnail(PROBE_SIDE, PROBE_SIDE).to_rgb8();
+    let probe = super::reduced(image, PROBE_SIDE).to_rgb8();
     let (pw, ph) = probe.dimensions();
     let (scale_x, scale_y) = (f64::from(pw) / sw, f64::from(ph) / sh);
     let win = (((crop.0 * scale_x).round() as u32).clamp(1, pw), ((crop.1 * scale_y).round() as u32).clamp(1, ph));

@@ -1,6 +1,18 @@
 // Compiled (not run) by `tsc -p test/types`: the CommonJS declarations describe the seed's calls.
 import cloudimg = require('cloudimg');
-import { createClient, CloudimgError, signUrl, type Asset, type AssetPage, type SignUrlOptions } from 'cloudimg';
+import {
+  createClient,
+  CloudimgError,
+  signUrl,
+  thumbHashToRGBA,
+  type Asset,
+  type AssetPage,
+  type Face,
+  type FocalPoint,
+  type Gravity,
+  type SignUrlOptions,
+  type ThumbHashImage,
+} from 'cloudimg';
 
 async function main(): Promise<void> {
   const cli = createClient({
@@ -24,6 +36,29 @@ async function main(): Promise<void> {
   }
   // @ts-expect-error: not a crop mode
   cli.urlFor('x', { c: "crop" });
+
+  // Smart delivery: gravity, the focal point, the analysis fields, the ThumbHash placeholder.
+  const gravity: Gravity = 'north_east';
+  const card: string = cli.urlFor(asset.public_id, { w: 400, h: 400, c: 'fill', g: 'auto' });
+  console.log(card, cli.urlFor(asset.public_id, { c: 'thumb', g: gravity, w: 200 }));
+  // @ts-expect-error: not a gravity
+  cli.urlFor('x', { c: 'fill', g: 'top' });
+  const focused: Asset = await cli.updateAsset(asset.public_id, { focal_point: { x: 0.25, y: 0.4 } });
+  const point: FocalPoint | null = focused.focal_point;
+  await cli.updateAsset(asset.public_id, { focal_point: null });
+  // @ts-expect-error: a focal point has x and y
+  await cli.updateAsset(asset.public_id, { focal_point: { x: 0.25 } });
+  const faces: Face[] = asset.faces;
+  const color: string | null = asset.dominant_color;
+  if (asset.thumbhash !== null) {
+    const placeholder: string = cloudimg.thumbHashToDataURL(asset.thumbhash);
+    const image: ThumbHashImage = thumbHashToRGBA(asset.thumbhash);
+    const pixels: Uint8Array = image.rgba;
+    console.log(placeholder, image.width * image.height, pixels.length);
+  }
+  // @ts-expect-error: thumbhash may be null
+  thumbHashToRGBA(asset.thumbhash);
+  console.log(point?.x, faces.map((f) => f.w * f.h), color);
 
   // Offline signing with the server's signing secret, bound to the asset's revision.
   const revision: string = asset.revision;

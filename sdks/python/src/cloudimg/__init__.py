@@ -9,8 +9,9 @@
 from ._client import Cloudimg, RetryInfo, UploadSource, __version__
 from ._errors import CloudimgError
 from ._sign import sign_url
+from ._thumbhash import ThumbHashImage, thumbhash_to_data_url, thumbhash_to_rgba
 from ._transform import Transform, TransformValue, canonical_transform
-from ._types import Asset, AssetPage, ErrorCode, Preset, SignedUrl, UsageSummary
+from ._types import Asset, AssetPage, ErrorCode, Face, FocalPoint, Gravity, Preset, SignedUrl, UsageSummary
 
 __all__ = [
     "Asset",
@@ -18,9 +19,13 @@ __all__ = [
     "Cloudimg",
     "CloudimgError",
     "ErrorCode",
+    "Face",
+    "FocalPoint",
+    "Gravity",
     "Preset",
     "RetryInfo",
     "SignedUrl",
+    "ThumbHashImage",
     "Transform",
     "TransformValue",
     "UploadSource",
@@ -28,4 +33,6 @@ __all__ = [
     "__version__",
     "canonical_transform",
     "sign_url",
+    "thumbhash_to_data_url",
+    "thumbhash_to_rgba",
 ]

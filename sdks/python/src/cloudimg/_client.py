@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import email.utils
+import enum
 import logging
 import os
 import random
@@ -12,6 +13,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Final,
     Iterable,
     Iterator,
     List,
@@ -36,7 +38,7 @@ from ._transform import (
     check_preset_name,
     check_public_id,
 )
-from ._types import Asset, AssetPage, Preset, SignedUrl, UsageSummary
+from ._types import Asset, AssetPage, FocalPoint, Preset, SignedUrl, UsageSummary
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,39 @@ UploadSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[b
 _BACKOFF_BASE = 0.2
 _BACKOFF_MAX = 5.0
 _CREDENTIAL = re.compile(r"[\x21-\x7e]+\Z")
+
+
+class _Unset(enum.Enum):
+    """The type of ``_UNSET``."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+#: The default of an argument for which ``None`` means something of its own (``focal_point=None``
+#: clears the focal point): the argument was not given, and nothing is sent for it.
+_UNSET: Final = _Unset.UNSET
+
+_FOCAL_POINT_ERROR = 'focal_point must be null or {"x": 0..1, "y": 0..1}'
+
+
+def _is_fraction(value: object) -> bool:
+    """A finite number from 0 to 1 (``bool`` is no number here, as JSON has it)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _focal_point_body(point: object) -> Optional[Dict[str, Any]]:
+    """The JSON of a focal point: ``None`` (it clears it), or exactly ``{"x", "y"}``, each 0–1.
+
+    Raises CloudimgError 400 ``invalid_focal_point`` otherwise, as the server does (SPEC §14).
+    """
+    if point is None:
+        return None
+    if isinstance(point, Mapping) and set(point) == {"x", "y"} and _is_fraction(point["x"]) and _is_fraction(point["y"]):
+        return {"x": point["x"], "y": point["y"]}
+    raise CloudimgError(_FOCAL_POINT_ERROR, status=400, code="invalid_focal_point")
 
 
 class _Secret:
@@ -429,8 +464,15 @@ class Cloudimg:
         tags: Union[str, Sequence[str], None] = None,
         folder: Optional[str] = None,
         visibility: Optional[str] = None,
+        focal_point: Union[FocalPoint, Mapping[str, float], None, _Unset] = _UNSET,
     ) -> Asset:
-        """Changes tags (list or ``"a,b"``), folder or visibility; returns the asset."""
+        """Changes tags (list or ``"a,b"``), folder, visibility or the focal point; returns the asset.
+
+        ``tags``, ``folder`` and ``visibility`` left at ``None`` are not changed. ``focal_point``
+        is ``{"x": 0..1, "y": 0..1}`` (fractions of the displayed width and height) to set it, or
+        ``None`` to clear it; left out, it is not changed. A bad one raises CloudimgError 400
+        ``invalid_focal_point`` before any request.
+        """
         check_public_id(public_id)
         body: Dict[str, Any] = {}
         if tags is not None:
@@ -439,6 +481,8 @@ class Cloudimg:
             body["folder"] = folder
         if visibility is not None:
             body["visibility"] = visibility
+        if focal_point is not _UNSET:
+            body["focal_point"] = _focal_point_body(focal_point)
         # The patch sets values, so sending it twice leaves the same asset.
         result = self._request("PATCH", f"/v1/assets/{public_id}", idempotent=True, json=body)
         return cast(Asset, result["asset"])

@@ -11,10 +11,16 @@ from typing import Dict, Mapping, Optional, Union
 from ._errors import CloudimgError
 
 #: Keys in canonical order.
-KEYS = ("t", "w", "h", "c", "q", "f", "dpr", "gr", "bl", "r", "bg")
+KEYS = ("t", "w", "h", "c", "g", "q", "f", "dpr", "gr", "bl", "r", "bg")
 #: What may stand beside a preset (``t_<name>``).
 BESIDE_PRESET = ("t", "f", "dpr")
 CROPS = ("fit", "fill", "cover", "contain", "inside", "outside", "thumb")
+GRAVITIES = (
+    "auto", "face", "faces", "center", "north", "south", "east", "west",
+    "north_east", "north_west", "south_east", "south_west",
+)
+#: The crop modes a gravity (``g_…``) applies to (SPEC §14).
+CROPS_WITH_GRAVITY = ("fill", "cover", "thumb")
 FORMATS = ("auto", "jpg", "png", "webp", "avif", "gif")
 MAX_LEN = 256
 MAX_SIDE = 4000
@@ -77,7 +83,9 @@ def _hundredths(n: int) -> str:
 
 
 def canonical_string(s: str) -> str:
-    """Parses a transform string as the server does and returns its canonical spelling.
+    """Parses a transform string as the server does and returns its canonical spelling
+    (``t,w,h,c,g,q,f,dpr,gr,bl,r,bg``, numbers without leading zeros or trailing decimal zeros,
+    colours in lowercase).
 
     Raises CloudimgError 400 ``invalid_transform`` naming the bad pair.
     """
@@ -119,6 +127,10 @@ def canonical_string(s: str) -> str:
             if value not in CROPS:
                 raise bad("c must be one of fit, fill, cover, contain, inside, outside, thumb")
             out = value
+        elif key == "g":
+            if value not in GRAVITIES:
+                raise bad(f"g must be one of {', '.join(GRAVITIES)}")
+            out = value
         elif key == "f":
             if value not in FORMATS:
                 raise bad("f must be one of auto, jpg, png, webp, avif, gif")
@@ -144,6 +156,8 @@ def canonical_string(s: str) -> str:
         values[key] = out
     if "t" in values and any(k not in BESIDE_PRESET for k in values):
         raise _invalid("invalid_transform", "a preset (t_) may be combined with f and dpr only")
+    if "g" in values and values.get("c") not in CROPS_WITH_GRAVITY:
+        raise _invalid("invalid_transform", "gravity (g) applies to c_fill, c_cover and c_thumb only")
     return ",".join(f"{k}_{values[k]}" for k in KEYS if k in values)
 
 

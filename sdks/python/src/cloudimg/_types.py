@@ -27,6 +27,7 @@ ErrorCode = Literal[
     "invalid_role",
     "invalid_name",
     "invalid_preset",
+    "invalid_focal_point",
     "unauthorized",
     "invalid_credentials",
     "invalid_signature",
@@ -58,6 +59,41 @@ ErrorCode = Literal[
 ]
 
 
+#: Where ``c_fill``, ``c_cover`` and ``c_thumb`` keep their window (``g_…``, SPEC §14).
+Gravity = Literal[
+    "auto",
+    "face",
+    "faces",
+    "center",
+    "north",
+    "south",
+    "east",
+    "west",
+    "north_east",
+    "north_west",
+    "south_east",
+    "south_west",
+]
+
+
+class FocalPoint(TypedDict):
+    """A point of the displayed image (after the EXIF orientation), as fractions of its width and
+    height, 0–1."""
+
+    x: float
+    y: float
+
+
+class Face(TypedDict):
+    """A box of the displayed image: its top-left corner and size, as fractions of the width and
+    height, 0–1."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
 class Asset(TypedDict):
     public_id: str
     #: The delivery URL of the original.
@@ -83,6 +119,16 @@ class Asset(TypedDict):
     #: Names this version's content: 32 lowercase hex digits, new at every upload and overwrite,
     #: never reused. Signed URLs are bound to it (``sign_url``'s ``revision``).
     revision: str
+    #: What ``g_auto`` keeps in the crop, set with ``update_asset(id, focal_point=...)``; ``None``
+    #: when not set. An overwrite clears it.
+    focal_point: Optional[FocalPoint]
+    #: The faces detected at upload (again at an overwrite), largest first; ``[]`` when none.
+    faces: List[Face]
+    #: The image's ThumbHash, standard base64 (``thumbhash_to_data_url`` makes a placeholder of
+    #: it); ``None`` for assets stored before the analysis existed.
+    thumbhash: Optional[str]
+    #: ``"#rrggbb"``; ``None`` for assets stored before the analysis existed.
+    dominant_color: Optional[str]
 
 
 class AssetPage(TypedDict):
