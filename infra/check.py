@@ -103,7 +103,7 @@ ROUTES = {
     "ANY /v1/upload": "UploadFunction",
     "ANY /v1/uploads": "UploadFunction",
     "ANY /v1/uploads/{proxy+}": "UploadFunction",
-    "ANY /v1/image/{proxy+}": "DeliveryFunction",
+    "ANY /v1/image/sign": "ApiFunction",
 }
 
 ENVIRONMENT = {
@@ -203,6 +203,15 @@ def check_functions(t):
     for s in statements(serverless.get("DeliveryFunction", {"Properties": {}})):
         if set(as_list(s["Action"])) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}:
             check("dynamodb:LeadingKeys" in json.dumps(s.get("Condition")), "delivery's table writes are scoped by key prefix")
+    delivery = serverless.get("DeliveryFunction", {"Properties": {}})["Properties"]
+    check(delivery.get("FunctionUrlConfig") == {"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"},
+          "delivery answers from a streaming function URL with IAM auth (CloudFront's OAC)")
+    delivery_env = delivery.get("Environment", {}).get("Variables", {})
+    check(delivery_env.get("IMGCLOUD_LAMBDA_RESPONSE_MODE") == "response_stream",
+          "delivery streams (IMGCLOUD_LAMBDA_RESPONSE_MODE=response_stream, read by shared/src/lambda.rs)")
+    check("https://" in json.dumps(delivery_env.get("IMGCLOUD_PUBLIC_URL"))
+          and "Distribution" not in json.dumps(delivery_env.get("IMGCLOUD_PUBLIC_URL")),
+          "delivery's public URL is https and names no distribution (whose origin is its URL: a cycle)")
     upload_text = json.dumps(list(statements(serverless.get("UploadFunction", {"Properties": {}}))))
     check("/staging/*" in upload_text, "upload can use staging/")
 
@@ -286,6 +295,19 @@ def check_cloudfront(t):
     check(dashboard["CachePolicyId"] == CACHING_DISABLED, "the dashboard is not cached at the edge")
     origins = {o["Id"]: o for o in config["Origins"]}
     check("OriginAccessControlId" in origins["dashboard"], "the dashboard bucket is read through OAC")
+    check(image["TargetOriginId"] == "images" and image["AllowedMethods"] == ["GET", "HEAD"],
+          "deliveries (GET, HEAD) go to the delivery function's URL")
+    check('["DeliveryFunctionUrl", "FunctionUrl"]' in json.dumps(origins["images"]["DomainName"])
+          and origins["images"].get("OriginAccessControlId") == {"Fn::GetAtt": ["DeliveryOriginAccessControl", "Id"]},
+          "the images origin is the function URL, signed by origin access control")
+    oac = resources["DeliveryOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    check((oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("lambda", "always"),
+          "the delivery OAC signs every request for Lambda")
+    url_permissions = {r["Properties"]["Action"]: r["Properties"] for r in of_type(resources, "AWS::Lambda::Permission").values()
+                       if r["Properties"].get("Principal") == "cloudfront.amazonaws.com"}
+    check(set(url_permissions) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+          and all("distribution/${Distribution}" in json.dumps(p["SourceArn"]) for p in url_permissions.values()),
+          "only this distribution may invoke the delivery function's URL")
     origin_headers = {h["HeaderName"]: h["HeaderValue"] for h in origins["api"].get("OriginCustomHeaders", [])}
     check("{{resolve:secretsmanager:${OriginSecret}}}" in json.dumps(origin_headers.get("X-Imgcloud-Origin")),
           "CloudFront proves itself to the functions with the origin secret (IMGCLOUD_ORIGIN_SECRET)")
@@ -478,17 +500,19 @@ def check_invalidator(t):
     v2 = {**v1, "version": {"N": "2"}, "blob_id": {"S": "b2"}}
     tagged = {**v1, "tags": {"L": [{"S": "new"}]}, "variant_bytes": {"N": "1234"}}
     private = {**v1, "visibility": {"S": "private"}}
+    focused = {**v1, "focal_point": {"S": '{"x":0.2,"y":0.3}'}}
     batch = {"Records": [
         stream_record("MODIFY", "overwritten", v1, v2),
         stream_record("MODIFY", "retagged", v1, tagged),
         stream_record("REMOVE", "deleted", old=v1),
         stream_record("MODIFY", "hidden", v1, private),
+        stream_record("MODIFY", "refocused", v1, focused),
         stream_record("MODIFY", "overwritten", v2, {**v2, "version": {"N": "3"}}),
     ]}
     with contextlib.redirect_stdout(io.StringIO()) as log:
         result = module.handler(batch, context)
-    check('"asset_count": 3' in log.getvalue(), "the invalidator logs what it invalidated")
-    check(result == {"invalidated": ["deleted", "hidden", "overwritten"]}, f"invalidator result {result}")
+    check('"asset_count": 4' in log.getvalue(), "the invalidator logs what it invalidated")
+    check(result == {"invalidated": ["deleted", "hidden", "overwritten", "refocused"]}, f"invalidator result {result}")
     check(len(fake.calls) == 1, f"one invalidation per batch, got {len(fake.calls)}")
     if fake.calls:
         call = fake.calls[0]

@@ -108,14 +108,14 @@ def api_key(port):
     return {"Authorization": f"ApiKey {key['key_id']}:{key['key_secret']}"}
 
 
-def upload(port, auth, data, public_id, **fields):
-    """(status, headers, body) of a multipart upload of `data` as `public_id`, with the form's
-    other `fields` (overwrite, visibility, ...)."""
+def upload(port, auth, data, public_id, path="/v1/upload", **fields):
+    """(status, headers, body) of a multipart upload of `data` as `public_id` to `path`, with the
+    form's other `fields` (overwrite, visibility, ...)."""
     boundary = uuid.uuid4().hex
     parts = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
                     for name, value in {"public_id": public_id, **fields}.items())
     payload = (parts + f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + \
         f"\r\n--{boundary}--\r\n".encode()
-    return request(port, "POST", "/v1/upload", payload,
+    return request(port, "POST", path, payload,
                    {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})

@@ -31,7 +31,8 @@ pub use trace::{PlatformRequestId, X_REQUEST_ID};
 
 use crate::{app::App, error::ErrorCode};
 
-/// Auth, users, API keys, asset metadata, the OpenAPI document, `/healthz` and `/readyz`.
+/// Auth, users, API keys, asset metadata, presets, signing, the OpenAPI document, `/healthz` and
+/// `/readyz`.
 pub fn api_routes(app: Arc<App>) -> Router {
     finish(&app, api(app.clone()))
 }
@@ -41,7 +42,8 @@ pub fn upload_routes(app: Arc<App>) -> Router {
     finish(&app, upload(app.clone()))
 }
 
-/// `GET|HEAD /v1/image/...`.
+/// `GET|HEAD /v1/image/...`: nothing but deliveries, so that the Lambda shape can stream them
+/// from a function URL that takes no request body (docs/AWS.md).
 pub fn delivery_routes(app: Arc<App>) -> Router {
     finish(&app, delivery(app.clone()))
 }
@@ -69,6 +71,9 @@ fn api(app: Arc<App>) -> Router {
         .route("/v1/assets/{*public_id}", get(assets::get).patch(assets::update).delete(assets::delete))
         .route("/v1/presets", get(presets::list))
         .route("/v1/presets/{name}", axum::routing::put(presets::put).delete(presets::delete))
+        // An authenticated API call under the image path. `sign` can also be an asset's id: GET
+        // on that path is a delivery like any other.
+        .route("/v1/image/sign", post(sign::sign).get(delivery::deliver))
         .with_state(app)
 }
 
@@ -92,11 +97,7 @@ fn upload(app: Arc<App>) -> Router {
 }
 
 fn delivery(app: Arc<App>) -> Router {
-    Router::new()
-        // `sign` can also be an asset's id: GET on that path is a delivery like any other.
-        .route("/v1/image/sign", post(sign::sign).get(delivery::deliver))
-        .route("/v1/image/{*path}", get(delivery::deliver))
-        .with_state(app)
+    Router::new().route("/v1/image/{*path}", get(delivery::deliver)).with_state(app)
 }
 
 /// For shapes whose process may be frozen or ended between requests (Lambda): the usage tally is
