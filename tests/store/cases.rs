@@ -548,6 +548,8 @@ pub async fn presets_are_put_listed_by_name_and_deleted(s: &Stores) {
     assert_eq!(s.meta.preset("thumb").await.unwrap(), None);
     let (stored, created) = s.meta.put_preset(&preset("thumb", "w_100", 10)).await.unwrap();
     assert_eq!((stored, created), (preset("thumb", "w_100", 10), Created::Created));
+    // Every read after a write sees it (a store that keeps presets in memory forgets exactly).
+    assert_eq!(s.meta.preset("thumb").await.unwrap(), Some(preset("thumb", "w_100", 10)), "no longer missing");
     s.meta.put_preset(&preset("hero-2x", "w_1600", 11)).await.unwrap();
     let (stored, created) = s.meta.put_preset(&preset("thumb", "w_200,h_200,c_fill", 20)).await.unwrap();
     let replaced = PresetRecord { created_at: 10, ..preset("thumb", "w_200,h_200,c_fill", 20) };
@@ -556,6 +558,7 @@ pub async fn presets_are_put_listed_by_name_and_deleted(s: &Stores) {
     assert_eq!(s.meta.presets().await.unwrap(), vec![preset("hero-2x", "w_1600", 11), replaced]);
     assert!(s.meta.delete_preset("thumb").await.unwrap());
     assert!(!s.meta.delete_preset("thumb").await.unwrap(), "gone already");
+    assert_eq!(s.meta.preset("thumb").await.unwrap(), None, "no longer found");
     assert_eq!(s.meta.presets().await.unwrap(), vec![preset("hero-2x", "w_1600", 11)]);
 }
 

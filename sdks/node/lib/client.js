@@ -4,7 +4,7 @@ const { inspect } = require('node:util');
 const { CloudimgError } = require('./errors');
 const { request } = require('./http');
 const { readSource, formData } = require('./multipart');
-const { canonicalTransform, checkPresetName, checkPublicId, KEYS } = require('./transform');
+const { canonicalTransform, checkExistingPublicId, checkPresetName, KEYS } = require('./transform');
 
 const VERSION = '0.1.0';
 
@@ -140,9 +140,11 @@ class Client {
   /**
    * The delivery URL of `publicId`, with the transform in canonical order (`t,w,h,c,g,q,f,dpr,gr,bl,r,bg`).
    * Pure: no request. Throws CloudimgError (400 invalid_transform / invalid_public_id) on bad input.
+   * A public_id stored before `t` and `g` were transform keys (`t_old/photo`) is accepted, as the
+   * server accepts it; without a transform, `/v1/image/t_old/photo` is a preset `old` if one exists.
    */
   urlFor(publicId, transform) {
-    checkPublicId(publicId);
+    checkExistingPublicId(publicId);
     const canonical = canonicalTransform(transform);
     return `${this.baseUrl}/v1/image/${canonical === '' ? '' : `${canonical}/`}${publicId}`;
   }
@@ -170,7 +172,7 @@ class Client {
   /** Signs a delivery URL (POST /v1/image/sign); resolves to `{url, expires}`. */
   async sign(publicId, options) {
     const o = checkKeys(options, SIGN_OPTIONS, 'signedUrl');
-    checkPublicId(publicId);
+    checkExistingPublicId(publicId);
     const body = { public_id: publicId };
     const canonical = canonicalTransform(o.transform);
     if (canonical !== '') body.transform = canonical;
@@ -186,7 +188,7 @@ class Client {
 
   /** The asset's metadata. */
   async getAsset(publicId) {
-    checkPublicId(publicId);
+    checkExistingPublicId(publicId);
     return (await this.#call('GET', `/v1/assets/${publicId}`, { idempotent: true })).asset;
   }
 
@@ -196,7 +198,7 @@ class Client {
    */
   async updateAsset(publicId, changes) {
     const c = checkKeys(changes, UPDATE_FIELDS, 'updateAsset');
-    checkPublicId(publicId);
+    checkExistingPublicId(publicId);
     if (c.focal_point !== undefined) checkFocalPoint(c.focal_point);
     const body = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
     // The patch sets values, so sending it twice leaves the same asset.
@@ -205,7 +207,7 @@ class Client {
 
   /** Deletes the asset and its stored bytes. */
   async deleteAsset(publicId) {
-    checkPublicId(publicId);
+    checkExistingPublicId(publicId);
     await this.#call('DELETE', `/v1/assets/${publicId}`, { idempotent: true });
   }
 

@@ -4,7 +4,7 @@
 // signing secret: the same URL `POST /v1/image/sign` would make, without a request.
 
 const { createHmac } = require('node:crypto');
-const { canonicalTransform, checkPublicId } = require('./transform');
+const { canonicalTransform, checkExistingPublicId } = require('./transform');
 
 const SIGN_URL_OPTIONS = ['baseUrl', 'secret', 'publicId', 'revision', 'transform', 'expires'];
 const REVISION = /^[0-9a-f]{32}$/;
@@ -71,7 +71,7 @@ function signUrl(options) {
   }
   const base = checkBaseUrl(options.baseUrl);
   const secret = checkSecret(options.secret);
-  checkPublicId(options.publicId);
+  checkExistingPublicId(options.publicId);
   const revision = checkRevision(options.revision);
   const expires = checkExpires(options.expires);
   const canonical = canonicalTransform(options.transform);

@@ -186,8 +186,20 @@ function isTransformShaped(segment) {
   return sep >= 0 && KEYS.includes(segment.slice(0, sep));
 }
 
-/** Throws CloudimgError 400 `invalid_public_id` unless `id` follows SPEC §3's rules. */
-function checkPublicId(id) {
+/**
+ * Keys added to the grammar after public_ids could start with them (SPEC §14's `t` and `g`): a new
+ * public_id may not start with one, one stored before keeps working (checkExistingPublicId).
+ */
+const ADDED_KEYS = ['t', 'g'];
+
+/** Whether `segment` starts with a key added after public_ids could (`t_…`, `g_…`). */
+function startsWithAddedKey(segment) {
+  const sep = segment.indexOf('_');
+  return sep >= 0 && ADDED_KEYS.includes(segment.slice(0, sep));
+}
+
+/** The rules; `existing` lets a first segment start with an added key (startsWithAddedKey). */
+function checkPathRules(id, existing) {
   const what = 'public_id';
   const bad = (m) => invalid('invalid_public_id', m);
   if (typeof id !== 'string') throw new TypeError('a public_id is a string');
@@ -202,10 +214,28 @@ function checkPublicId(id) {
     if (segment.startsWith('.')) throw bad(`${what} segments must not start with . (no ., .. or hidden names)`);
   }
   const first = id.split('/')[0];
-  if (isTransformShaped(first)) {
+  if (isTransformShaped(first) && !(existing && startsWithAddedKey(first))) {
     throw bad(`${what} must not start with a transform-shaped segment like ${JSON.stringify(first)}`);
   }
   return id;
+}
+
+/**
+ * Throws CloudimgError 400 `invalid_public_id` unless `id` follows SPEC §3's rules for a new
+ * public_id (the server's `PublicId::parse`): no transform-shaped first segment at all.
+ */
+function checkPublicId(id) {
+  return checkPathRules(id, false);
+}
+
+/**
+ * The same for the public_id of an asset that may have been stored before `t` and `g` joined the
+ * grammar (the server's `PublicId::existing`): its first segment may start with `t_` or `g_`
+ * (`t_old/photo`), never with another key (`w_400/x`). For finding, changing, deleting and
+ * delivering an asset, never for making one.
+ */
+function checkExistingPublicId(id) {
+  return checkPathRules(id, true);
 }
 
 /** Throws CloudimgError 400 `invalid_preset` unless `name` is a preset's name (SPEC §14). */
@@ -215,4 +245,14 @@ function checkPresetName(name) {
   }
 }
 
-module.exports = { KEYS, canonicalTransform, checkPresetName, checkPublicId, isTransformShaped, MAX_SIDE };
+module.exports = {
+  KEYS,
+  ADDED_KEYS,
+  canonicalTransform,
+  checkExistingPublicId,
+  checkPresetName,
+  checkPublicId,
+  isTransformShaped,
+  startsWithAddedKey,
+  MAX_SIDE,
+};

@@ -9,6 +9,7 @@ const path = require('node:path');
 const { inspect } = require('node:util');
 const { createHmac } = require('node:crypto');
 const { createClient, canonicalTransform, signUrl, thumbHashToDataURL, thumbHashToRGBA, CloudimgError } = require('..');
+const { checkPublicId } = require('../lib/transform');
 const { env, newUser, adminKey, photoPath, photoDir, transformCases } = require('./support');
 
 let cli;
@@ -288,6 +289,53 @@ test('the SDK refuses bad transforms and public_ids with the server code and mes
     });
     await rejectsWith(cli.getAsset(id), 400, 'invalid_public_id');
   }
+});
+
+test('t_… and g_… public_ids: an upload is refused as a new id; lookups reach the server; w_1/photo is refused before sending', async () => {
+  for (const id of ['t_x/photo', 'g_x/photo', 't_x', 'g_x']) {
+    const message = `public_id must not start with a transform-shaped segment like ${JSON.stringify(id.split('/')[0])}`;
+    await assert.rejects(cli.upload(photo(), { public_id: id }), (e) => {
+      assert.ok(e instanceof CloudimgError, String(e));
+      assert.deepEqual([e.status, e.code, e.message, e.path], [400, 'invalid_public_id', message, '/v1/upload'], id);
+      return true;
+    });
+    assert.throws(() => checkPublicId(id), { code: 'invalid_public_id', message }, id);
+  }
+  // No asset can be stored under t_old/photo any more (only an earlier release could): the server
+  // looks each up and answers 404, where a client-side refusal would be a 400 without a path.
+  const notFound = (path) => (e) => {
+    assert.ok(e instanceof CloudimgError, String(e));
+    assert.deepEqual([e.status, e.code, e.message, e.path], [404, 'not_found', 'no such asset', path]);
+    return true;
+  };
+  for (const id of ['t_old/photo', 'g_old/photo']) {
+    await assert.rejects(cli.getAsset(id), notFound(`/v1/assets/${id}`), id);
+    await assert.rejects(cli.updateAsset(id, { tags: 'kept' }), notFound(`/v1/assets/${id}`), id);
+    await assert.rejects(cli.deleteAsset(id), notFound(`/v1/assets/${id}`), id);
+    await assert.rejects(cli.signedUrl(id, { transform: { w: 100 } }), notFound('/v1/image/sign'), id);
+    // Behind a transform the id is unambiguous: delivery looks it up.
+    const delivered = await fetch(cli.urlFor(id, { w: 100 }));
+    assert.deepEqual([delivered.status, (await delivered.json()).code], [404, 'not_found'], id);
+  }
+  // Alone, the first segment is read as a transform first (a preset t_old, g_old without a crop):
+  // with no such asset, that reading's 400.
+  for (const id of ['t_old/photo', 'g_old/photo']) {
+    const delivered = await fetch(cli.urlFor(id));
+    assert.deepEqual([delivered.status, (await delivered.json()).code], [400, 'invalid_transform'], id);
+  }
+  const refused = (e) => {
+    assert.ok(e instanceof CloudimgError, String(e));
+    assert.deepEqual([e.status, e.code, e.message, e.path], [400, 'invalid_public_id', 'public_id must not start with a transform-shaped segment like "w_1"', undefined]);
+    return true;
+  };
+  await assert.rejects(cli.getAsset('w_1/photo'), refused);
+  await assert.rejects(cli.updateAsset('w_1/photo', { tags: 'x' }), refused);
+  await assert.rejects(cli.deleteAsset('w_1/photo'), refused);
+  await assert.rejects(cli.signedUrl('w_1/photo'), refused);
+  assert.throws(() => cli.urlFor('w_1/photo'), refused);
+  // And the server refuses it alike.
+  const response = await fetch(`${env.base}/v1/assets/w_1/photo`, { headers: { authorization: `ApiKey ${key.keyId}:${key.keySecret}` } });
+  assert.deepEqual([response.status, (await response.json()).error], [400, 'public_id must not start with a transform-shaped segment like "w_1"']);
 });
 
 test('a new asset carries focal_point null, faces, thumbhash and dominant_color; its thumbhash decodes', async () => {

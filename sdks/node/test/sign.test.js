@@ -106,6 +106,19 @@ test('a bad transform or public_id throws the CloudimgError urlFor throws', () =
   assert.throws(() => signUrl(example({ publicId: undefined })), TypeError);
 });
 
+test('a public_id stored before t and g were keys (t_old/photo, g_old/photo) is signed; w_1/photo is not', () => {
+  for (const publicId of ['t_old/photo', 'g_old/photo']) {
+    const signed = `/v1/image/w_1200,q_80/${publicId}?expires=${EXPIRES}&v=${REVISION}`;
+    const sig = createHmac('sha256', SECRET).update(signed).digest('base64url');
+    assert.equal(signUrl(example({ publicId })), `https://img-cloud.org${signed}&sig=${sig}`);
+  }
+  assert.throws(() => signUrl(example({ publicId: 'w_1/photo' })), {
+    name: 'CloudimgError', status: 400, code: 'invalid_public_id',
+    message: 'public_id must not start with a transform-shaped segment like "w_1"',
+  });
+  assert.throws(() => signUrl(example({ publicId: 'g_old//photo' })), { code: 'invalid_public_id' });
+});
+
 test('the ESM entry exports the same signUrl', async () => {
   const esm = await import('cloudimg');
   assert.equal(esm.signUrl, signUrl);

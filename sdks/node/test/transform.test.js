@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createClient, canonicalTransform, CloudimgError } = require('..');
+const { checkExistingPublicId, checkPublicId } = require('../lib/transform');
 const { transformCases } = require('./support');
 
 const cli = createClient({ baseUrl: 'https://img-cloud.org', keyId: 'ck_test', keySecret: 'cs_test' });
@@ -92,9 +93,81 @@ test('gravity (g) goes with c_fill, c_cover and c_thumb, in its canonical place 
 });
 
 test('a new public_id may not start with g_ (now a transform key)', () => {
-  assert.throws(() => cli.urlFor('g_auto/x'), { message: 'public_id must not start with a transform-shaped segment like "g_auto"' });
+  assert.throws(() => checkPublicId('g_auto/x'), { message: 'public_id must not start with a transform-shaped segment like "g_auto"' });
   assert.equal(cli.urlFor('gx_1/x'), 'https://img-cloud.org/v1/image/gx_1/x');
   assert.equal(cli.urlFor('g/x'), 'https://img-cloud.org/v1/image/g/x');
+});
+
+test('a public_id stored before t and g were keys is still found but never made (PublicId::existing / ::parse)', () => {
+  for (const id of ['t_old/photo', 'g_old/photo', 't_card', 'g_face/x', 't_/x', 'g_old/w_1/x']) {
+    assert.equal(checkExistingPublicId(id), id);
+    const first = id.split('/')[0];
+    assert.throws(() => checkPublicId(id), (e) => e instanceof CloudimgError && e.status === 400 && e.code === 'invalid_public_id' &&
+      e.message === `public_id must not start with a transform-shaped segment like ${JSON.stringify(first)}`, id);
+  }
+  // w (like every key but t and g) was always a key: no asset was ever stored under w_….
+  for (const id of ['w_1/photo', 'w_400/x', 'c_fill', 'dpr_2/x', 'bg_fff', 'q_80/x']) {
+    const first = id.split('/')[0];
+    assert.throws(() => checkExistingPublicId(id), {
+      name: 'CloudimgError', status: 400, code: 'invalid_public_id',
+      message: `public_id must not start with a transform-shaped segment like ${JSON.stringify(first)}`,
+    }, id);
+  }
+  // The other rules stand.
+  for (const [id, message] of [
+    ['t_old//x', 'public_id must not contain an empty segment (//)'],
+    ['g_old/.x', 'public_id segments must not start with . (no ., .. or hidden names)'],
+    ['t_old/a b', "public_id may only contain A-Z, a-z, 0-9, _ . - and /, not ' '"],
+    ['t_old/', 'public_id must not start or end with /'],
+    [`t_${'a'.repeat(254)}`, 'public_id must be 1 to 255 bytes long'],
+  ]) {
+    assert.throws(() => checkExistingPublicId(id), { code: 'invalid_public_id', message }, id);
+  }
+});
+
+test('urlFor and srcset build URLs for t_… and g_… public_ids; the transform comes first, as always', () => {
+  assert.equal(cli.urlFor('t_old/photo'), 'https://img-cloud.org/v1/image/t_old/photo');
+  assert.equal(cli.urlFor('g_old/photo'), 'https://img-cloud.org/v1/image/g_old/photo');
+  assert.equal(cli.urlFor('t_old/photo', { w: 100 }), 'https://img-cloud.org/v1/image/w_100/t_old/photo');
+  assert.equal(cli.urlFor('g_old/photo', 'f_webp,t_card'), 'https://img-cloud.org/v1/image/t_card,f_webp/g_old/photo');
+  assert.equal(cli.srcset('g_old/photo', [100]), 'https://img-cloud.org/v1/image/w_100/g_old/photo 100w');
+  assert.throws(() => cli.urlFor('w_1/photo'), { code: 'invalid_public_id', message: 'public_id must not start with a transform-shaped segment like "w_1"' });
+  assert.throws(() => cli.urlFor('w_1/photo', { w: 100 }), { code: 'invalid_public_id' });
+});
+
+test('getAsset, updateAsset, deleteAsset and sign send t_… and g_… public_ids; w_1/photo is refused before any request', async () => {
+  const sent = [];
+  const recording = createClient({
+    baseUrl: 'https://img-cloud.org',
+    keyId: 'ck_test',
+    keySecret: 'cs_test',
+    fetch: async (url, init) => {
+      sent.push(`${init.method} ${url}${init.body === undefined ? '' : ` ${init.body}`}`);
+      const body = init.method === 'DELETE' ? '' : JSON.stringify({ asset: { public_id: 'x' }, url: 'u', expires: 1 });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    },
+  });
+  for (const id of ['t_old/photo', 'g_old/photo']) {
+    sent.length = 0;
+    await recording.getAsset(id);
+    await recording.updateAsset(id, { tags: 'kept' });
+    await recording.deleteAsset(id);
+    await recording.signedUrl(id, { transform: { w: 100 } });
+    assert.deepEqual(sent, [
+      `GET https://img-cloud.org/v1/assets/${id}`,
+      `PATCH https://img-cloud.org/v1/assets/${id} {"tags":"kept"}`,
+      `DELETE https://img-cloud.org/v1/assets/${id}`,
+      `POST https://img-cloud.org/v1/image/sign {"public_id":"${id}","transform":"w_100"}`,
+    ]);
+  }
+  sent.length = 0;
+  const refused = { name: 'CloudimgError', status: 400, code: 'invalid_public_id', message: 'public_id must not start with a transform-shaped segment like "w_1"' };
+  await assert.rejects(recording.getAsset('w_1/photo'), refused);
+  await assert.rejects(recording.updateAsset('w_1/photo', { tags: 'x' }), refused);
+  await assert.rejects(recording.deleteAsset('w_1/photo'), refused);
+  await assert.rejects(recording.signedUrl('w_1/photo'), refused);
+  await assert.rejects(recording.getAsset('t_old//photo'), { code: 'invalid_public_id', message: 'public_id must not contain an empty segment (//)' });
+  assert.deepEqual(sent, []);
 });
 
 test('updateAsset refuses a bad focal_point before any request, with the server code and message', async () => {
@@ -130,9 +203,13 @@ test('object values out of range, unknown keys and wrong types are refused', () 
 
 test('public_ids are checked as the server checks them', () => {
   const bad = ['', '../x', 'x/..', './x', 'a//b', '/abs', 'abs/', '.hidden', 'a/.b', 'a\\b', 'a\0b', 'a b', 'é',
-    'w_400/x', 'c_fill', 'dpr_2/x', 'bg_fff', 'g_face/x', 't_card', 'a'.repeat(256), '%2e%2e%2f', 'a\nb'];
+    'w_400/x', 'c_fill', 'dpr_2/x', 'bg_fff', 'a'.repeat(256), '%2e%2e%2f', 'a\nb'];
   for (const id of bad) {
     assert.throws(() => cli.urlFor(id), (e) => e instanceof CloudimgError && e.status === 400 && e.code === 'invalid_public_id', JSON.stringify(id));
+  }
+  // New ones only: an asset stored before t and g were keys keeps its id (the test above).
+  for (const id of [...bad, 'g_face/x', 't_card']) {
+    assert.throws(() => checkPublicId(id), (e) => e instanceof CloudimgError && e.status === 400 && e.code === 'invalid_public_id', JSON.stringify(id));
   }
   for (const id of ['photo-3a7f9c81b2e4', 'marketing/hero', 'private/contract-001', 'my_photo/x', 'foo_1/x', 'a.b', 'wx_1', 'a'.repeat(255)]) {
     assert.equal(cli.urlFor(id), `https://img-cloud.org/v1/image/${id}`);

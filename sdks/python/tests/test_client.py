@@ -17,6 +17,8 @@ import pytest
 
 from cloudimg import Cloudimg, CloudimgError, canonical_transform, sign_url, thumbhash_to_data_url, thumbhash_to_rgba
 
+from cloudimg._transform import check_public_id
+
 from .conftest import TRANSFORM_CASES, Env, User, admin_key, new_user
 
 HEX12 = "[0-9a-f]{12}"
@@ -280,6 +282,58 @@ def test_the_sdk_refuses_what_the_server_refuses_with_the_same_code_and_message(
             cli.url_for(public_id)
         assert (caught.value.code, caught.value.message) == (response.json()["code"], response.json()["error"])
         raises(400, "invalid_public_id")(lambda: cli.get_asset(public_id))
+
+
+@pytest.mark.parametrize("public_id", ["t_x/photo", "g_x/photo", "t_x", "g_x"])
+def test_an_upload_under_a_t_or_g_first_segment_is_refused_as_a_new_public_id(
+    cli: Cloudimg, photo: bytes, public_id: str
+) -> None:
+    message = f'public_id must not start with a transform-shaped segment like "{public_id.split("/")[0]}"'
+    error = raises(400, "invalid_public_id")(lambda: cli.upload(photo, public_id=public_id))
+    assert (error.message, error.path) == (message, "/v1/upload")
+    with pytest.raises(CloudimgError, match=re.escape(message)):
+        check_public_id(public_id)
+
+
+@pytest.mark.parametrize("public_id", ["t_old/photo", "g_old/photo"])
+def test_lookups_of_a_t_or_g_public_id_reach_the_server(cli: Cloudimg, public_id: str) -> None:
+    """No asset can be stored under t_old/photo any more (only an earlier release could): the server
+    looks each up and answers 404, where a client-side refusal would be a 400 without a path."""
+    lookups: list[tuple[Callable[[], object], str]] = [
+        (lambda: cli.get_asset(public_id), f"/v1/assets/{public_id}"),
+        (lambda: cli.update_asset(public_id, tags="kept"), f"/v1/assets/{public_id}"),
+        (lambda: cli.delete_asset(public_id), f"/v1/assets/{public_id}"),
+        (lambda: cli.signed_url(public_id, {"w": 100}), "/v1/image/sign"),
+    ]
+    for call, path in lookups:
+        error = raises(404, "not_found")(call)
+        assert (error.message, error.path) == ("no such asset", path)
+    # Behind a transform the id is unambiguous: delivery looks it up.
+    delivered = httpx.get(cli.url_for(public_id, w=100))
+    assert (delivered.status_code, delivered.json()["code"]) == (404, "not_found")
+    # Alone, the first segment is read as a transform first (a preset t_old, g_old without a crop):
+    # with no such asset, that reading's 400.
+    delivered = httpx.get(cli.url_for(public_id))
+    assert (delivered.status_code, delivered.json()["code"]) == (400, "invalid_transform")
+
+
+def test_lookups_of_w_1_photo_are_refused_before_sending_as_the_server_refuses_them(
+    cli: Cloudimg, env: Env, user: User
+) -> None:
+    message = 'public_id must not start with a transform-shaped segment like "w_1"'
+    for call in [
+        lambda: cli.get_asset("w_1/photo"),
+        lambda: cli.update_asset("w_1/photo", tags="x"),
+        lambda: cli.delete_asset("w_1/photo"),
+        lambda: cli.signed_url("w_1/photo"),
+        lambda: cli.url_for("w_1/photo"),
+    ]:
+        error = raises(400, "invalid_public_id")(call)
+        assert (error.message, error.path) == (message, None)
+    response = httpx.get(
+        f"{env.base}/v1/assets/w_1/photo", headers={"authorization": f"ApiKey {user.key_id}:{user.key_secret}"}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, message)
 
 
 def test_a_new_asset_carries_focal_point_faces_thumbhash_and_dominant_color(cli: Cloudimg, photo: bytes) -> None:

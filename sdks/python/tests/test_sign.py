@@ -145,3 +145,21 @@ def test_a_bad_transform_or_public_id_raises_the_cloudimg_error_url_for_raises(
     with pytest.raises(CloudimgError) as caught:
         example(**changes)
     assert (caught.value.status, caught.value.code) == (400, code)
+
+
+@pytest.mark.parametrize("public_id", ["t_old/photo", "g_old/photo"])
+def test_a_public_id_stored_before_t_and_g_were_keys_is_signed(public_id: str) -> None:
+    signed = f"/v1/image/w_1200,q_80/{public_id}?expires={EXPIRES}&v={REVISION}"
+    assert example(public_id=public_id) == f"https://img-cloud.org{signed}&sig={_hmac(signed)}"
+
+
+def test_w_1_photo_is_not_signed_nor_a_t_id_that_breaks_another_rule() -> None:
+    with pytest.raises(CloudimgError) as caught:
+        example(public_id="w_1/photo")
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        400,
+        "invalid_public_id",
+        'public_id must not start with a transform-shaped segment like "w_1"',
+    )
+    with pytest.raises(CloudimgError, match="empty segment"):
+        example(public_id="g_old//photo")

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Callable
 
 import httpx
 import pytest
 
 from cloudimg import Cloudimg, CloudimgError, canonical_transform
+from cloudimg._transform import check_existing_public_id, check_public_id
 
 from .conftest import TRANSFORM_CASES
 
@@ -133,9 +135,109 @@ def test_gravity_elsewhere_is_refused_after_the_pairs_and_the_preset_rule(params
 
 def test_a_new_public_id_may_not_start_with_g_now_a_transform_key() -> None:
     with pytest.raises(CloudimgError, match='like "g_auto"'):
-        cli.url_for("g_auto/x")
+        check_public_id("g_auto/x")
     assert cli.url_for("gx_1/x") == "https://img-cloud.org/v1/image/gx_1/x"
     assert cli.url_for("g/x") == "https://img-cloud.org/v1/image/g/x"
+
+
+@pytest.mark.parametrize("public_id", ["t_old/photo", "g_old/photo", "t_card", "g_face/x", "t_/x", "g_old/w_1/x"])
+def test_a_public_id_stored_before_t_and_g_were_keys_is_still_found_but_never_made(public_id: str) -> None:
+    """The server's ``PublicId::existing`` and ``PublicId::parse``."""
+    assert check_existing_public_id(public_id) == public_id
+    with pytest.raises(CloudimgError) as caught:
+        check_public_id(public_id)
+    first = public_id.split("/")[0]
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        400,
+        "invalid_public_id",
+        f'public_id must not start with a transform-shaped segment like "{first}"',
+    )
+
+
+@pytest.mark.parametrize("public_id", ["w_1/photo", "w_400/x", "c_fill", "dpr_2/x", "bg_fff", "q_80/x"])
+def test_other_keys_were_always_keys_so_no_existing_public_id_starts_with_them(public_id: str) -> None:
+    with pytest.raises(CloudimgError) as caught:
+        check_existing_public_id(public_id)
+    first = public_id.split("/")[0]
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        400,
+        "invalid_public_id",
+        f'public_id must not start with a transform-shaped segment like "{first}"',
+    )
+
+
+@pytest.mark.parametrize(
+    ("public_id", "message"),
+    [
+        ("t_old//x", "public_id must not contain an empty segment (//)"),
+        ("g_old/.x", "public_id segments must not start with . (no ., .. or hidden names)"),
+        ("t_old/a b", "public_id may only contain A-Z, a-z, 0-9, _ . - and /, not ' '"),
+        ("t_old/", "public_id must not start or end with /"),
+        ("t_" + "a" * 254, "public_id must be 1 to 255 bytes long"),
+    ],
+)
+def test_the_other_rules_stand_for_existing_public_ids(public_id: str, message: str) -> None:
+    with pytest.raises(CloudimgError) as caught:
+        check_existing_public_id(public_id)
+    assert (caught.value.code, caught.value.message) == ("invalid_public_id", message)
+
+
+def test_url_for_and_srcset_build_urls_for_t_and_g_public_ids_the_transform_first_as_always() -> None:
+    assert cli.url_for("t_old/photo") == "https://img-cloud.org/v1/image/t_old/photo"
+    assert cli.url_for("g_old/photo") == "https://img-cloud.org/v1/image/g_old/photo"
+    assert cli.url_for("t_old/photo", w=100) == "https://img-cloud.org/v1/image/w_100/t_old/photo"
+    assert cli.url_for("g_old/photo", "f_webp,t_card") == "https://img-cloud.org/v1/image/t_card,f_webp/g_old/photo"
+    assert cli.srcset("g_old/photo", [100]) == "https://img-cloud.org/v1/image/w_100/g_old/photo 100w"
+    for transform in [None, {"w": 100}]:
+        with pytest.raises(CloudimgError) as caught:
+            cli.url_for("w_1/photo", transform)
+        assert (caught.value.code, caught.value.message) == (
+            "invalid_public_id",
+            'public_id must not start with a transform-shaped segment like "w_1"',
+        )
+
+
+def test_lookups_send_t_and_g_public_ids_and_refuse_w_1_before_any_request() -> None:
+    sent: list[tuple[str, str, object]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, str(request.url), json.loads(request.content) if request.content else None))
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return httpx.Response(200, json={"asset": {"public_id": "x"}, "url": "u", "expires": 1})
+
+    with Cloudimg("https://img-cloud.org", "ck_test", "cs_test", transport=httpx.MockTransport(record)) as recording:
+        for public_id in ["t_old/photo", "g_old/photo"]:
+            sent.clear()
+            recording.get_asset(public_id)
+            recording.update_asset(public_id, tags="kept")
+            recording.delete_asset(public_id)
+            recording.signed_url(public_id, {"w": 100})
+            assert sent == [
+                ("GET", f"https://img-cloud.org/v1/assets/{public_id}", None),
+                ("PATCH", f"https://img-cloud.org/v1/assets/{public_id}", {"tags": "kept"}),
+                ("DELETE", f"https://img-cloud.org/v1/assets/{public_id}", None),
+                ("POST", "https://img-cloud.org/v1/image/sign", {"public_id": public_id, "transform": "w_100"}),
+            ]
+        sent.clear()
+        calls: list[Callable[[], object]] = [
+            lambda: recording.get_asset("w_1/photo"),
+            lambda: recording.update_asset("w_1/photo", tags="x"),
+            lambda: recording.delete_asset("w_1/photo"),
+            lambda: recording.signed_url("w_1/photo"),
+        ]
+        for call in calls:
+            with pytest.raises(CloudimgError) as caught:
+                call()
+            assert (caught.value.status, caught.value.code, caught.value.message, caught.value.path) == (
+                400,
+                "invalid_public_id",
+                'public_id must not start with a transform-shaped segment like "w_1"',
+                None,
+            )
+        with pytest.raises(CloudimgError, match=r"empty segment"):
+            recording.get_asset("t_old//photo")
+    assert sent == []
 
 
 def _no_request(request: httpx.Request) -> httpx.Response:
@@ -168,13 +270,21 @@ def test_gr_false_is_refused_as_the_sign_endpoint_refuses_it() -> None:
 
 
 BAD_IDS = ["", "../x", "x/..", "./x", "a//b", "/abs", "abs/", ".hidden", "a/.b", "a\\b", "a\0b", "a b", "é",
-           "w_400/x", "c_fill", "dpr_2/x", "bg_fff", "g_face/x", "t_card", "a" * 256, "%2e%2e%2f", "a\nb"]
+           "w_400/x", "c_fill", "dpr_2/x", "bg_fff", "a" * 256, "%2e%2e%2f", "a\nb"]
 
 
 @pytest.mark.parametrize("public_id", BAD_IDS)
 def test_bad_public_ids_are_refused_as_the_server_refuses_them(public_id: str) -> None:
     with pytest.raises(CloudimgError) as caught:
         cli.url_for(public_id)
+    assert (caught.value.status, caught.value.code) == (400, "invalid_public_id")
+
+
+@pytest.mark.parametrize("public_id", [*BAD_IDS, "g_face/x", "t_card"])
+def test_bad_new_public_ids_are_refused_as_the_server_refuses_them(public_id: str) -> None:
+    """New ones only: an asset stored before t and g were keys keeps its id (the tests above)."""
+    with pytest.raises(CloudimgError) as caught:
+        check_public_id(public_id)
     assert (caught.value.status, caught.value.code) == (400, "invalid_public_id")
 
 

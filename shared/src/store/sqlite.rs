@@ -98,7 +98,9 @@ CREATE TABLE IF NOT EXISTS presets (
 ";
 
 struct Pool {
-    asset_rows: AssetRows,
+    asset_rows: RowCache<AssetRecord>,
+    /// `t_` deliveries read their preset on every request; an unknown name is kept too.
+    presets: RowCache<Option<PresetRecord>>,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -110,35 +112,40 @@ pub struct SqliteMetaStore {
 
 const MAX_CACHED_ROWS: usize = 10_000;
 
-/// Asset rows read through memory, for the delivery hot path. The embedded store belongs to one
-/// server process, so every write invalidates exactly; a generation counter keeps a read that
-/// raced a write from caching the row it read before the write.
-#[derive(Default)]
-struct AssetRows {
-    state: Mutex<(u64, HashMap<String, AssetRecord>)>,
+/// Rows read through memory, by key, for the delivery hot path (asset rows, presets). The
+/// embedded store belongs to one server process, so every write invalidates exactly; a generation
+/// counter keeps a read that raced a write from caching the row it read before the write.
+struct RowCache<T> {
+    state: Mutex<(u64, HashMap<String, T>)>,
 }
 
-impl AssetRows {
+impl<T> Default for RowCache<T> {
+    fn default() -> Self {
+        Self { state: Mutex::default() }
+    }
+}
+
+impl<T: Clone> RowCache<T> {
     /// The cached row, or the generation to offer a fresh read under.
-    fn get(&self, public_id: &str) -> Result<AssetRecord, u64> {
+    fn get(&self, key: &str) -> Result<T, u64> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.1.get(public_id).cloned().ok_or(state.0)
+        state.1.get(key).cloned().ok_or(state.0)
     }
 
-    fn offer(&self, generation: u64, row: &AssetRecord) {
+    fn offer(&self, generation: u64, key: &str, row: &T) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.0 == generation {
             if state.1.len() >= MAX_CACHED_ROWS {
                 state.1.clear();
             }
-            state.1.insert(row.public_id.clone(), row.clone());
+            state.1.insert(key.to_owned(), row.clone());
         }
     }
 
-    /// Called after every committed write to the asset.
-    fn forget(&self, public_id: &str) {
+    /// Called after every committed write to the row.
+    fn forget(&self, key: &str) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.1.remove(public_id);
+        state.1.remove(key);
         state.0 += 1;
     }
 }
@@ -165,7 +172,8 @@ impl SqliteMetaStore {
             .collect::<rusqlite::Result<_>>()
             .map_err(err)?;
         let pool = Pool {
-            asset_rows: AssetRows::default(),
+            asset_rows: RowCache::default(),
+            presets: RowCache::default(),
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -196,10 +204,20 @@ impl SqliteMetaStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let (pool, public_id) = (self.pool.clone(), public_id.to_owned());
+        self.write_forgetting(|pool| &pool.asset_rows, public_id, f).await
+    }
+
+    /// A write to the row `key` of the cache `rows` picks, forgotten as in [`Self::write_asset`].
+    async fn write_forgetting<R, T, F>(&self, rows: fn(&Pool) -> &RowCache<R>, key: &str, f: F) -> StoreResult<T>
+    where
+        R: Clone + 'static,
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (pool, key) = (self.pool.clone(), key.to_owned());
         self.write(move |c| {
             let result = f(c);
-            pool.asset_rows.forget(&public_id);
+            rows(&pool).forget(&key);
             result
         })
         .await
@@ -612,7 +630,7 @@ impl AssetStore for SqliteMetaStore {
             })
             .await?;
         if let Some(row) = &row {
-            self.pool.asset_rows.offer(generation, row);
+            self.pool.asset_rows.offer(generation, public_id, row);
         }
         Ok(row)
     }
@@ -833,42 +851,58 @@ impl PresetStore for SqliteMetaStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn preset(&self, name: &str) -> StoreResult<Option<PresetRecord>> {
-        let name = name.to_owned();
-        self.read(move |c| {
-            c.query_row(
-                "SELECT name, transform, created_at, updated_at FROM presets WHERE name = ?1",
-                [name],
-                preset_row,
-            )
-            .optional()
-        })
-        .await
+        let generation = match self.pool.presets.get(name) {
+            Ok(preset) => return Ok(preset),
+            Err(generation) => generation,
+        };
+        let key = name.to_owned();
+        let preset = self
+            .read(move |c| {
+                c.query_row(
+                    "SELECT name, transform, created_at, updated_at FROM presets WHERE name = ?1",
+                    [key],
+                    preset_row,
+                )
+                .optional()
+            })
+            .await?;
+        self.pool.presets.offer(generation, name, &preset);
+        Ok(preset)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn put_preset(&self, preset: &PresetRecord) -> StoreResult<(PresetRecord, Created)> {
         let p = preset.clone();
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existed: bool =
-                tx.query_row("SELECT EXISTS (SELECT 1 FROM presets WHERE name = ?1)", [&p.name], |r| r.get(0))?;
-            let stored = tx.query_row(
-                "INSERT INTO presets (name, transform, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+        self.write_forgetting(
+            |pool| &pool.presets,
+            &preset.name,
+            move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existed: bool =
+                    tx.query_row("SELECT EXISTS (SELECT 1 FROM presets WHERE name = ?1)", [&p.name], |r| r.get(0))?;
+                let stored = tx.query_row(
+                    "INSERT INTO presets (name, transform, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET transform = ?2, updated_at = ?4
                  RETURNING name, transform, created_at, updated_at",
-                params![p.name, p.transform, p.created_at, p.updated_at],
-                preset_row,
-            )?;
-            tx.commit()?;
-            Ok((stored, if existed { Created::AlreadyExists } else { Created::Created }))
-        })
+                    params![p.name, p.transform, p.created_at, p.updated_at],
+                    preset_row,
+                )?;
+                tx.commit()?;
+                Ok((stored, if existed { Created::AlreadyExists } else { Created::Created }))
+            },
+        )
         .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn delete_preset(&self, name: &str) -> StoreResult<bool> {
-        let name = name.to_owned();
-        self.write(move |c| c.execute("DELETE FROM presets WHERE name = ?1", [name]).map(|n| n > 0)).await
+        let key = name.to_owned();
+        self.write_forgetting(
+            |pool| &pool.presets,
+            name,
+            move |c| c.execute("DELETE FROM presets WHERE name = ?1", [key]).map(|n| n > 0),
+        )
+        .await
     }
 }
 

@@ -35,8 +35,8 @@ from ._transform import (
     TransformValue,
     canonical_string,
     canonical_transform,
+    check_existing_public_id,
     check_preset_name,
-    check_public_id,
 )
 from ._types import Asset, AssetPage, FocalPoint, Preset, SignedUrl, UsageSummary
 
@@ -396,9 +396,11 @@ class Cloudimg:
 
         ``cli.url_for(pid, w=400, c="fill")``, ``cli.url_for(pid, {"w": 400})`` or
         ``cli.url_for(pid, "c_fill,w_400")``. Makes no request. Raises CloudimgError (400
-        ``invalid_transform`` / ``invalid_public_id``) on bad input.
+        ``invalid_transform`` / ``invalid_public_id``) on bad input. A public_id stored before ``t``
+        and ``g`` were transform keys (``t_old/photo``) is accepted, as the server accepts it;
+        without a transform, ``/v1/image/t_old/photo`` is a preset ``old`` if one exists.
         """
-        check_public_id(public_id)
+        check_existing_public_id(public_id)
         if isinstance(transform, str) and params:
             raise TypeError("give the transform as a string or as keywords, not both")
         canonical = canonical_transform(transform if isinstance(transform, str) else _transform_dict(transform, params))
@@ -436,7 +438,7 @@ class Cloudimg:
         self, public_id: str, transform: Optional[Transform] = None, ttl_seconds: Optional[int] = None
     ) -> SignedUrl:
         """Signs a delivery URL (``POST /v1/image/sign``); returns ``{"url", "expires"}``."""
-        check_public_id(public_id)
+        check_existing_public_id(public_id)
         body: Dict[str, Any] = {"public_id": public_id}
         canonical = canonical_transform(transform)
         if canonical:
@@ -454,7 +456,7 @@ class Cloudimg:
 
     def get_asset(self, public_id: str) -> Asset:
         """The asset's metadata."""
-        check_public_id(public_id)
+        check_existing_public_id(public_id)
         return cast(Asset, self._request("GET", f"/v1/assets/{public_id}", idempotent=True)["asset"])
 
     def update_asset(
@@ -473,7 +475,7 @@ class Cloudimg:
         ``None`` to clear it; left out, it is not changed. A bad one raises CloudimgError 400
         ``invalid_focal_point`` before any request.
         """
-        check_public_id(public_id)
+        check_existing_public_id(public_id)
         body: Dict[str, Any] = {}
         if tags is not None:
             body["tags"] = tags if isinstance(tags, str) else list(tags)
@@ -489,7 +491,7 @@ class Cloudimg:
 
     def delete_asset(self, public_id: str) -> None:
         """Deletes the asset and its stored bytes."""
-        check_public_id(public_id)
+        check_existing_public_id(public_id)
         self._request("DELETE", f"/v1/assets/{public_id}", idempotent=True)
 
     def list_assets(

@@ -10,7 +10,7 @@ import re
 from typing import Optional, Union
 from urllib.parse import urlsplit
 
-from ._transform import Transform, canonical_transform, check_public_id
+from ._transform import Transform, canonical_transform, check_existing_public_id
 
 _REVISION = re.compile(r"[0-9a-f]{32}\Z")
 #: The server reads ``expires`` as a signed 64-bit integer.
@@ -77,7 +77,7 @@ def sign_url(
     """
     base = _check_base_url(base_url)
     key = _check_secret(secret)
-    check_public_id(public_id)
+    check_existing_public_id(public_id)
     rev = _check_revision(revision)
     when = _check_expires(expires)
     canonical = canonical_transform(transform)

@@ -201,8 +201,20 @@ def check_preset_name(name: str) -> str:
     return name
 
 
-def check_public_id(public_id: str) -> str:
-    """Raises CloudimgError 400 ``invalid_public_id`` unless the id follows SPEC §3's rules."""
+#: Keys added to the grammar after public_ids could start with them (SPEC §14's ``t`` and ``g``): a
+#: new public_id may not start with one, one stored before keeps working
+#: (:func:`check_existing_public_id`).
+ADDED_KEYS = ("t", "g")
+
+
+def starts_with_added_key(segment: str) -> bool:
+    """Whether ``segment`` starts with a key added after public_ids could (``t_…``, ``g_…``)."""
+    key, sep, _ = segment.partition("_")
+    return bool(sep) and key in ADDED_KEYS
+
+
+def _check_path_rules(public_id: str, existing: bool) -> str:
+    """The rules; ``existing`` lets a first segment start with an added key (``starts_with_added_key``)."""
     what = "public_id"
     if not isinstance(public_id, str):
         raise TypeError("a public_id is a str")
@@ -220,8 +232,22 @@ def check_public_id(public_id: str) -> str:
         if segment.startswith("."):
             raise _invalid("invalid_public_id", f"{what} segments must not start with . (no ., .. or hidden names)")
     first = public_id.split("/")[0]
-    if is_transform_shaped(first):
+    if is_transform_shaped(first) and not (existing and starts_with_added_key(first)):
         raise _invalid(
             "invalid_public_id", f"{what} must not start with a transform-shaped segment like {_quoted(first)}"
         )
     return public_id
+
+
+def check_public_id(public_id: str) -> str:
+    """Raises CloudimgError 400 ``invalid_public_id`` unless the id follows SPEC §3's rules for a new
+    public_id (the server's ``PublicId::parse``): no transform-shaped first segment at all."""
+    return _check_path_rules(public_id, False)
+
+
+def check_existing_public_id(public_id: str) -> str:
+    """The same for the public_id of an asset that may have been stored before ``t`` and ``g`` joined
+    the grammar (the server's ``PublicId::existing``): its first segment may start with ``t_`` or
+    ``g_`` (``t_old/photo``), never with another key (``w_400/x``). For finding, changing, deleting
+    and delivering an asset, never for making one."""
+    return _check_path_rules(public_id, True)
