@@ -244,7 +244,7 @@ export interface AssetChanges {
   tags?: string[] | string;
   folder?: string;
   visibility?: Visibility;
-  /** Sets the focal point (`{x, y}`, each 0–1, kept to 4 decimals), or clears it with `null`. */
+  /** Sets the focal point (`{x, y}`, each 0–1), or clears it with `null`. */
   focal_point?: FocalPoint | null;
 }
 

@@ -411,7 +411,7 @@ const FOCAL_CROPS = ['w_160,h_160,c_fill,g_auto', 'w_240,h_120,c_fill,g_auto', '
 const STAGE_MAX_HEIGHT = 520;
 
 const clamp01 = (v) => Math.min(1, Math.max(0, v));
-const round4 = (v) => Math.round(v * 10000) / 10000; // the server keeps 4 decimals
+const round4 = (v) => Math.round(v * 10000) / 10000; // a click is no more exact than that
 const percent = (v) => `${(v * 100).toFixed(2)}%`;
 const describePoint = (p) => `x ${p.x.toFixed(3)}, y ${p.y.toFixed(3)} (${Math.round(p.x * 100)}% across, ${Math.round(p.y * 100)}% down)`;
 

@@ -46,6 +46,8 @@ pub fn detect(image: &DynamicImage) -> Vec<Region> {
             Vec::new()
         });
     let (fw, fh) = (f64::from(w), f64::from(h));
+    // A face's box is no more exact than the detector's pixels at SIDE: four decimals say it.
+    let fraction = |v: f64| Fraction::clamped((v * 1e4).round() / 1e4);
     let mut faces: Vec<Region> = found
         .iter()
         .map(|face| {
@@ -53,14 +55,14 @@ pub fn detect(image: &DynamicImage) -> Vec<Region> {
             let (left, top) = (f64::from(b.x().max(0)), f64::from(b.y().max(0)));
             let (right, bottom) = ((left + f64::from(b.width())).min(fw), (top + f64::from(b.height())).min(fh));
             Region {
-                x: Fraction::clamped(left / fw),
-                y: Fraction::clamped(top / fh),
-                w: Fraction::clamped((right - left) / fw),
-                h: Fraction::clamped((bottom - top) / fh),
+                x: fraction(left / fw),
+                y: fraction(top / fh),
+                w: fraction((right - left) / fw),
+                h: fraction((bottom - top) / fh),
             }
         })
         .collect();
-    faces.sort_by_key(|r| std::cmp::Reverse(r.area()));
+    faces.sort_by(|a, b| b.area().total_cmp(&a.area()));
     faces.truncate(MAX_FACES);
     faces
 }

@@ -1,21 +1,22 @@
 //! Where an image's subject is, and how it looks from afar (SPEC §14): the focal point a person
 //! sets, and the faces and placeholders the upload finds. Positions are fractions of the displayed
-//! (oriented) width and height, kept in ten-thousandths so that they compare and store exactly.
+//! (oriented) width and height, kept as given (a focal point reads back as it was set).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ErrorCode, Invalid};
 
-const SCALE: f64 = 10_000.0;
+/// A fraction from 0 to 1 (never NaN, so it is `Eq`); JSON shows it as a number (`0.25`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Fraction(f64);
 
-/// A fraction from 0 to 1, in ten-thousandths; JSON shows it as a number (`0.25`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Fraction(u16);
+impl Eq for Fraction {}
 
 impl Fraction {
-    /// `value` when it is a finite number from 0 to 1.
+    /// `value` when it is a number from 0 to 1.
     pub fn new(value: f64) -> Option<Self> {
-        (0.0..=1.0).contains(&value).then(|| Self((value * SCALE).round() as u16))
+        // `+ 0.0` turns -0 into 0: one spelling per value.
+        (0.0..=1.0).contains(&value).then_some(Self(value + 0.0))
     }
 
     /// `value` held to 0..=1.
@@ -24,11 +25,6 @@ impl Fraction {
     }
 
     pub fn get(self) -> f64 {
-        f64::from(self.0) / SCALE
-    }
-
-    /// The exact stored value, for keys.
-    pub fn ten_thousandths(self) -> u16 {
         self.0
     }
 }
@@ -81,8 +77,8 @@ impl Region {
         (self.x.get() + self.w.get() / 2.0, self.y.get() + self.h.get() / 2.0)
     }
 
-    pub fn area(&self) -> u32 {
-        u32::from(self.w.0) * u32::from(self.h.0)
+    pub fn area(&self) -> f64 {
+        self.w.0 * self.h.0
     }
 
     /// The smallest region holding all of `regions`.
@@ -130,7 +126,8 @@ mod tests {
     #[test]
     fn fractions_are_from_0_to_1_and_read_back_exactly() {
         assert_eq!(Fraction::new(0.25).map(Fraction::get), Some(0.25));
-        assert_eq!(Fraction::new(1.0 / 3.0).map(Fraction::get), Some(0.3333));
+        assert_eq!(Fraction::new(1.0 / 3.0).map(Fraction::get), Some(1.0 / 3.0), "as given");
+        assert_eq!(Fraction::new(-0.0), Fraction::new(0.0));
         assert!(Fraction::new(-0.01).is_none() && Fraction::new(1.01).is_none() && Fraction::new(f64::NAN).is_none());
         assert_eq!(Fraction::clamped(7.0).get(), 1.0);
         let point = Point::parse(&serde_json::json!({"x": 0.25, "y": 0.4})).unwrap();
@@ -155,7 +152,8 @@ mod tests {
             h: Fraction::clamped(h),
         };
         let around = Region::around(&[r(0.1, 0.2, 0.1, 0.1), r(0.6, 0.5, 0.2, 0.3)]).unwrap();
-        assert_eq!(around, r(0.1, 0.2, 0.7, 0.6));
+        let got = [around.x, around.y, around.w, around.h].map(Fraction::get);
+        assert!(got.iter().zip([0.1, 0.2, 0.7, 0.6]).all(|(g, want)| (g - want).abs() < 1e-9), "{got:?}");
         let (x, y) = around.centre();
         assert!((x - 0.45).abs() < 1e-9 && (y - 0.5).abs() < 1e-9, "{x} {y}");
         assert!(Region::around(&[]).is_none());

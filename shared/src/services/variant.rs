@@ -83,7 +83,7 @@ pub fn rendition(asset: &AssetRecord, transform: Option<Transform>, accept: &str
             if let (Some(point), Some(Gravity::Auto | Gravity::Face | Gravity::Faces)) =
                 (asset.focal_point, effective.gravity)
             {
-                named += &format!("|focal={},{}", point.x.ten_thousandths(), point.y.ten_thousandths());
+                named += &format!("|focal={},{}", point.x.get(), point.y.get());
             }
             let name = &sha256_hex(named.as_bytes())[..32];
             Rendition {
