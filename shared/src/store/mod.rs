@@ -14,6 +14,7 @@ mod counters;
 pub mod embedded;
 #[cfg(feature = "embedded")]
 pub mod fs;
+pub mod listing;
 pub mod memory;
 mod records;
 #[cfg(feature = "embedded")]
@@ -205,8 +206,12 @@ pub trait UsageStore: Send + Sync {
     async fn add_traffic(&self, batch: &[Traffic]) -> StoreResult<()>;
     /// The counters of `period`, for one owner or for every owner.
     async fn traffic(&self, period: &str, owner_id: Option<&str>) -> StoreResult<Vec<Traffic>>;
-    /// What each owner (or one owner) stores, from the asset records.
+    /// What each owner (or one owner) stores, from counters kept in the same write as every
+    /// change of their assets; owners who store nothing are left out.
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>>;
+    /// Sets the storage counters to what the asset records sum to (a repair, reading every
+    /// record); returns the owners whose counters were off.
+    async fn recount_storage(&self) -> StoreResult<Vec<StorageDrift>>;
 }
 
 /// The named transforms (SPEC §14).

@@ -186,6 +186,35 @@ pub struct Storage {
     pub derived_bytes: u64,
 }
 
+/// An owner whose storage counters were not what their asset records sum to (see
+/// [`super::UsageStore::recount_storage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageDrift {
+    pub kept: Storage,
+    pub counted: Storage,
+}
+
+impl StorageDrift {
+    /// The owners on which `kept` and `counted` (each by owner id) differ; an owner missing from
+    /// one counts as zero there.
+    pub fn between(
+        kept: std::collections::BTreeMap<String, Storage>,
+        mut counted: std::collections::BTreeMap<String, Storage>,
+    ) -> Vec<StorageDrift> {
+        let zero = |owner: &str| Storage { owner_id: owner.to_owned(), ..Default::default() };
+        let mut drift = Vec::new();
+        for (owner, kept) in kept {
+            let counted = counted.remove(&owner).unwrap_or_else(|| zero(&owner));
+            if kept != counted {
+                drift.push(StorageDrift { kept, counted });
+            }
+        }
+        drift.extend(counted.into_values().map(|counted| StorageDrift { kept: zero(&counted.owner_id), counted }));
+        drift.sort_by(|a, b| a.counted.owner_id.cmp(&b.counted.owner_id));
+        drift
+    }
+}
+
 /// A named transform (SPEC §14): `t_<name>` in a delivery URL stands for `transform`, stored in
 /// canonical form.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -75,8 +75,26 @@ CREATE TABLE IF NOT EXISTS assets (
     focal_point TEXT,
     analysis TEXT
 );
-CREATE INDEX IF NOT EXISTS assets_newest ON assets (created_at DESC, public_id DESC);
-CREATE INDEX IF NOT EXISTS assets_by_owner_newest ON assets (owner_id, created_at DESC, public_id DESC);
+-- Each asset under each of its facets (see `store::listing`), in the newest-first order.
+CREATE TABLE IF NOT EXISTS listing (
+    facet TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    public_id TEXT NOT NULL,
+    PRIMARY KEY (facet, created_at, public_id)
+) WITHOUT ROWID;
+-- What each owner stores, kept in the same transaction as every change of their assets.
+CREATE TABLE IF NOT EXISTS storage_usage (
+    owner_id TEXT PRIMARY KEY,
+    asset_count INTEGER NOT NULL,
+    original_bytes INTEGER NOT NULL,
+    derived_bytes INTEGER NOT NULL
+);
+-- Backfills of what an earlier release did not keep, and how far each got.
+CREATE TABLE IF NOT EXISTS backfills (
+    name TEXT PRIMARY KEY,
+    position TEXT NOT NULL,
+    done INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS traffic (
     owner_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -164,9 +182,11 @@ fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 
 impl SqliteMetaStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let writer = open(path, OpenFlags::default()).map_err(err)?;
+        let mut writer = open(path, OpenFlags::default()).map_err(err)?;
+        let unlisted = has_table(&writer, "assets").map_err(err)? && !has_table(&writer, "listing").map_err(err)?;
         writer.execute_batch(SCHEMA).map_err(err)?;
-        migrate(&writer).map_err(err)?;
+        migrate(&writer, unlisted).map_err(err)?;
+        backfill(&mut writer).map_err(err)?;
         let readers = (0..READERS)
             .map(|_| open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map(Mutex::new))
             .collect::<rusqlite::Result<_>>()
@@ -239,9 +259,23 @@ impl SqliteMetaStore {
     }
 }
 
+fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n > 0)
+}
+
+/// The backfill of the listing facets and storage counters of assets stored before them.
+const LISTING_BACKFILL: &str = "listing-2026-12";
+
+/// Assets a backfill step lists in one transaction.
+const BACKFILL_BATCH: usize = 5_000;
+
 /// Brings a database made by an earlier release to `SCHEMA` (whose `CREATE TABLE IF NOT EXISTS`
 /// leaves existing tables as they are): each step adds what is missing, so it runs at every start.
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// `unlisted`: the database has assets but had no listing, which [`backfill`] then makes.
+fn migrate(conn: &Connection, unlisted: bool) -> rusqlite::Result<()> {
     let has_column = |table: &str, column: &str| {
         conn.query_row("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2", params![table, column], |r| {
             r.get::<_, i64>(0)
@@ -258,7 +292,102 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE assets ADD COLUMN {column} TEXT"))?;
         }
     }
+    // 2026-12: listings read facets and the usage reads counters; the indexes they replace go.
+    conn.execute_batch("DROP INDEX IF EXISTS assets_newest; DROP INDEX IF EXISTS assets_by_owner_newest;")?;
+    if unlisted {
+        conn.execute("INSERT OR IGNORE INTO backfills (name, position, done) VALUES (?1, '', 0)", [LISTING_BACKFILL])?;
+    }
     Ok(())
+}
+
+/// Lists the assets of an unfinished backfill in batches, each one transaction that records how
+/// far it got, so that a start interrupted halfway goes on from there; the storage counters are
+/// recounted with the last batch.
+fn backfill(conn: &mut Connection) -> rusqlite::Result<()> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0))?;
+    let mut listed = 0;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let position: Option<String> = tx
+            .query_row("SELECT position FROM backfills WHERE name = ?1 AND done = 0", [LISTING_BACKFILL], |r| r.get(0))
+            .optional()?;
+        let Some(position) = position else { return Ok(()) };
+        let batch = tx
+            .prepare("SELECT * FROM assets WHERE public_id > ?1 ORDER BY public_id LIMIT ?2")?
+            .query_map(params![position, BACKFILL_BATCH as i64], asset_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for asset in &batch {
+            set_listed(&tx, asset, true)?;
+        }
+        match batch.last() {
+            Some(last) => {
+                tx.execute("UPDATE backfills SET position = ?2 WHERE name = ?1", [LISTING_BACKFILL, &last.public_id])?;
+            }
+            None => {
+                recount_storage(&tx)?;
+                tx.execute("UPDATE backfills SET done = 1 WHERE name = ?1", [LISTING_BACKFILL])?;
+            }
+        }
+        tx.commit()?;
+        listed += batch.len();
+        if !batch.is_empty() {
+            tracing::info!(listed, total, "listing the assets stored before listings were indexed");
+        }
+    }
+}
+
+/// Lists `asset` under each of its facets, or takes it off them.
+fn set_listed(tx: &Connection, asset: &AssetRecord, listed: bool) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(if listed {
+        "INSERT OR IGNORE INTO listing (facet, created_at, public_id) VALUES (?1, ?2, ?3)"
+    } else {
+        "DELETE FROM listing WHERE facet = ?1 AND created_at = ?2 AND public_id = ?3"
+    })?;
+    for facet in listing::facets(asset) {
+        stmt.execute(params![facet, asset.created_at, asset.public_id])?;
+    }
+    Ok(())
+}
+
+/// Adds `asset` to its owner's storage counters (`sign` 1), or takes it off them (`sign` -1).
+fn count_storage(tx: &Connection, asset: &AssetRecord, sign: i64) -> rusqlite::Result<()> {
+    add_storage(tx, &asset.owner_id, sign, sign * asset.bytes as i64, sign * asset.derived_bytes as i64)
+}
+
+fn add_storage(tx: &Connection, owner_id: &str, assets: i64, original: i64, derived: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO storage_usage (owner_id, asset_count, original_bytes, derived_bytes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (owner_id) DO UPDATE SET asset_count = asset_count + ?2,
+             original_bytes = original_bytes + ?3, derived_bytes = derived_bytes + ?4",
+    )?
+    .execute(params![owner_id, assets, original, derived])
+    .map(drop)
+}
+
+fn storage_from_row(r: &Row) -> rusqlite::Result<Storage> {
+    Ok(Storage {
+        owner_id: r.get(0)?,
+        asset_count: r.get::<_, i64>(1)? as u64,
+        original_bytes: r.get::<_, i64>(2)? as u64,
+        derived_bytes: r.get::<_, i64>(3)? as u64,
+    })
+}
+
+/// Sets the storage counters to what the asset records sum to; returns the owners whose counters
+/// were off.
+fn recount_storage(tx: &Connection) -> rusqlite::Result<Vec<StorageDrift>> {
+    let read = |sql: &str| -> rusqlite::Result<std::collections::BTreeMap<String, Storage>> {
+        let mut stmt = tx.prepare(sql)?;
+        let rows = stmt.query_map([], storage_from_row)?;
+        rows.map(|s| s.map(|s| (s.owner_id.clone(), s))).collect()
+    };
+    let kept = read("SELECT owner_id, asset_count, original_bytes, derived_bytes FROM storage_usage")?;
+    let counted = read("SELECT owner_id, COUNT(*), SUM(bytes), SUM(derived_bytes) FROM assets GROUP BY owner_id")?;
+    tx.execute("DELETE FROM storage_usage", [])?;
+    for s in counted.values() {
+        add_storage(tx, &s.owner_id, s.asset_count as i64, s.original_bytes as i64, s.derived_bytes as i64)?;
+    }
+    Ok(StorageDrift::between(kept, counted))
 }
 
 /// A stored text column as one of our values; a row that holds anything else is corrupt and reads
@@ -371,6 +500,22 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
     }
 }
 
+fn read_asset(tx: &Connection, public_id: &str) -> rusqlite::Result<Option<AssetRecord>> {
+    tx.prepare_cached("SELECT * FROM assets WHERE public_id = ?1")?.query_row([public_id], asset_from_row).optional()
+}
+
+/// Deletes the asset if it has `version`, with its listing and its share of the storage counters;
+/// returns it as it was.
+fn take_asset(tx: &Connection, public_id: &str, version: i64) -> rusqlite::Result<Option<AssetRecord>> {
+    let old = read_asset(tx, public_id)?.filter(|old| old.version == version);
+    if let Some(old) = &old {
+        tx.execute("DELETE FROM assets WHERE public_id = ?1", [public_id])?;
+        set_listed(tx, old, false)?;
+        count_storage(tx, old, -1)?;
+    }
+    Ok(old)
+}
+
 const INSERT_ASSET: &str =
     "INSERT INTO assets (public_id, owner_id, folder, tags, visibility, format, width, height, has_alpha,
     has_master, derived_bytes, bytes, original_filename, created_at, updated_at, version, blob_id, variants,
@@ -405,6 +550,116 @@ fn asset_params(a: &AssetRecord) -> [Value; 20] {
         json_column(a.focal_point.as_ref()),
         json_column(a.analysis.as_ref()),
     ]
+}
+
+/// Public_ids a facet is counted up to when a query could read one of several.
+const FACET_COUNT_CAP: usize = 10_000;
+
+/// One page of a listing (see `store::listing`): a narrow prefix as its sorted key range, else the
+/// smallest facet the filters allow, read in order within the page's budget.
+fn list_page(c: &Connection, q: &AssetQuery) -> rusqlite::Result<AssetPage> {
+    if let Some(prefix) = &q.prefix {
+        let Some((start, end)) = listing::prefix_range(prefix) else {
+            return Ok(AssetPage { assets: Vec::new(), next: None });
+        };
+        let width: usize = c
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM assets WHERE public_id >= ?1 AND public_id < ?2 LIMIT ?3)",
+            )?
+            .query_row(params![start, end, listing::MAX_PREFIX_RANGE as i64 + 1], |r| r.get(0))?;
+        if width <= listing::MAX_PREFIX_RANGE {
+            return read_prefix_range(c, q);
+        }
+    }
+    let mut plans = listing::plans(q);
+    if plans.len() > 1 {
+        let mut sizes = Vec::with_capacity(plans.len());
+        for plan in &plans {
+            let size: usize = c
+                .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM listing WHERE facet = ?1 LIMIT ?2)")?
+                .query_row(params![plan.facet, FACET_COUNT_CAP as i64], |r| r.get(0))?;
+            sizes.push(size);
+        }
+        let smallest = (0..plans.len()).min_by_key(|&i| sizes[i]).unwrap_or(0);
+        plans.swap(0, smallest);
+    }
+    read_facet(c, &plans.swap_remove(0), q)
+}
+
+/// The filters of `residual` as one SQL condition on the assets row `a`, its arguments pushed on
+/// `args`.
+fn residual_condition(residual: &AssetQuery, args: &mut Vec<Value>) -> String {
+    let mut clauses = vec!["1".to_owned()];
+    let mut arg = |value: Value| {
+        args.push(value);
+        format!("?{}", args.len())
+    };
+    if let Some(owner) = &residual.owner_id {
+        clauses.push(format!("a.owner_id = {}", arg(owner.clone().into())));
+    }
+    if let Some(folder) = &residual.folder {
+        clauses.push(format!("a.folder = {}", arg(folder.clone().into())));
+    }
+    if let Some(visibility) = residual.visibility {
+        clauses.push(format!("a.visibility = {}", arg(visibility.as_str().to_owned().into())));
+    }
+    if let Some(tag) = &residual.tag {
+        clauses.push(format!("EXISTS (SELECT 1 FROM json_each(a.tags) WHERE value = {})", arg(tag.clone().into())));
+    }
+    if let Some((start, end)) = residual.prefix.as_deref().and_then(listing::prefix_range) {
+        clauses.push(format!("a.public_id >= {} AND a.public_id < {}", arg(start.into()), arg(end.into())));
+    }
+    clauses.join(" AND ")
+}
+
+/// `AND` the position of `table`'s row is after `after`, if given.
+fn after_condition(table: &str, after: &Option<AssetCursor>, args: &mut Vec<Value>) -> String {
+    let Some(after) = after else { return String::new() };
+    args.extend([after.created_at.into(), after.public_id.clone().into()]);
+    format!(" AND ({table}.created_at, {table}.public_id) < (?{}, ?{})", args.len() - 1, args.len())
+}
+
+/// Reads `plan.facet` in order from the query's cursor, checking `plan.residual` on each entry,
+/// until the page is full or its budget is read.
+fn read_facet(c: &Connection, plan: &listing::Plan, q: &AssetQuery) -> rusqlite::Result<AssetPage> {
+    let mut args: Vec<Value> = vec![plan.facet.clone().into()];
+    let hit = residual_condition(&plan.residual, &mut args);
+    let after = after_condition("l", &q.after, &mut args);
+    let budget = listing::budget(q.limit);
+    let sql = format!(
+        "SELECT ({hit}) AS hit, a.* FROM listing l JOIN assets a ON a.public_id = l.public_id
+         WHERE l.facet = ?1{after} ORDER BY l.created_at DESC, l.public_id DESC LIMIT {budget}"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut page = listing::PageBuilder::new(q.limit);
+    while let Some(row) = rows.next()? {
+        let position = AssetCursor { created_at: row.get("created_at")?, public_id: row.get("public_id")? };
+        let asset = if row.get("hit")? { Some(asset_from_row(row)?) } else { None };
+        if !page.offer(position, asset) {
+            break;
+        }
+    }
+    let more = page.read() == budget;
+    Ok(page.finish(more))
+}
+
+/// Reads the key range of the query's prefix (narrow: see `listing::MAX_PREFIX_RANGE`), sorted.
+fn read_prefix_range(c: &Connection, q: &AssetQuery) -> rusqlite::Result<AssetPage> {
+    let mut args = Vec::new();
+    let hit = residual_condition(q, &mut args);
+    let after = after_condition("a", &q.after, &mut args);
+    let sql = format!(
+        "SELECT a.* FROM assets a WHERE {hit}{after} ORDER BY a.created_at DESC, a.public_id DESC LIMIT {}",
+        q.limit + 1
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut page = listing::PageBuilder::new(q.limit);
+    for asset in stmt.query_map(params_from_iter(args), asset_from_row)? {
+        let asset = asset?;
+        page.offer(asset.cursor(), Some(asset));
+    }
+    Ok(page.finish(false))
 }
 
 #[async_trait]
@@ -643,6 +898,8 @@ impl AssetStore for SqliteMetaStore {
             let outcome = created(tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a))))?;
             if outcome == Created::Created {
                 tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
+                set_listed(&tx, &a, true)?;
+                count_storage(&tx, &a, 1)?;
                 tx.commit()?;
             }
             Ok(outcome)
@@ -655,14 +912,12 @@ impl AssetStore for SqliteMetaStore {
         let (id, a, old_blob_id) = (a.public_id.clone(), a.clone(), old_blob_id.to_owned());
         self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = tx.execute(
-                "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
-                params![a.public_id, expected_version],
-            )?;
-            if changed == 0 {
+            if take_asset(&tx, &a.public_id, expected_version)?.is_none() {
                 return Ok(Swapped::Stale);
             }
             tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a)))?;
+            set_listed(&tx, &a, true)?;
+            count_storage(&tx, &a, 1)?;
             tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
             tx.execute(
                 "INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)",
@@ -679,6 +934,7 @@ impl AssetStore for SqliteMetaStore {
         let (id, a) = (a.public_id.clone(), a.clone());
         self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some(old) = read_asset(&tx, &a.public_id)? else { return Ok(None) };
             tx.execute(
                 "UPDATE assets SET tags = ?2, folder = ?3, visibility = ?4, updated_at = ?5, focal_point = ?6
                  WHERE public_id = ?1",
@@ -691,8 +947,11 @@ impl AssetStore for SqliteMetaStore {
                     json_column(a.focal_point.as_ref()),
                 ],
             )?;
-            let stored =
-                tx.query_row("SELECT * FROM assets WHERE public_id = ?1", [&a.public_id], asset_from_row).optional()?;
+            let stored = read_asset(&tx, &a.public_id)?;
+            if let Some(new) = &stored {
+                set_listed(&tx, &old, false)?;
+                set_listed(&tx, new, true)?;
+            }
             tx.commit()?;
             Ok(stored)
         })
@@ -711,11 +970,7 @@ impl AssetStore for SqliteMetaStore {
         self.write_asset(public_id, move |c| {
             let public_id = id;
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if tx.execute(
-                "DELETE FROM assets WHERE public_id = ?1 AND version = ?2",
-                params![public_id, expected_version],
-            )? == 0
-            {
+            if take_asset(&tx, &public_id, expected_version)?.is_none() {
                 return Ok(Swapped::Stale);
             }
             tx.execute("INSERT OR REPLACE INTO blob_garbage (blob_id, due_at) VALUES (?1, ?2)", params![blob_id, now])?;
@@ -728,46 +983,7 @@ impl AssetStore for SqliteMetaStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
     async fn list_assets(&self, q: &AssetQuery) -> StoreResult<AssetPage> {
         let q = q.clone();
-        self.read(move |c| {
-            let mut sql = String::from("SELECT * FROM assets WHERE 1 = 1");
-            let mut args: Vec<Value> = Vec::new();
-            let mut filter = |clause: &str, value: Value| {
-                args.push(value);
-                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-            };
-            if let Some(owner) = &q.owner_id {
-                filter(" AND owner_id = ?", owner.clone().into());
-            }
-            if let Some(folder) = &q.folder {
-                filter(" AND folder = ?", folder.clone().into());
-            }
-            if let Some(visibility) = q.visibility {
-                filter(" AND visibility = ?", visibility.as_str().to_owned().into());
-            }
-            if let Some(tag) = &q.tag {
-                filter(" AND EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE value = ?)", tag.clone().into());
-            }
-            if let Some(prefix) = &q.prefix {
-                filter(&format!(" AND substr(public_id, 1, {}) = ?", prefix.len()), prefix.clone().into());
-            }
-            if let Some(after) = &q.after {
-                filter(" AND (created_at < ?", after.created_at.into());
-                filter(" OR (created_at = ?", after.created_at.into());
-                filter(" AND public_id < ?))", after.public_id.clone().into());
-            }
-            sql.push_str(&format!(" ORDER BY created_at DESC, public_id DESC LIMIT {}", q.limit + 1));
-            let mut stmt = c.prepare(&sql)?;
-            let mut assets =
-                stmt.query_map(params_from_iter(args), asset_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            let next = if assets.len() > q.limit {
-                assets.truncate(q.limit);
-                assets.last().map(|a| AssetCursor { created_at: a.created_at, public_id: a.public_id.clone() })
-            } else {
-                None
-            };
-            Ok(AssetPage { assets, next })
-        })
-        .await
+        self.read(move |c| list_page(c, &q)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
@@ -783,12 +999,17 @@ impl AssetStore for SqliteMetaStore {
         let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.write_asset(public_id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let counted = tx.execute(
-                "UPDATE assets SET variants = variants + 1, derived_bytes = derived_bytes + ?3
-                 WHERE public_id = ?1 AND blob_id = ?2 AND variants < ?4 AND derived_bytes <= ?5 - ?3",
-                params![id, blob_id, int(bytes), int(caps.max_variants), int(caps.max_bytes)],
-            )?;
-            if counted > 0 {
+            let owner: Option<String> = tx
+                .query_row(
+                    "UPDATE assets SET variants = variants + 1, derived_bytes = derived_bytes + ?3
+                     WHERE public_id = ?1 AND blob_id = ?2 AND variants < ?4 AND derived_bytes <= ?5 - ?3
+                     RETURNING owner_id",
+                    params![id, blob_id, int(bytes), int(caps.max_variants), int(caps.max_bytes)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(owner) = owner {
+                add_storage(&tx, &owner, 0, 0, int(bytes))?;
                 tx.commit()?;
                 return Ok(VariantAdded::Stored);
             }
@@ -950,19 +1171,23 @@ impl UsageStore for SqliteMetaStore {
     async fn storage(&self, owner_id: Option<&str>) -> StoreResult<Vec<Storage>> {
         let owner = owner_id.map(str::to_owned);
         self.read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT owner_id, COUNT(*), SUM(bytes), SUM(derived_bytes) FROM assets
-                 WHERE (?1 IS NULL OR owner_id = ?1) GROUP BY owner_id ORDER BY owner_id",
+            let mut stmt = c.prepare_cached(
+                "SELECT owner_id, asset_count, original_bytes, derived_bytes FROM storage_usage
+                 WHERE (?1 IS NULL OR owner_id = ?1) AND asset_count > 0 ORDER BY owner_id",
             )?;
-            let rows = stmt.query_map(params![owner], |r| {
-                Ok(Storage {
-                    owner_id: r.get(0)?,
-                    asset_count: r.get::<_, i64>(1)? as u64,
-                    original_bytes: r.get::<_, i64>(2)? as u64,
-                    derived_bytes: r.get::<_, i64>(3)? as u64,
-                })
-            })?;
+            let rows = stmt.query_map(params![owner], storage_from_row)?;
             rows.collect()
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn recount_storage(&self) -> StoreResult<Vec<StorageDrift>> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let drift = recount_storage(&tx)?;
+            tx.commit()?;
+            Ok(drift)
         })
         .await
     }
