@@ -408,11 +408,11 @@ pub async fn derived_bytes_count_only_for_the_current_version(s: &Stores) {
     let m = &s.meta;
     let a = asset("d", "u1", 1);
     m.create_asset(&a).await.unwrap();
-    assert_eq!(m.add_variant("d", &a.blob_id, 100, ROOMY).await.unwrap(), VariantAdded::Stored);
-    assert_eq!(m.add_variant("d", &a.blob_id, 50, ROOMY).await.unwrap(), VariantAdded::Stored);
-    let other = m.add_variant("d", "an-old-blob", 1_000, ROOMY).await.unwrap();
+    assert_eq!(m.add_variant(&a, 100, ROOMY).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&a, 50, ROOMY).await.unwrap(), VariantAdded::Stored);
+    let other = m.add_variant(&AssetRecord { blob_id: "an-old-blob".into(), ..a.clone() }, 1_000, ROOMY).await.unwrap();
     assert_eq!(other, VariantAdded::Gone, "another version is not counted");
-    assert_eq!(m.add_variant("missing", "blob", 1_000, ROOMY).await.unwrap(), VariantAdded::Gone);
+    assert_eq!(m.add_variant(&asset("missing", "u1", 1), 1_000, ROOMY).await.unwrap(), VariantAdded::Gone);
     let stored = m.asset("d").await.unwrap().unwrap();
     assert_eq!((stored.derived_bytes, stored.variants), (150, 2));
     assert_eq!(m.asset("missing").await.unwrap(), None);
@@ -432,39 +432,39 @@ pub async fn variants_are_counted_only_within_the_caps_of_the_current_version(s:
     let c = AssetRecord { derived_bytes: 300, ..asset("c", "u1", 1) };
     m.create_asset(&c).await.unwrap();
     assert_eq!(counted("c").await, (0, 300));
-    assert_eq!(m.add_variant("c", &c.blob_id, 100, by_count).await.unwrap(), VariantAdded::Stored);
-    assert_eq!(m.add_variant("c", &c.blob_id, 100, by_count).await.unwrap(), VariantAdded::Stored);
-    assert_eq!(m.add_variant("c", &c.blob_id, 1, by_count).await.unwrap(), VariantAdded::Full);
+    assert_eq!(m.add_variant(&c, 100, by_count).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&c, 100, by_count).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&c, 1, by_count).await.unwrap(), VariantAdded::Full);
     assert_eq!(counted("c").await, (2, 500), "a refusal counts nothing");
 
     // Full by bytes: masters and variants together, up to the cap exactly.
     let by_bytes = VariantCaps { max_variants: 100, max_bytes: 1_000 };
     let b = AssetRecord { derived_bytes: 300, ..asset("b", "u1", 2) };
     m.create_asset(&b).await.unwrap();
-    assert_eq!(m.add_variant("b", &b.blob_id, 600, by_bytes).await.unwrap(), VariantAdded::Stored);
-    assert_eq!(m.add_variant("b", &b.blob_id, 101, by_bytes).await.unwrap(), VariantAdded::Full);
-    assert_eq!(m.add_variant("b", &b.blob_id, 100, by_bytes).await.unwrap(), VariantAdded::Stored);
-    assert_eq!(m.add_variant("b", &b.blob_id, 1, by_bytes).await.unwrap(), VariantAdded::Full);
+    assert_eq!(m.add_variant(&b, 600, by_bytes).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&b, 101, by_bytes).await.unwrap(), VariantAdded::Full);
+    assert_eq!(m.add_variant(&b, 100, by_bytes).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&b, 1, by_bytes).await.unwrap(), VariantAdded::Full);
     assert_eq!(counted("b").await, (2, 1_000));
     let e = asset("e", "u1", 3);
     m.create_asset(&e).await.unwrap();
-    let alone = m.add_variant("e", &e.blob_id, 1_001, by_bytes).await.unwrap();
+    let alone = m.add_variant(&e, 1_001, by_bytes).await.unwrap();
     assert_eq!(alone, VariantAdded::Full, "a variant larger than the cap by itself");
     let none = VariantCaps { max_variants: 0, max_bytes: 1_000 };
-    assert_eq!(m.add_variant("e", &e.blob_id, 1, none).await.unwrap(), VariantAdded::Full, "a cap of 0 stores none");
+    assert_eq!(m.add_variant(&e, 1, none).await.unwrap(), VariantAdded::Full, "a cap of 0 stores none");
     assert_eq!(counted("e").await, (0, 0));
 
     // An overwrite starts from zero; the old version is gone, not full.
     let c2 = AssetRecord { version: 2, blob_id: "blob-c-2".into(), updated_at: 5, ..c.clone() };
     assert_eq!(m.replace_asset(&c2, 1, &c.blob_id).await.unwrap(), Swapped::Swapped);
     assert_eq!(counted("c").await, (0, 300));
-    assert_eq!(m.add_variant("c", &c.blob_id, 1, by_count).await.unwrap(), VariantAdded::Gone);
-    assert_eq!(m.add_variant("c", "blob-c-2", 100, by_count).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(m.add_variant(&c, 1, by_count).await.unwrap(), VariantAdded::Gone);
+    assert_eq!(m.add_variant(&c2, 100, by_count).await.unwrap(), VariantAdded::Stored);
     assert_eq!(counted("c").await, (1, 400));
 
     // A deleted asset is gone.
     assert_eq!(m.delete_asset("c", 2, "blob-c-2", 10).await.unwrap(), Swapped::Swapped);
-    assert_eq!(m.add_variant("c", "blob-c-2", 1, by_count).await.unwrap(), VariantAdded::Gone);
+    assert_eq!(m.add_variant(&c2, 1, by_count).await.unwrap(), VariantAdded::Gone);
     assert_eq!(m.asset("c").await.unwrap(), None);
     let usage = m.storage(Some("u1")).await.unwrap();
     assert_eq!(usage[0].derived_bytes, 1_000, "what was counted is what the usage sums");
@@ -476,8 +476,8 @@ pub async fn concurrent_variants_stop_at_the_cap(s: &Stores) {
     s.meta.create_asset(&a).await.unwrap();
     let caps = VariantCaps { max_variants: 3, max_bytes: 1 << 40 };
     let adds = (0..10).map(|_| {
-        let (meta, blob_id) = (s.meta.clone(), a.blob_id.clone());
-        tokio::spawn(async move { meta.add_variant("busy", &blob_id, 10, caps).await.unwrap() })
+        let (meta, a) = (s.meta.clone(), a.clone());
+        tokio::spawn(async move { meta.add_variant(&a, 10, caps).await.unwrap() })
     });
     let outcomes: Vec<VariantAdded> = futures::future::join_all(adds).await.into_iter().map(|o| o.unwrap()).collect();
     let stored = outcomes.iter().filter(|o| **o == VariantAdded::Stored).count();

@@ -287,7 +287,7 @@ impl RenderJob {
         // deleted during the render, the collector may have swept its tree already: take the
         // variant back out, or it is an orphan nobody would collect. (Stored first, checked
         // after: in every order, one of the two removes it.) Full: other renders took the room.
-        match app.meta.add_variant(&asset.public_id, &asset.blob_id, bytes.len() as u64, caps).await? {
+        match app.meta.add_variant(asset, bytes.len() as u64, caps).await? {
             VariantAdded::Stored => {}
             VariantAdded::Full => {
                 app.blobs.delete_tree(key).await?;

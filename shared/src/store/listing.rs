@@ -18,20 +18,29 @@ pub fn budget(limit: usize) -> usize {
 
 /// A prefix matching at most this many public_ids is read as a sorted key range; a wider one is a
 /// filter on a facet.
-pub const MAX_PREFIX_RANGE: usize = 2_000;
+pub const MAX_PREFIX_RANGE: usize = 1_000;
 
-/// The facets `asset` is listed under. An owner, folder, tag or visibility never holds `#`, so
-/// the keys cannot collide.
-pub fn facets(asset: &AssetRecord) -> Vec<String> {
+/// One facet of an asset, across owners and within its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub across: String,
+    pub within: String,
+}
+
+/// The facets `asset` is listed under, each once across owners and once within its owner. An
+/// owner, folder, tag or visibility never holds `#`, so the keys cannot collide.
+pub fn entries(asset: &AssetRecord) -> Vec<Entry> {
     let owner = Some(asset.owner_id.as_str());
-    let mut keys = Vec::with_capacity(6 + 2 * asset.tags.len());
-    for scope in [None, owner] {
-        keys.push(Facet::All.key(scope));
-        keys.push(Facet::Folder(&asset.folder).key(scope));
-        keys.push(Facet::Visibility(asset.visibility).key(scope));
-        keys.extend(asset.tags.iter().map(|tag| Facet::Tag(tag).key(scope)));
-    }
-    keys
+    let entry = |facet: Facet| Entry { across: facet.key(None), within: facet.key(owner) };
+    let mut entries =
+        vec![entry(Facet::All), entry(Facet::Folder(&asset.folder)), entry(Facet::Visibility(asset.visibility))];
+    entries.extend(asset.tags.iter().map(|tag| entry(Facet::Tag(tag))));
+    entries
+}
+
+/// Every facet key of `asset`.
+pub fn facets(asset: &AssetRecord) -> Vec<String> {
+    entries(asset).into_iter().flat_map(|e| [e.across, e.within]).collect()
 }
 
 /// What a facet groups, within one owner or across all.
@@ -61,7 +70,10 @@ impl Facet<'_> {
 /// One way to read a query's matches in order: a facet, and the filters left to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The facet's key (within the query's owner, when it has one).
     pub facet: String,
+    /// The facet's key across owners, which names the entry (see [`entries`]).
+    pub entry: String,
     /// The query's filters that `facet` does not imply (its limit and cursor are the query's).
     pub residual: AssetQuery,
 }
@@ -76,19 +88,19 @@ pub fn plans(query: &AssetQuery) -> Vec<Plan> {
         clear(&mut residual);
         residual
     };
+    let plan = |facet: Facet, residual| Plan { facet: facet.key(owner), entry: facet.key(None), residual };
     let mut plans = Vec::new();
     if let Some(tag) = &query.tag {
-        plans.push(Plan { facet: Facet::Tag(tag).key(owner), residual: without(|q| q.tag = None) });
+        plans.push(plan(Facet::Tag(tag), without(|q| q.tag = None)));
     }
     if let Some(folder) = &query.folder {
-        plans.push(Plan { facet: Facet::Folder(folder).key(owner), residual: without(|q| q.folder = None) });
+        plans.push(plan(Facet::Folder(folder), without(|q| q.folder = None)));
     }
     if let Some(visibility) = query.visibility {
-        plans
-            .push(Plan { facet: Facet::Visibility(visibility).key(owner), residual: without(|q| q.visibility = None) });
+        plans.push(plan(Facet::Visibility(visibility), without(|q| q.visibility = None)));
     }
     if plans.is_empty() {
-        plans.push(Plan { facet: Facet::All.key(owner), residual: without(|_| {}) });
+        plans.push(plan(Facet::All, without(|_| {})));
     }
     plans
 }
@@ -180,7 +192,9 @@ mod tests {
         assert_eq!(both[0].residual, AssetQuery { owner_id: None, tag: None, ..query.clone() });
         assert_eq!(both[1].residual, AssetQuery { owner_id: None, visibility: None, ..query.clone() });
         let everything = plans(&AssetQuery { limit: 5, ..Default::default() });
-        assert_eq!(everything, [Plan { facet: "all".into(), residual: AssetQuery { limit: 5, ..Default::default() } }]);
+        let all = AssetQuery { limit: 5, ..Default::default() };
+        assert_eq!(everything, [Plan { facet: "all".into(), entry: "all".into(), residual: all }]);
+        assert_eq!(both[0].entry, "tag#red", "an entry is named by its facet across owners");
     }
 
     #[test]

@@ -178,17 +178,12 @@ pub trait AssetStore: Send + Sync {
     ) -> StoreResult<Swapped>;
     /// One page, newest first (`created_at`, then `public_id`, descending).
     async fn list_assets(&self, query: &AssetQuery) -> StoreResult<AssetPage>;
-    /// Counts one stored variant of `bytes` (+1 `variants`, +`bytes` `derived_bytes`) in one
-    /// conditional write, if the asset still has `blob_id` and the variant fits `caps` (see
+    /// Counts one stored variant of `bytes` of the version `asset` names (its public_id and
+    /// blob_id): +1 `variants`, +`bytes` `derived_bytes` on the asset and on its owner's storage,
+    /// in one conditional write, if the asset still has that blob and the variant fits `caps` (see
     /// [`VariantCaps::admit`]); else changes nothing and says why: [`VariantAdded::Gone`] when the
     /// version was replaced or deleted, [`VariantAdded::Full`] when it is current but full.
-    async fn add_variant(
-        &self,
-        public_id: &str,
-        blob_id: &str,
-        bytes: u64,
-        caps: VariantCaps,
-    ) -> StoreResult<VariantAdded>;
+    async fn add_variant(&self, asset: &AssetRecord, bytes: u64, caps: VariantCaps) -> StoreResult<VariantAdded>;
 }
 
 /// Blobs that may be collected once due (see [`crate::gc`]).

@@ -987,17 +987,11 @@ impl AssetStore for SqliteMetaStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
-    async fn add_variant(
-        &self,
-        public_id: &str,
-        blob_id: &str,
-        bytes: u64,
-        caps: VariantCaps,
-    ) -> StoreResult<VariantAdded> {
-        let (id, blob_id) = (public_id.to_owned(), blob_id.to_owned());
+    async fn add_variant(&self, asset: &AssetRecord, bytes: u64, caps: VariantCaps) -> StoreResult<VariantAdded> {
+        let (id, blob_id) = (asset.public_id.clone(), asset.blob_id.clone());
         // Stored as i64; a cap past that is no cap.
         let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        self.write_asset(public_id, move |c| {
+        self.write_asset(&asset.public_id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let owner: Option<String> = tx
                 .query_row(
@@ -1219,8 +1213,8 @@ mod tests {
         let old = store.asset("old").await.unwrap().unwrap();
         assert_eq!((old.variants, old.derived_bytes), (0, 700), "counted from zero, masters kept");
         let caps = VariantCaps { max_variants: 1, max_bytes: 1 << 20 };
-        assert_eq!(store.add_variant("old", "b1", 50, caps).await.unwrap(), VariantAdded::Stored);
-        assert_eq!(store.add_variant("old", "b1", 50, caps).await.unwrap(), VariantAdded::Full);
+        assert_eq!(store.add_variant(&old, 50, caps).await.unwrap(), VariantAdded::Stored);
+        assert_eq!(store.add_variant(&old, 50, caps).await.unwrap(), VariantAdded::Full);
         drop(store);
 
         let reopened = SqliteMetaStore::open(&path).unwrap();

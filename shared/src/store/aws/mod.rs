@@ -87,10 +87,12 @@ impl AwsStores {
         }
     }
 
-    /// Creates the bucket and the table (keys, indexes, TTL) unless they exist: `imgcloud init-aws`.
+    /// Creates the bucket and the table (keys, indexes, TTL) unless they exist, and brings a
+    /// table an earlier release wrote up to this one: `imgcloud init-aws` (or `migrate`).
     pub async fn init(&self) -> StoreResult<()> {
         self.blobs.create_bucket().await?;
-        self.meta.create_table().await
+        self.meta.create_table().await?;
+        self.meta.backfill().await.map(drop)
     }
 }
 

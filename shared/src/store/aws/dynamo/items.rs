@@ -111,8 +111,9 @@ pub(super) fn api_key_from(item: &Item) -> StoreResult<ApiKeyRecord> {
     })
 }
 
+/// An asset's item. Listings read its entries ([`entry_items`]), so that the counts a render
+/// changes on the asset touch no index.
 pub(super) fn asset_item(a: &AssetRecord) -> Item {
-    let order = sort_key(a.created_at, &a.public_id);
     let mut item = keys::asset(&a.public_id);
     item.extend([
         ("public_id".to_owned(), s(&a.public_id)),
@@ -133,9 +134,6 @@ pub(super) fn asset_item(a: &AssetRecord) -> Item {
         ("version".to_owned(), n(a.version)),
         ("blob_id".to_owned(), s(&a.blob_id)),
     ]);
-    for partition in [Partition::AssetsOf(&a.owner_id), Partition::Folder(&a.folder), Partition::Assets] {
-        item.extend(partition.entry(order.clone()));
-    }
     if let Some(f) = &a.original_filename {
         item.insert("original_filename".to_owned(), s(f));
     }
@@ -146,6 +144,43 @@ pub(super) fn asset_item(a: &AssetRecord) -> Item {
         item.insert("analysis".to_owned(), analysis);
     }
     item
+}
+
+/// The listing entries of `a` by name (see `store::listing`): one per facet, in the facet's
+/// partition across owners (GSI1) and within the owner (GSI2), newest first, and one in the order
+/// of public_ids (GSI1 `IDS`). Each carries the fields a listing filter checks.
+pub(super) fn entry_items(a: &AssetRecord) -> Vec<(String, Item)> {
+    let order = sort_key(a.created_at, &a.public_id);
+    let fields = |name: &str| {
+        let mut item = keys::entry(&a.public_id, name);
+        item.extend([
+            ("public_id".to_owned(), s(&a.public_id)),
+            ("owner_id".to_owned(), s(&a.owner_id)),
+            ("folder".to_owned(), s(&a.folder)),
+            ("tags".to_owned(), AttributeValue::L(a.tags.iter().map(s).collect())),
+            ("visibility".to_owned(), s(a.visibility.as_str())),
+            ("created_at".to_owned(), n(a.created_at)),
+        ]);
+        item
+    };
+    let mut entries: Vec<(String, Item)> = crate::store::listing::entries(a)
+        .into_iter()
+        .map(|entry| {
+            let mut item = fields(&entry.across);
+            item.extend(Partition::Facet(&entry.across).entry(order.clone()));
+            item.extend(Partition::OwnFacet(&entry.within).entry(order.clone()));
+            (entry.across, item)
+        })
+        .collect();
+    let mut ids = fields(keys::IDS_ENTRY);
+    ids.extend(Partition::Ids.entry(a.public_id.clone()));
+    entries.push((keys::IDS_ENTRY.to_owned(), ids));
+    entries
+}
+
+/// The position of an entry in the newest-first order.
+pub(super) fn entry_position(item: &Item) -> StoreResult<AssetCursor> {
+    Ok(AssetCursor { created_at: get_n(item, "created_at")?, public_id: get_s(item, "public_id")? })
 }
 
 /// A value as a JSON string attribute.

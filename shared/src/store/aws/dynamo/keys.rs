@@ -32,6 +32,22 @@ pub(super) fn asset(public_id: &str) -> Item {
     key(format!("ASSET#{public_id}"), "ASSET")
 }
 
+/// One listing entry of an asset (see `store::listing`), beside the asset in its partition.
+pub(super) fn entry(public_id: &str, name: &str) -> Item {
+    key(format!("ASSET#{public_id}"), &format!("LIST#{name}"))
+}
+
+/// The entry that places an asset in the order of public_ids, for prefix ranges.
+pub(super) const IDS_ENTRY: &str = "ids";
+
+/// The partition of every owner's storage counters (`<owner>#<shard>`).
+pub(super) const STORAGE: &str = "STORAGE";
+
+/// How far the backfill `name` got.
+pub(super) fn backfill(name: &str) -> Item {
+    key(format!("BACKFILL#{name}"), "BACKFILL")
+}
+
 pub(super) fn garbage(blob_id: &str) -> Item {
     key(format!("GARBAGE#{blob_id}"), "GARBAGE")
 }
@@ -68,19 +84,36 @@ pub(super) fn sort_key(time: i64, id: &str) -> String {
     format!("{:016}#{id}", time.clamp(0, MAX_TIME))
 }
 
+/// The position a newest-first sort key names (its inverse).
+pub(super) fn position(sort: &str) -> Option<AssetCursor> {
+    let (time, id) = sort.split_once('#')?;
+    Some(AssetCursor { created_at: time.parse().ok()?, public_id: id.to_owned() })
+}
+
+/// The storage counters of an owner are spread over this many items, so that renders of
+/// different assets do not contend for one item; an asset always counts in the same one.
+const STORAGE_SHARDS: u32 = 16;
+
+/// The item of `owner_id`'s storage counters that `public_id` counts in.
+pub(super) fn storage(owner_id: &str, public_id: &str) -> Item {
+    // FNV-1a: the same shard in every process and release.
+    let hash = public_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    key(STORAGE.into(), &format!("{owner_id}#{:02}", hash % STORAGE_SHARDS))
+}
+
 /// One partition of one of the three indexes.
 #[derive(Clone, Copy)]
 pub(super) enum Partition<'a> {
     /// GSI1: an owner's API keys.
     KeysOf(&'a str),
-    /// GSI1: an owner's assets.
-    AssetsOf(&'a str),
-    /// GSI2: a folder's assets.
-    Folder(&'a str),
+    /// GSI1: the entries of one listing facet across owners, newest first (`store::listing`).
+    Facet(&'a str),
+    /// GSI1: the id entries, by public_id.
+    Ids,
+    /// GSI2: the entries of one listing facet within an owner, newest first.
+    OwnFacet(&'a str),
     /// GSI3: every user, oldest first.
     Users,
-    /// GSI3: every asset.
-    Assets,
     /// GSI3: the blob garbage, by due time.
     Garbage,
 }
@@ -88,19 +121,20 @@ pub(super) enum Partition<'a> {
 impl Partition<'_> {
     pub(super) fn index(self) -> &'static str {
         match self {
-            Partition::KeysOf(_) | Partition::AssetsOf(_) => "GSI1",
-            Partition::Folder(_) => "GSI2",
-            Partition::Users | Partition::Assets | Partition::Garbage => "GSI3",
+            Partition::KeysOf(_) | Partition::Facet(_) | Partition::Ids => "GSI1",
+            Partition::OwnFacet(_) => "GSI2",
+            Partition::Users | Partition::Garbage => "GSI3",
         }
     }
 
+    /// The partition key's value. A facet key is lowercase (`all`, `tag#…`, `owner#…`), so it
+    /// never equals an uppercase partition of the same index.
     pub(super) fn value(self) -> String {
         match self {
             Partition::KeysOf(owner) => format!("KEYS#{owner}"),
-            Partition::AssetsOf(owner) => format!("OWNER#{owner}"),
-            Partition::Folder(folder) => format!("FOLDER#{folder}"),
+            Partition::Facet(facet) | Partition::OwnFacet(facet) => facet.to_owned(),
+            Partition::Ids => "IDS".into(),
             Partition::Users => "USERS".into(),
-            Partition::Assets => "ASSETS".into(),
             Partition::Garbage => "GARBAGE".into(),
         }
     }

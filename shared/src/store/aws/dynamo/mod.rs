@@ -19,20 +19,25 @@
 //! valid while its `epoch` equals its user's `session_epoch`: ending every session of a user (new
 //! password, disabled) is one conditional write on the user, atomic with the change itself.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    str::FromStr,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::{
         put_item::builders::PutItemFluentBuilder,
-        query::builders::QueryFluentBuilder,
-        update_item::{builders::UpdateItemFluentBuilder, UpdateItemError},
+        query::{builders::QueryFluentBuilder, QueryOutput},
+        update_item::builders::UpdateItemFluentBuilder,
     },
     types::{
-        AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
-        TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
+        AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, Delete, GlobalSecondaryIndex,
+        KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnConsumedCapacity,
+        ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
     },
     Client,
 };
@@ -41,10 +46,11 @@ use super::aws_error;
 use crate::{
     domain::{Role, Visibility},
     media::Format,
-    store::*,
+    store::{listing, *},
 };
 
 mod assets;
+mod backfill;
 mod counters;
 mod items;
 mod keys;
@@ -64,6 +70,38 @@ const MAX_ATTEMPTS: usize = 8;
 pub struct DynamoMetaStore {
     client: Client,
     table: String,
+    reads: ListingReads,
+}
+
+/// What the listings of one store read, as DynamoDB reports it (`ReturnConsumedCapacity`).
+#[derive(Default)]
+struct ListingReads {
+    queries: AtomicU64,
+    batch_gets: AtomicU64,
+    /// Thousandths of a read capacity unit.
+    milli_units: AtomicU64,
+}
+
+impl ListingReads {
+    fn count(&self, counter: &AtomicU64, capacity: Option<&ConsumedCapacity>) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let units = capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        self.milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+
+    fn count_batch(&self, capacity: &[ConsumedCapacity]) {
+        self.batch_gets.fetch_add(1, Ordering::Relaxed);
+        let units: f64 = capacity.iter().filter_map(|c| c.capacity_units()).sum();
+        self.milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+}
+
+/// The requests and read capacity listings have cost so far (see [`DynamoMetaStore::listing_cost`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ListingCost {
+    pub queries: u64,
+    pub batch_gets: u64,
+    pub read_units: f64,
 }
 
 fn err(e: impl std::error::Error) -> StoreError {
@@ -91,7 +129,24 @@ where
 
 impl DynamoMetaStore {
     pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+        Self { client, table, reads: ListingReads::default() }
+    }
+
+    /// What this store's listings and usage summaries have read so far: the scale benchmark's
+    /// measure of a page's cost.
+    pub fn listing_cost(&self) -> ListingCost {
+        ListingCost {
+            queries: self.reads.queries.load(Ordering::Relaxed),
+            batch_gets: self.reads.batch_gets.load(Ordering::Relaxed),
+            read_units: self.reads.milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+        }
+    }
+
+    /// Runs a listing's query, counting what it read.
+    async fn query_counted(&self, query: QueryFluentBuilder) -> StoreResult<QueryOutput> {
+        let output = query.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await.map_err(err)?;
+        self.reads.count(&self.reads.queries, output.consumed_capacity());
+        Ok(output)
     }
 
     /// An update of the item at `key`, to finish with its expressions.
