@@ -460,3 +460,77 @@ async fn usage_and_connection_errors_exit_2() {
     assert_eq!(bad_folder.status, 2, "{bad_folder:?}");
     assert!(bad_folder.stderr.contains("--folder"), "{bad_folder:?}");
 }
+
+/// Makes `app`'s storage counters drift behind the store's back, as a bug or a hand edit would:
+/// five assets more than there are, and no original bytes.
+async fn drift_storage_counters(app: &TestApp) {
+    match app.aws_settings() {
+        None => {
+            let db = rusqlite::Connection::open(app.dir.path().join("imgcloud.sqlite3")).unwrap();
+            db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+            db.execute("UPDATE storage_usage SET asset_count = asset_count + 5, original_bytes = 0", []).unwrap();
+        }
+        Some(settings) => {
+            use aws_sdk_dynamodb::types::AttributeValue;
+            let dynamo = aws_emulator::raw_dynamodb(&settings).await;
+            let shards = dynamo
+                .query()
+                .table_name(&settings.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S("STORAGE".into()))
+                .send()
+                .await
+                .unwrap();
+            for (i, shard) in shards.items().iter().enumerate() {
+                let key = [("PK", shard["PK"].clone()), ("SK", shard["SK"].clone())];
+                let extra = if i == 0 { 5 } else { 0 };
+                dynamo
+                    .update_item()
+                    .table_name(&settings.table)
+                    .set_key(Some(key.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+                    .update_expression("ADD asset_count :extra SET original_bytes = :zero")
+                    .expression_attribute_values(":extra", AttributeValue::N(extra.to_string()))
+                    .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// `imgcloud usage-recount`: counters kept in the same write as every asset change need no
+/// repair; made to drift, they are reported owner by owner and set back to what the asset records
+/// sum to, as the usage summary then shows.
+#[tokio::test]
+async fn usage_recount_reports_and_repairs_drifted_counters() {
+    let app = spawn_app().await;
+    let (key, _) = account(&app, "ann@example.com").await;
+    for id in ["kept-1", "kept-2"] {
+        app.upload_photo(&key, &[("public_id", id)]).await;
+    }
+    let storage = || async {
+        let usage: Value = app.get("/v1/usage/summary", &key).await.json().await.unwrap();
+        (usage["asset_count"].clone(), usage["storage_bytes"].clone(), usage["variant_bytes"].clone())
+    };
+    let right = storage().await;
+    assert_eq!(right.0, json!(2));
+    let recount = || {
+        let mut command = Command::new(imgcloud_bin());
+        command.arg("usage-recount").envs(app.server_vars());
+        run(command)
+    };
+
+    let clean = recount().await;
+    assert_eq!(clean.status, 0, "{clean:?}");
+    assert!(clean.stdout.contains("no drift"), "{clean:?}");
+
+    drift_storage_counters(&app).await;
+    assert_eq!(storage().await.0, json!(7), "the counters drifted");
+    let repaired = recount().await;
+    assert_eq!(repaired.status, 0, "{repaired:?}");
+    assert!(repaired.stdout.contains("assets 7 -> 2"), "the owner's drift is reported: {repaired:?}");
+    assert!(repaired.stdout.contains("1 owner(s) had drifted"), "{repaired:?}");
+    assert_eq!(storage().await, right, "recounted from the asset records");
+    assert!(recount().await.stdout.contains("no drift"), "and kept right");
+}

@@ -92,6 +92,64 @@ async fn another_user_gets_403_on_every_asset_verb_and_the_asset_is_unchanged() 
     assert_error(app.get("/v1/assets/..%2f..%2fetc%2fpasswd", &admin).await, StatusCode::BAD_REQUEST).await;
 }
 
+/// A 16×16 PNG: many uploads, quickly.
+fn tiny_png() -> Vec<u8> {
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+/// A page reads a bounded number of index entries: a combination of two broad filters that match
+/// together only once comes back in pages shorter than asked, whose cursors still lead to exactly
+/// the matches.
+#[tokio::test]
+async fn a_rare_combination_of_broad_filters_pages_short_but_whole() {
+    let app = spawn_app().await;
+    let (_, ann) = app.user("ann@example.com").await;
+    // 45 tagged `broad`, then 45 in the folder `wide`; only the first is in both.
+    let specs: Vec<(String, &str, &str)> = (0..90)
+        .map(|i| match i {
+            0 => (format!("n{i:02}"), "wide", "broad"),
+            1..45 => (format!("n{i:02}"), "", "broad"),
+            _ => (format!("n{i:02}"), "wide", ""),
+        })
+        .collect();
+    let png = tiny_png();
+    for (id, folder, tags) in &specs {
+        let fields = [("public_id", id.as_str()), ("folder", *folder), ("tags", *tags)];
+        let response = app.upload(&ann, Some((png.clone(), "tiny.png")), &fields).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{id}");
+    }
+
+    let (mut seen, mut pages, mut short) = (Vec::new(), 0, 0);
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("/v1/assets?tag=broad&folder=wide&limit=1&cursor={c}"),
+            None => "/v1/assets?tag=broad&folder=wide&limit=1".to_owned(),
+        };
+        let page: Value = app.get(&query, &ann).await.json().await.unwrap();
+        let assets = page["assets"].as_array().unwrap();
+        assert!(assets.len() <= 1, "{page}");
+        pages += 1;
+        seen.extend(assets.iter().map(|a| a["public_id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                short += usize::from(assets.is_empty());
+                cursor = Some(c.to_owned());
+            }
+            None => break,
+        }
+        assert!(pages < 10, "the pages end");
+    }
+    assert_eq!(seen, ["n00"], "exactly the one match, after {pages} pages");
+    assert!(short >= 1, "a page of 1 reads 40 entries at most: the first comes back empty, with a cursor");
+    let both: Value = app.get("/v1/assets?tag=broad&folder=wide&q=n0&limit=5", &ann).await.json().await.unwrap();
+    assert_eq!(both["assets"].as_array().unwrap().len(), 1, "a narrow prefix reads its whole range: {both}");
+}
+
 #[tokio::test]
 async fn the_list_is_newest_first_scoped_filtered_and_paged() {
     let app = spawn_app().await;

@@ -199,7 +199,13 @@ impl TestApp {
         body["asset"].clone()
     }
 
-    fn aws_settings(&self) -> Option<AwsSettings> {
+    /// What configures this server, backend and data dir included.
+    #[allow(dead_code)] // the transfer suite runs the binary with them
+    pub fn server_vars(&self) -> &HashMap<String, String> {
+        &self.vars
+    }
+
+    pub fn aws_settings(&self) -> Option<AwsSettings> {
         match Config::from_lookup(|k| self.vars.get(k).cloned()).unwrap().backend {
             Backend::Aws(settings) => Some(settings),
             Backend::Embedded => None,

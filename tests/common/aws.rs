@@ -57,3 +57,15 @@ pub fn backend_vars(settings: &AwsSettings) -> Vec<(String, String)> {
     vars.extend(settings.dynamodb_endpoint.clone().map(|e| ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), e)));
     vars
 }
+
+/// A DynamoDB client of its own on `settings`' emulator: to write items the store would not.
+#[allow(dead_code)] // only some suites write raw items
+pub async fn raw_dynamodb(settings: &AwsSettings) -> aws_sdk_dynamodb::Client {
+    let endpoint = settings.dynamodb_endpoint.clone().or_else(|| settings.endpoint.clone()).unwrap();
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+}

@@ -583,3 +583,108 @@ pub async fn limit_windows_start_at_the_first_hit_and_take_refunds(counters: &Ar
     counts.sort();
     assert_eq!(counts, (1..=20).collect::<Vec<u64>>(), "every hit counted once, atomically");
 }
+
+/// Every listing facet and the storage counters follow an asset through its metadata edits, an
+/// overwrite and its deletion (they are written in the same transaction as the asset).
+pub async fn listings_and_storage_follow_every_change_of_an_asset(s: &Stores) {
+    let m = &s.meta;
+    let ids = |q: AssetQuery| async move {
+        let page = m.list_assets(&AssetQuery { limit: 10, ..q }).await.unwrap();
+        page.assets.into_iter().map(|a| a.public_id).collect::<Vec<_>>()
+    };
+    let by = |owner: Option<&str>, f: fn(&mut AssetQuery)| {
+        let mut q = AssetQuery { owner_id: owner.map(str::to_owned), ..Default::default() };
+        f(&mut q);
+        q
+    };
+    let counted = || async move {
+        m.storage(Some("u1")).await.unwrap().first().map(|s| (s.asset_count, s.original_bytes, s.derived_bytes))
+    };
+    let first =
+        AssetRecord { tags: vec!["red".into()], folder: "f".into(), derived_bytes: 40, ..asset("moving", "u1", 5) };
+    m.create_asset(&first).await.unwrap();
+    m.create_asset(&asset("other", "u2", 1)).await.unwrap();
+    for owner in [None, Some("u1")] {
+        assert_eq!(ids(by(owner, |q| q.tag = Some("red".into()))).await, ["moving"]);
+        assert_eq!(ids(by(owner, |q| q.folder = Some("f".into()))).await, ["moving"]);
+        assert_eq!(ids(by(owner, |q| q.visibility = Some(Visibility::Public))).await.contains(&"moving".into()), true);
+    }
+    assert_eq!(counted().await, Some((1, 1_000, 40)));
+
+    let edit =
+        AssetRecord { tags: vec!["blue".into()], folder: "g".into(), visibility: Visibility::Private, ..first.clone() };
+    m.update_asset_meta(&edit).await.unwrap().unwrap();
+    for owner in [None, Some("u1")] {
+        assert!(ids(by(owner, |q| q.tag = Some("red".into()))).await.is_empty(), "off its old tag");
+        assert!(ids(by(owner, |q| q.folder = Some("f".into()))).await.is_empty(), "out of its old folder");
+        assert_eq!(ids(by(owner, |q| q.tag = Some("blue".into()))).await, ["moving"]);
+        assert_eq!(ids(by(owner, |q| q.folder = Some("g".into()))).await, ["moving"]);
+        assert_eq!(ids(by(owner, |q| q.visibility = Some(Visibility::Private))).await, ["moving"]);
+    }
+    assert!(ids(by(Some("u2"), |q| q.tag = Some("blue".into()))).await.is_empty(), "not another owner's");
+    assert_eq!(counted().await, Some((1, 1_000, 40)), "an edit stores nothing more");
+
+    assert_eq!(m.add_variant(&edit, 60, ROOMY).await.unwrap(), VariantAdded::Stored);
+    assert_eq!(counted().await, Some((1, 1_000, 100)), "a variant counts on its owner at once");
+    let second =
+        AssetRecord { version: 2, blob_id: "blob-moving-2".into(), bytes: 3_000, derived_bytes: 5, ..edit.clone() };
+    assert_eq!(m.replace_asset(&second, 1, &edit.blob_id).await.unwrap(), Swapped::Swapped);
+    assert_eq!(
+        ids(by(Some("u1"), |q| q.tag = Some("blue".into()))).await,
+        ["moving"],
+        "listed once after an overwrite"
+    );
+    assert_eq!(ids(by(None, |_| {})).await, ["moving", "other"]);
+    assert_eq!(counted().await, Some((1, 3_000, 5)), "the old version's bytes leave with it");
+
+    assert_eq!(m.delete_asset("moving", 2, &second.blob_id, 9).await.unwrap(), Swapped::Swapped);
+    for owner in [None, Some("u1")] {
+        assert!(ids(by(owner, |q| q.tag = Some("blue".into()))).await.is_empty());
+        assert!(ids(by(owner, |q| q.folder = Some("g".into()))).await.is_empty());
+    }
+    assert_eq!(ids(by(None, |_| {})).await, ["other"]);
+    assert_eq!(counted().await, None, "an owner who stores nothing is left out");
+    assert_eq!(m.recount_storage().await.unwrap(), [], "the counters were right all along");
+}
+
+/// A prefix that more public_ids share than one range read takes is checked on a facet instead;
+/// a narrow one is read as its key range; both page newest first.
+pub async fn a_wide_prefix_is_a_filter_and_a_narrow_one_a_range(s: &Stores) {
+    use futures::StreamExt;
+    let m = &s.meta;
+    let wide = imgcloud_core::store::listing::MAX_PREFIX_RANGE as i64 + 1;
+    futures::stream::iter(0..wide)
+        .for_each_concurrent(16, |i| async move {
+            let tags = if i % 100 == 0 { vec!["hundred".into()] } else { vec![] };
+            m.create_asset(&AssetRecord { tags, ..asset(&format!("w/{i:04}"), "u1", i) }).await.unwrap();
+        })
+        .await;
+    m.create_asset(&asset("x/1", "u1", wide + 5)).await.unwrap();
+    let walk = |q: AssetQuery| async move {
+        let mut out = Vec::new();
+        let mut q = AssetQuery { limit: 4, ..q };
+        loop {
+            let page = m.list_assets(&q).await.unwrap();
+            assert!(page.assets.len() <= 4);
+            out.extend(page.assets.into_iter().map(|a| a.public_id));
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return out,
+            }
+        }
+    };
+    let first = m.list_assets(&AssetQuery { prefix: Some("w/".into()), limit: 3, ..Default::default() }).await.unwrap();
+    let first: Vec<_> = first.assets.into_iter().map(|a| a.public_id).collect();
+    assert_eq!(first, ["w/1000", "w/0999", "w/0998"], "wide: the newest first");
+    let hundreds =
+        walk(AssetQuery { prefix: Some("w/".into()), tag: Some("hundred".into()), ..Default::default() }).await;
+    let expected: Vec<String> = (0..=10).rev().map(|i| format!("w/{:04}", i * 100)).collect();
+    assert_eq!(hundreds, expected);
+    assert_eq!(walk(AssetQuery { prefix: Some("w/09".into()), ..Default::default() }).await.len(), 100, "narrow");
+    assert_eq!(walk(AssetQuery { prefix: Some("w/100".into()), ..Default::default() }).await, ["w/1000"]);
+    assert_eq!(walk(AssetQuery { prefix: Some("x/".into()), ..Default::default() }).await, ["x/1"]);
+    assert!(
+        walk(AssetQuery { prefix: Some("w/ 1".into()), ..Default::default() }).await.is_empty(),
+        "no id holds a space"
+    );
+}

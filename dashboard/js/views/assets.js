@@ -5,6 +5,8 @@ import { thumbnailUrl, originalUrl, transformUrl, previewUrl, focalCropUrl } fro
 import { thumbHashToDataURL } from '../thumbhash.js';
 
 const PAGE_SIZE = 24;
+/** Requests one "load" makes at most to fill a page (see `load`). */
+const MAX_ROUNDS = 5;
 
 // The list's filters survive going to an asset and back.
 const filters = { q: '', folder: '', tag: '', visibility: '' };
@@ -29,18 +31,29 @@ export async function renderAssets(target, ctx) {
   let cursor = null;
 
   async function load({ append = false } = {}) {
-    const data = await api('GET', '/v1/assets', undefined, {
-      query: { ...filters, limit: PAGE_SIZE, cursor: append ? cursor : undefined },
-    });
-    if (!ctx.isCurrent()) return;
-    if (!append) clear(grid);
-    for (const asset of data.assets || []) grid.append(assetCard(asset));
-    cursor = data.next_cursor || null;
+    let next = append ? cursor : undefined;
+    let added = 0;
+    // The server reads a bounded number of assets per page, so a page of filters that match few
+    // of them comes back short (even empty) with a cursor: follow it a few times to fill a page.
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const data = await api('GET', '/v1/assets', undefined, {
+        query: { ...filters, limit: PAGE_SIZE - added, cursor: next },
+      });
+      if (!ctx.isCurrent()) return;
+      if (!append && round === 0) clear(grid);
+      for (const asset of data.assets || []) grid.append(assetCard(asset));
+      added += (data.assets || []).length;
+      next = data.next_cursor || null;
+      if (!next || added >= PAGE_SIZE) break;
+    }
+    cursor = next;
     more.hidden = !cursor;
     const n = grid.children.length;
     const filtered = Object.values(filters).some(Boolean);
     summary.textContent = n === 0
-      ? (filtered ? 'No asset matches these filters.' : 'No assets yet: upload your first image above.')
+      ? (cursor
+        ? 'No match among the assets looked at so far: load more to keep looking.'
+        : (filtered ? 'No asset matches these filters.' : 'No assets yet: upload your first image above.'))
       : `Showing ${n} asset${n === 1 ? '' : 's'}${cursor ? ' (more available)' : ''}${filtered ? ', filtered' : ''}.`;
   }
   more.addEventListener('click', () => attempt(() => load({ append: true }), more));

@@ -1,5 +1,7 @@
 //! `imgcloud`: img-cloud on one machine. Configuration comes from the environment (see README).
-//! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving;
+//! `imgcloud init-aws` creates the aws backend's bucket and table instead of serving (and, like
+//! `imgcloud migrate`, brings stores an earlier release wrote up to this one);
+//! `imgcloud usage-recount` repairs the storage counters;
 //! `imgcloud import DIR` and `imgcloud export DIR` are a client of a running server (`transfer`).
 
 mod transfer;
@@ -23,7 +25,11 @@ async fn main() {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("init-aws") => return init_aws(&config).await,
-        Some(other) => fail(format!("unknown command {other:?}; usage: imgcloud [init-aws | import DIR | export DIR]")),
+        Some("migrate") => return migrate(config).await,
+        Some("usage-recount") => return usage_recount(config).await,
+        Some(other) => fail(format!(
+            "unknown command {other:?}; usage: imgcloud [init-aws | migrate | usage-recount | import DIR | export DIR]"
+        )),
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -67,6 +73,42 @@ async fn init_aws(_: &Config) {
     fail(
         "this imgcloud is built without the aws backend: cargo build --release -p imgcloud-local --features aws".into(),
     )
+}
+
+/// Brings the configured stores up to this release: the embedded store does so when it opens
+/// (each start does too), the aws backend's table in `init-aws`.
+async fn migrate(config: Config) {
+    if let Backend::Aws(_) = &config.backend {
+        return init_aws(&config).await;
+    }
+    match imgcloud_local::open_app(config).await {
+        Ok(_) => announce("imgcloud: the embedded store is up to date"),
+        Err(e) => fail(format!("migrate failed: {e}")),
+    }
+}
+
+/// Sets the storage counters to what the asset records sum to, reporting each owner that was off.
+async fn usage_recount(config: Config) {
+    let app = imgcloud_local::open_app(config).await.unwrap_or_else(|e| fail(format!("usage-recount: {e}")));
+    announce("imgcloud: recounting the storage of every owner from the asset records");
+    let drift = app.meta.recount_storage().await.unwrap_or_else(|e| fail(format!("usage-recount failed: {e}")));
+    for d in &drift {
+        let (k, c) = (&d.kept, &d.counted);
+        announce(&format!(
+            "imgcloud: owner {}: assets {} -> {}, original bytes {} -> {}, derived bytes {} -> {}",
+            c.owner_id,
+            k.asset_count,
+            c.asset_count,
+            k.original_bytes,
+            c.original_bytes,
+            k.derived_bytes,
+            c.derived_bytes
+        ));
+    }
+    announce(&match drift.len() {
+        0 => "imgcloud: usage-recount: no drift, every counter was right".to_owned(),
+        n => format!("imgcloud: usage-recount: {n} owner(s) had drifted and are recounted"),
+    });
 }
 
 fn fail(message: String) -> ! {

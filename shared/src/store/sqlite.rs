@@ -1226,6 +1226,103 @@ mod tests {
         assert_eq!(reopened.update_asset_meta(&edited).await.unwrap(), Some(edited));
     }
 
+    /// Assets an earlier release stored: no listing, no counters.
+    const UNLISTED_ASSETS: &str = "
+    INSERT INTO assets VALUES ('a', 'u1', 'f', '[\"red\"]', 'public', 'jpg', 10, 10, 0, 1, 5, 100, NULL, 2, 2, 1, 'ba');
+    INSERT INTO assets VALUES ('b', 'u2', '', '[\"red\",\"blue\"]', 'private', 'jpg', 10, 10, 0, 1, 7, 200, NULL, 3, 3, 1, 'bb');
+    INSERT INTO assets VALUES ('c', 'u1', 'f', '[]', 'public', 'jpg', 10, 10, 0, 1, 0, 300, NULL, 4, 4, 1, 'bc');
+    ";
+
+    #[tokio::test]
+    async fn a_database_from_before_listings_is_backfilled_and_an_interrupted_backfill_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.sqlite3");
+        let raw = Connection::open(&path).unwrap();
+        raw.execute_batch(ASSETS_BEFORE_VARIANTS).unwrap();
+        raw.execute_batch(UNLISTED_ASSETS).unwrap();
+        // As a start stopped after its first batch (`a` and `b` by public_id, then `c` and `old`) leaves it.
+        raw.execute_batch(SCHEMA).unwrap();
+        migrate(&raw, true).unwrap();
+        for id in ["a", "b"] {
+            let asset = read_asset(&raw, id).unwrap().unwrap();
+            set_listed(&raw, &asset, true).unwrap();
+        }
+        raw.execute("UPDATE backfills SET position = 'b'", []).unwrap();
+        drop(raw);
+
+        let store = SqliteMetaStore::open(&path).unwrap();
+        let ids = |page: AssetPage| page.assets.into_iter().map(|a| a.public_id).collect::<Vec<_>>();
+        let list = |f: fn(&mut AssetQuery)| {
+            let mut q = AssetQuery { limit: 10, ..Default::default() };
+            f(&mut q);
+            let store = &store;
+            async move { ids(store.list_assets(&q).await.unwrap()) }
+        };
+        assert_eq!(list(|_| {}).await, ["c", "b", "a", "old"], "every asset listed once");
+        assert_eq!(list(|q| q.tag = Some("red".into())).await, ["b", "a"]);
+        assert_eq!(list(|q| q.folder = Some("f".into())).await, ["c", "a"]);
+        assert_eq!(list(|q| q.owner_id = Some("u1".into())).await, ["c", "a", "old"]);
+        assert_eq!(list(|q| q.visibility = Some(Visibility::Private)).await, ["b"]);
+        let storage = store.storage(None).await.unwrap();
+        let totals: Vec<_> =
+            storage.iter().map(|s| (s.owner_id.as_str(), s.asset_count, s.original_bytes, s.derived_bytes)).collect();
+        assert_eq!(totals, [("u1", 3, 1400, 705), ("u2", 1, 200, 7)], "counted from the records");
+        assert_eq!(store.recount_storage().await.unwrap(), [], "and counted right");
+        drop(store);
+        let done: i64 =
+            Connection::open(&path).unwrap().query_row("SELECT done FROM backfills", [], |r| r.get(0)).unwrap();
+        assert_eq!(done, 1, "done once");
+    }
+
+    #[tokio::test]
+    async fn drifted_storage_counters_are_reported_and_recounted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.sqlite3");
+        let store = SqliteMetaStore::open(&path).unwrap();
+        let asset = AssetRecord { bytes: 100, derived_bytes: 10, ..sample() };
+        store.create_asset(&asset).await.unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "UPDATE storage_usage SET asset_count = 3; INSERT INTO storage_usage VALUES ('ghost', 1, 5, 0);",
+            )
+            .unwrap();
+        let drift = store.recount_storage().await.unwrap();
+        let pairs: Vec<_> =
+            drift.iter().map(|d| (d.kept.owner_id.as_str(), d.kept.asset_count, d.counted.asset_count)).collect();
+        assert_eq!(pairs, [("ghost", 1, 0), ("u1", 3, 1)]);
+        assert_eq!(
+            store.storage(None).await.unwrap(),
+            [Storage { owner_id: "u1".into(), asset_count: 1, original_bytes: 100, derived_bytes: 10 }]
+        );
+        assert_eq!(store.recount_storage().await.unwrap(), []);
+    }
+
+    fn sample() -> AssetRecord {
+        AssetRecord {
+            public_id: "p".into(),
+            owner_id: "u1".into(),
+            folder: String::new(),
+            tags: Vec::new(),
+            visibility: Visibility::Public,
+            format: Format::Png,
+            width: 1,
+            height: 1,
+            has_alpha: false,
+            has_master: false,
+            derived_bytes: 0,
+            variants: 0,
+            bytes: 1,
+            original_filename: None,
+            created_at: 1,
+            updated_at: 1,
+            version: 1,
+            blob_id: "b".into(),
+            focal_point: None,
+            analysis: None,
+        }
+    }
+
     #[tokio::test]
     async fn a_corrupt_row_reads_as_an_error_not_as_a_default() {
         let dir = tempfile::tempdir().unwrap();
