@@ -10,6 +10,9 @@
 //!   pillow-heif and Pillow (libheif, libavif) in the same run.
 //! - `imgcloud-bench smart [iterations]`: the upload's analysis (faces, placeholders) against the
 //!   rest of a 12 MP upload's work, and `g_auto` crops against centred ones.
+//! - `imgcloud-bench scale [assets]`: listings (every filter, combinations, deep cursors) and the
+//!   usage summary over a library seeded through the store ports; on the aws backend with each
+//!   page's DynamoDB requests and read capacity.
 //! - `imgcloud-bench timing [samples]`: failed logins (wrong password, unknown email) against a
 //!   good one, and signature checks failing at the first or the last byte.
 
@@ -18,6 +21,7 @@ mod decode;
 mod load;
 mod mixed;
 mod render;
+mod scale;
 mod server;
 mod smart;
 mod timing;
@@ -43,8 +47,9 @@ async fn main() {
         "timing" => timing::bench(number.unwrap_or(200) as usize).await,
         "decode" => decode::bench(number.unwrap_or(5) as usize),
         "smart" => smart::bench(number.unwrap_or(10) as usize),
+        "scale" => scale::bench(number.unwrap_or(10_000) as usize).await,
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations] | smart [iterations]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations] | smart [iterations] | scale [assets]");
             std::process::exit(2);
         }
     }

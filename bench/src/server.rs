@@ -31,7 +31,7 @@ impl TestServer {
             | "IMGCLOUD_RATE_RENDERS_PER_MINUTE"
             | "IMGCLOUD_RATE_LOGIN_FAILURES" => Some("0".into()),
             // Anything else as set: IMGCLOUD_BACKEND=aws (with its bucket, table and endpoint)
-            // benchmarks the aws backend (built with `--features aws`).
+            // benchmarks the aws backend.
             _ => std::env::var(k).ok(),
         })
         .unwrap();
@@ -57,6 +57,49 @@ impl TestServer {
             .unwrap();
         let key = format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap());
         Self { base, key, client, server, _dir: dir }
+    }
+
+    /// Where the server keeps its data (the embedded store's database and files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// A new user `email` (made by the admin) and an API key of theirs: their id and the
+    /// `Authorization` value.
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let password = "scale-password-123";
+        let created: Value = self
+            .client
+            .post(format!("{}/v1/users", self.base))
+            .header("authorization", &self.key)
+            .json(&json!({"email": email, "password": password, "role": "user"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["user"]["id"].as_str().unwrap_or_else(|| panic!("user not created: {created}")).to_owned();
+        let login = self
+            .client
+            .post(format!("{}/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let minted: Value = self
+            .client
+            .post(format!("{}/v1/api-keys", self.base))
+            .header("cookie", cookie)
+            .json(&json!({"name": "scale"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (id, format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap()))
     }
 
     /// Uploads `bytes` with the form `fields`; returns the asset, or `None` on any failure.

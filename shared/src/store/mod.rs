@@ -157,6 +157,9 @@ pub trait AssetStore: Send + Sync {
     /// Creates the asset unless its public_id exists and, in the same write, takes its blob off
     /// the garbage list (the blob was listed before it was written).
     async fn create_asset(&self, asset: &AssetRecord) -> StoreResult<Created>;
+    /// Creates each asset as [`Self::create_asset`] does, many per write where the backend can
+    /// (seeding a benchmark's library); says for each whether it was created.
+    async fn create_assets(&self, assets: &[AssetRecord]) -> StoreResult<Vec<Created>>;
     /// Replaces the asset if it still has `expected_version`: takes the new blob off the garbage
     /// list and puts the old one on it (due now), all in one write.
     async fn replace_asset(

@@ -500,6 +500,18 @@ fn created(result: rusqlite::Result<usize>) -> rusqlite::Result<Created> {
     }
 }
 
+/// Inserts the asset unless its public_id exists, with its listing and its storage counted, and
+/// takes its blob off the garbage list.
+fn insert_asset(tx: &Connection, a: &AssetRecord) -> rusqlite::Result<Created> {
+    let outcome = created(tx.prepare_cached(INSERT_ASSET)?.execute(params_from_iter(asset_params(a))))?;
+    if outcome == Created::Created {
+        tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
+        set_listed(tx, a, true)?;
+        count_storage(tx, a, 1)?;
+    }
+    Ok(outcome)
+}
+
 fn read_asset(tx: &Connection, public_id: &str) -> rusqlite::Result<Option<AssetRecord>> {
     tx.prepare_cached("SELECT * FROM assets WHERE public_id = ?1")?.query_row([public_id], asset_from_row).optional()
 }
@@ -895,14 +907,22 @@ impl AssetStore for SqliteMetaStore {
         let (id, a) = (a.public_id.clone(), a.clone());
         self.write_asset(&id, move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let outcome = created(tx.execute(INSERT_ASSET, params_from_iter(asset_params(&a))))?;
-            if outcome == Created::Created {
-                tx.execute("DELETE FROM blob_garbage WHERE blob_id = ?1", [&a.blob_id])?;
-                set_listed(&tx, &a, true)?;
-                count_storage(&tx, &a, 1)?;
-                tx.commit()?;
-            }
+            let outcome = insert_asset(&tx, &a)?;
+            tx.commit()?;
             Ok(outcome)
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "sqlite"))]
+    async fn create_assets(&self, assets: &[AssetRecord]) -> StoreResult<Vec<Created>> {
+        let assets = assets.to_vec();
+        // Nothing to forget: an asset not created yet was never read into the cache.
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcomes = assets.iter().map(|a| insert_asset(&tx, a)).collect::<rusqlite::Result<Vec<_>>>()?;
+            tx.commit()?;
+            Ok(outcomes)
         })
         .await
     }

@@ -239,6 +239,17 @@ impl AssetStore for DynamoMetaStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
+    async fn create_assets(&self, assets: &[AssetRecord]) -> StoreResult<Vec<Created>> {
+        // One transaction each (an asset's writes take up to 40 of the 100 one may hold), 16 at once.
+        let mut outcomes = Vec::with_capacity(assets.len());
+        for chunk in assets.chunks(16) {
+            let creates: Vec<_> = chunk.iter().map(|a| self.create_asset(a)).collect();
+            outcomes.extend(futures_util::future::try_join_all(creates).await?);
+        }
+        Ok(outcomes)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "dynamodb"))]
     async fn replace_asset(&self, a: &AssetRecord, expected_version: i64, old_blob_id: &str) -> StoreResult<Swapped> {
         let change = |current: Option<AssetRecord>| {
             let Some(old) = current.filter(|old| old.version == expected_version) else {
