@@ -38,24 +38,7 @@ impl TestServer {
         let server = imgcloud_local::serve(config, listener).await.unwrap();
         let base = format!("http://{addr}");
         let client = Client::builder().pool_max_idle_per_host(256).build().unwrap();
-        let login = client
-            .post(format!("{base}/v1/auth/login"))
-            .json(&json!({"email": ADMIN.0, "password": ADMIN.1}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let minted: Value = client
-            .post(format!("{base}/v1/api-keys"))
-            .header("cookie", cookie)
-            .json(&json!({"name": "bench"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let key = format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap());
+        let key = api_key(&client, &base, ADMIN.0, ADMIN.1).await;
         Self { base, key, client, server, _dir: dir }
     }
 
@@ -80,26 +63,7 @@ impl TestServer {
             .await
             .unwrap();
         let id = created["user"]["id"].as_str().unwrap_or_else(|| panic!("user not created: {created}")).to_owned();
-        let login = self
-            .client
-            .post(format!("{}/v1/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let minted: Value = self
-            .client
-            .post(format!("{}/v1/api-keys", self.base))
-            .header("cookie", cookie)
-            .json(&json!({"name": "scale"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (id, format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap()))
+        (id, api_key(&self.client, &self.base, email, password).await)
     }
 
     /// Uploads `bytes` with the form `fields`; returns the asset, or `None` on any failure.
@@ -126,4 +90,26 @@ impl TestServer {
     pub async fn stop(self) {
         self.server.stop().await.unwrap();
     }
+}
+
+/// Signs in as `email` and mints an API key: its `Authorization` value.
+async fn api_key(client: &Client, base: &str, email: &str, password: &str) -> String {
+    let login = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let minted: Value = client
+        .post(format!("{base}/v1/api-keys"))
+        .header("cookie", cookie)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!("ApiKey {}:{}", minted["key_id"].as_str().unwrap(), minted["key_secret"].as_str().unwrap())
 }

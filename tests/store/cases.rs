@@ -607,7 +607,7 @@ pub async fn listings_and_storage_follow_every_change_of_an_asset(s: &Stores) {
     for owner in [None, Some("u1")] {
         assert_eq!(ids(by(owner, |q| q.tag = Some("red".into()))).await, ["moving"]);
         assert_eq!(ids(by(owner, |q| q.folder = Some("f".into()))).await, ["moving"]);
-        assert_eq!(ids(by(owner, |q| q.visibility = Some(Visibility::Public))).await.contains(&"moving".into()), true);
+        assert!(ids(by(owner, |q| q.visibility = Some(Visibility::Public))).await.contains(&"moving".into()));
     }
     assert_eq!(counted().await, Some((1, 1_000, 40)));
 

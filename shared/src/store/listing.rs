@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_page_short_of_its_budget_says_where_to_go_on() {
-        let asset = |id: &str, at: i64| AssetRecord { public_id: id.into(), created_at: at, ..sample() };
+        let asset = |id: &str, at: i64| AssetRecord { public_id: id.into(), created_at: at, ..AssetRecord::sample() };
         let mut page = PageBuilder::new(2);
         assert!(page.offer(asset("c", 3).cursor(), Some(asset("c", 3))));
         assert!(page.offer(asset("b", 2).cursor(), None));
@@ -221,30 +221,5 @@ mod tests {
         assert!(!page.offer(asset("b", 2).cursor(), Some(asset("b", 2))), "one more than the limit is enough");
         assert_eq!(page.finish(true).next, Some(asset("c", 3).cursor()), "after the last asset returned");
         assert_eq!(PageBuilder::new(3).finish(false).next, None);
-    }
-
-    fn sample() -> AssetRecord {
-        AssetRecord {
-            public_id: "p".into(),
-            owner_id: "u1".into(),
-            folder: String::new(),
-            tags: Vec::new(),
-            visibility: Visibility::Public,
-            format: crate::media::Format::Png,
-            width: 1,
-            height: 1,
-            has_alpha: false,
-            has_master: false,
-            derived_bytes: 0,
-            variants: 0,
-            bytes: 1,
-            original_filename: None,
-            created_at: 1,
-            updated_at: 1,
-            version: 1,
-            blob_id: "b".into(),
-            focal_point: None,
-            analysis: None,
-        }
     }
 }

@@ -101,6 +101,35 @@ pub struct AssetRecord {
     pub analysis: Option<Analysis>,
 }
 
+#[cfg(test)]
+impl AssetRecord {
+    /// An asset for unit tests: `p` of `u1`, one pixel, no tags, in the root folder.
+    pub(crate) fn sample() -> Self {
+        AssetRecord {
+            public_id: "p".into(),
+            owner_id: "u1".into(),
+            folder: String::new(),
+            tags: Vec::new(),
+            visibility: Visibility::Public,
+            format: Format::Png,
+            width: 1,
+            height: 1,
+            has_alpha: false,
+            has_master: false,
+            derived_bytes: 0,
+            variants: 0,
+            bytes: 1,
+            original_filename: None,
+            created_at: 1,
+            updated_at: 1,
+            version: 1,
+            blob_id: "b".into(),
+            focal_point: None,
+            analysis: None,
+        }
+    }
+}
+
 impl AssetRecord {
     /// What a crop with gravity needs of this asset.
     pub fn subject(&self) -> Subject {

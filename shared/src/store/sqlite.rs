@@ -1299,7 +1299,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("meta.sqlite3");
         let store = SqliteMetaStore::open(&path).unwrap();
-        let asset = AssetRecord { bytes: 100, derived_bytes: 10, ..sample() };
+        let asset = AssetRecord { bytes: 100, derived_bytes: 10, ..AssetRecord::sample() };
         store.create_asset(&asset).await.unwrap();
         Connection::open(&path)
             .unwrap()
@@ -1316,31 +1316,6 @@ mod tests {
             [Storage { owner_id: "u1".into(), asset_count: 1, original_bytes: 100, derived_bytes: 10 }]
         );
         assert_eq!(store.recount_storage().await.unwrap(), []);
-    }
-
-    fn sample() -> AssetRecord {
-        AssetRecord {
-            public_id: "p".into(),
-            owner_id: "u1".into(),
-            folder: String::new(),
-            tags: Vec::new(),
-            visibility: Visibility::Public,
-            format: Format::Png,
-            width: 1,
-            height: 1,
-            has_alpha: false,
-            has_master: false,
-            derived_bytes: 0,
-            variants: 0,
-            bytes: 1,
-            original_filename: None,
-            created_at: 1,
-            updated_at: 1,
-            version: 1,
-            blob_id: "b".into(),
-            focal_point: None,
-            analysis: None,
-        }
     }
 
     #[tokio::test]

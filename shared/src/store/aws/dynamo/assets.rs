@@ -190,6 +190,12 @@ impl DynamoMetaStore {
     }
 }
 
+/// The condition that the asset is still `old`, as read: the same version, and no variant counted
+/// since (the storage counters then move by exactly what `old` held).
+fn as_read(old: &AssetRecord) -> (&'static str, Item) {
+    ("version = :v AND derived_bytes = :d", values([(":v", n(old.version)), (":d", n(old.derived_bytes))]))
+}
+
 /// The filters of `residual` as a filter expression on entries, with its values.
 fn residual_filter(residual: &AssetQuery) -> (Option<String>, Item) {
     let mut filters = Vec::new();
@@ -255,9 +261,7 @@ impl AssetStore for DynamoMetaStore {
             let Some(old) = current.filter(|old| old.version == expected_version) else {
                 return Ok(Err(Swapped::Stale));
             };
-            // As read: the counters move by what the old version held.
-            let condition = "version = :v AND derived_bytes = :d";
-            let as_read = values([(":v", n(old.version)), (":d", n(old.derived_bytes))]);
+            let (condition, as_read) = as_read(&old);
             let mut writes = vec![
                 Write::put(&self.table, asset_item(a), Some(condition), as_read)?,
                 Write::delete(&self.table, keys::garbage(&a.blob_id), None, Item::new())?,
@@ -328,8 +332,7 @@ impl AssetStore for DynamoMetaStore {
             let Some(old) = current.filter(|old| old.version == expected_version) else {
                 return Ok(Err(Swapped::Stale));
             };
-            let condition = "version = :v AND derived_bytes = :d";
-            let as_read = values([(":v", n(old.version)), (":d", n(old.derived_bytes))]);
+            let (condition, as_read) = as_read(&old);
             let mut writes = vec![
                 Write::delete(&self.table, keys::asset(public_id), Some(condition), as_read)?,
                 Write::put(&self.table, garbage_item(blob_id, now), None, Item::new())?,

@@ -309,30 +309,14 @@ mod tests {
     #[test]
     fn an_asset_item_with_an_unknown_value_reads_as_an_error() {
         let asset = AssetRecord {
-            public_id: "p".into(),
-            owner_id: "u1".into(),
-            folder: String::new(),
             tags: vec!["a".into()],
-            visibility: Visibility::Public,
-            format: Format::Png,
-            width: 1,
-            height: 1,
             has_alpha: true,
-            has_master: false,
-            derived_bytes: 0,
-            variants: 0,
-            bytes: 1,
-            original_filename: None,
-            created_at: 1,
-            updated_at: 1,
-            version: 1,
-            blob_id: "b".into(),
-            focal_point: None,
             analysis: Some(crate::domain::Analysis {
                 faces: Vec::new(),
                 thumbhash: "AAAA".into(),
                 dominant_color: "#000000".into(),
             }),
+            ..AssetRecord::sample()
         };
         let item = asset_item(&asset);
         assert_eq!(asset_from(&item).unwrap(), asset);
