@@ -82,6 +82,11 @@ CREATE TABLE IF NOT EXISTS listing (
     public_id TEXT NOT NULL,
     PRIMARY KEY (facet, created_at, public_id)
 ) WITHOUT ROWID;
+-- How many assets each facet lists, kept with it: a query of several filters reads the smallest.
+CREATE TABLE IF NOT EXISTS facet_sizes (
+    facet TEXT PRIMARY KEY,
+    assets INTEGER NOT NULL
+) WITHOUT ROWID;
 -- What each owner stores, kept in the same transaction as every change of their assets.
 CREATE TABLE IF NOT EXISTS storage_usage (
     owner_id TEXT PRIMARY KEY,
@@ -336,15 +341,21 @@ fn backfill(conn: &mut Connection) -> rusqlite::Result<()> {
     }
 }
 
-/// Lists `asset` under each of its facets, or takes it off them.
+/// Lists `asset` under each of its facets, or takes it off them, counting each facet's size.
 fn set_listed(tx: &Connection, asset: &AssetRecord, listed: bool) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(if listed {
+    let mut entry = tx.prepare_cached(if listed {
         "INSERT OR IGNORE INTO listing (facet, created_at, public_id) VALUES (?1, ?2, ?3)"
     } else {
         "DELETE FROM listing WHERE facet = ?1 AND created_at = ?2 AND public_id = ?3"
     })?;
+    let mut size = tx.prepare_cached(
+        "INSERT INTO facet_sizes (facet, assets) VALUES (?1, ?2)
+         ON CONFLICT (facet) DO UPDATE SET assets = assets + ?2",
+    )?;
     for facet in listing::facets(asset) {
-        stmt.execute(params![facet, asset.created_at, asset.public_id])?;
+        if entry.execute(params![facet, asset.created_at, asset.public_id])? > 0 {
+            size.execute(params![facet, if listed { 1 } else { -1 }])?;
+        }
     }
     Ok(())
 }
@@ -564,9 +575,6 @@ fn asset_params(a: &AssetRecord) -> [Value; 20] {
     ]
 }
 
-/// Public_ids a facet is counted up to when a query could read one of several.
-const FACET_COUNT_CAP: usize = 10_000;
-
 /// One page of a listing (see `store::listing`): a narrow prefix as its sorted key range, else the
 /// smallest facet the filters allow, read in order within the page's budget.
 fn list_page(c: &Connection, q: &AssetQuery) -> rusqlite::Result<AssetPage> {
@@ -587,10 +595,11 @@ fn list_page(c: &Connection, q: &AssetQuery) -> rusqlite::Result<AssetPage> {
     if plans.len() > 1 {
         let mut sizes = Vec::with_capacity(plans.len());
         for plan in &plans {
-            let size: usize = c
-                .prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM listing WHERE facet = ?1 LIMIT ?2)")?
-                .query_row(params![plan.facet, FACET_COUNT_CAP as i64], |r| r.get(0))?;
-            sizes.push(size);
+            let size: Option<i64> = c
+                .prepare_cached("SELECT assets FROM facet_sizes WHERE facet = ?1")?
+                .query_row([&plan.facet], |r| r.get(0))
+                .optional()?;
+            sizes.push(size.unwrap_or(0));
         }
         let smallest = (0..plans.len()).min_by_key(|&i| sizes[i]).unwrap_or(0);
         plans.swap(0, smallest);
@@ -1292,6 +1301,45 @@ mod tests {
         let done: i64 =
             Connection::open(&path).unwrap().query_row("SELECT done FROM backfills", [], |r| r.get(0)).unwrap();
         assert_eq!(done, 1, "done once");
+    }
+
+    /// A combination reads its smallest facet, by the sizes kept with the entries: a broad tag
+    /// with a narrow folder fills its page at once instead of reading the tag's budget in vain.
+    #[tokio::test]
+    async fn a_combination_reads_its_smallest_facet() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteMetaStore::open(&dir.path().join("meta.sqlite3")).unwrap();
+        let assets: Vec<AssetRecord> = (0..100)
+            .map(|i| AssetRecord {
+                public_id: format!("a{i:03}"),
+                created_at: i,
+                tags: vec!["broad".into()],
+                folder: if i < 3 { "narrow".into() } else { String::new() },
+                ..AssetRecord::sample()
+            })
+            .collect();
+        store.create_assets(&assets).await.unwrap();
+        let query =
+            AssetQuery { tag: Some("broad".into()), folder: Some("narrow".into()), limit: 2, ..Default::default() };
+        let page = store.list_assets(&query).await.unwrap();
+        let ids: Vec<_> = page.assets.iter().map(|a| a.public_id.as_str()).collect();
+        assert_eq!(ids, ["a002", "a001"], "a full first page: the folder's three entries were read, not the tag's 100");
+
+        store
+            .update_asset_meta(&AssetRecord { folder: String::new(), updated_at: 5, ..assets[2].clone() })
+            .await
+            .unwrap();
+        store.delete_asset("a001", 1, "b", 6).await.unwrap();
+        let sizes: Vec<(String, i64)> = store
+            .read(|c| {
+                c.prepare("SELECT facet, assets FROM facet_sizes WHERE facet IN ('folder#narrow', 'tag#broad', 'folder#') ORDER BY facet")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .await
+            .unwrap();
+        let expected = [("folder#", 98), ("folder#narrow", 1), ("tag#broad", 99)].map(|(f, n)| (f.to_owned(), n));
+        assert_eq!(sizes, expected, "sizes follow edits and deletes");
     }
 
     #[tokio::test]
