@@ -67,7 +67,8 @@ impl DynamoMetaStore {
 
     /// Reads the asset and runs the writes `change` makes of it as one transaction, whose first
     /// write is conditioned on the asset being as read (`change` says how); reads again and
-    /// retries when the asset changed meanwhile. `change` returns `None` to write nothing.
+    /// retries when the asset changed meanwhile. `change` returns `Err(outcome)` to write nothing
+    /// and answer `outcome`; a transaction that went through answers `done`.
     async fn change_asset<T>(
         &self,
         public_id: &str,
