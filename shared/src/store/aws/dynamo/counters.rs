@@ -93,18 +93,7 @@ impl UsageStore for DynamoMetaStore {
             entry.1.original_bytes += get_n::<u64>(&item, "bytes")?;
             entry.1.derived_bytes += get_n::<u64>(&item, "derived_bytes")?;
         }
-        let by_owner = |shards: &HashMap<String, (String, Storage)>| {
-            let mut owners = std::collections::BTreeMap::<String, Storage>::new();
-            for (owner, s) in shards.values() {
-                let total = owners
-                    .entry(owner.clone())
-                    .or_insert_with(|| Storage { owner_id: owner.clone(), ..Default::default() });
-                total.asset_count += s.asset_count;
-                total.original_bytes += s.original_bytes;
-                total.derived_bytes += s.derived_bytes;
-            }
-            owners
-        };
+        let by_owner = |shards: &HashMap<String, (String, Storage)>| sum_by_owner(shards.values().map(|(_, s)| s));
         let drift = StorageDrift::between(by_owner(&kept_shards), by_owner(&counted_shards));
         let zero = |owner: &str| Storage { owner_id: owner.to_owned(), ..Default::default() };
         let mut shards: Vec<&String> = kept_shards.keys().chain(counted_shards.keys()).collect();
@@ -161,17 +150,8 @@ impl DynamoMetaStore {
 
     /// Every owner's storage (or one owner's), their shards summed: one query.
     async fn storage_shards(&self, owner_id: Option<&str>) -> StoreResult<std::collections::BTreeMap<String, Storage>> {
-        let mut owners = std::collections::BTreeMap::<String, Storage>::new();
-        for item in self.storage_query(owner_id).await? {
-            let shard = storage_from(&item)?;
-            let total = owners
-                .entry(shard.owner_id.clone())
-                .or_insert_with(|| Storage { owner_id: shard.owner_id.clone(), ..Default::default() });
-            total.asset_count += shard.asset_count;
-            total.original_bytes += shard.original_bytes;
-            total.derived_bytes += shard.derived_bytes;
-        }
-        Ok(owners)
+        let shards = self.storage_query(owner_id).await?.iter().map(storage_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok(sum_by_owner(shards.iter()))
     }
 
     async fn storage_query(&self, owner_id: Option<&str>) -> StoreResult<Vec<Item>> {
@@ -198,6 +178,20 @@ impl DynamoMetaStore {
             }
         }
     }
+}
+
+/// Shards (or any storage rows) summed per owner.
+fn sum_by_owner<'a>(shards: impl Iterator<Item = &'a Storage>) -> std::collections::BTreeMap<String, Storage> {
+    let mut owners = std::collections::BTreeMap::<String, Storage>::new();
+    for shard in shards {
+        let total = owners
+            .entry(shard.owner_id.clone())
+            .or_insert_with(|| Storage { owner_id: shard.owner_id.clone(), ..Default::default() });
+        total.asset_count += shard.asset_count;
+        total.original_bytes += shard.original_bytes;
+        total.derived_bytes += shard.derived_bytes;
+    }
+    owners
 }
 
 fn storage_from(item: &Item) -> StoreResult<Storage> {
