@@ -15,6 +15,7 @@ const ops = {
   'w_400,h_400,c_fill,f_webp,q_80': () => sharp(photo).resize(400, 400, { fit: 'cover' }).webp({ quality: 80 }).toBuffer(),
   'w_800,f_jpg,q_80': () => sharp(photo).resize(800).jpeg({ quality: 80 }).toBuffer(),
   'w_1200,h_1200,c_fit,f_avif': () => sharp(photo).resize(1200, 1200, { fit: 'inside' }).avif({ quality: 60 }).toBuffer(),
+  'w_800,f_auto (AVIF)': () => sharp(photo).resize(800).avif({ quality: 60 }).toBuffer(),
   'png: w_256,h_256,c_contain,f_png': () =>
     sharp(alpha).resize(256, 256, { fit: 'contain', background: { r: 0, g: 0, b: 0, alpha: 0 } }).png().toBuffer(),
   'w_400,h_400,c_fill,gr_1,bl_4,f_jpg': () =>

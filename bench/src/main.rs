@@ -4,6 +4,10 @@
 //! - `imgcloud-bench api [seconds]`: authenticated metadata reads/s and 1 MB JPEG uploads/s.
 //! - `imgcloud-bench render [iterations]`: the image engine against sharp (libvips) on the same
 //!   operations, plus uncached and cached deliveries/s over HTTP.
+//! - `imgcloud-bench peers [iterations]`: first renders over HTTP against sharp in process and
+//!   thumbor over HTTP, in one run.
+//! - `imgcloud-bench avif [iterations]`: `w_800` AVIF renders at several qualities against sharp's
+//!   at several efforts and qualities: time, size and SSIMULACRA2 side by side.
 //! - `imgcloud-bench load [seconds]`: 64 clients mixing uploads, signed and public deliveries;
 //!   fails unless there was no 5xx and no upload was lost.
 //! - `imgcloud-bench decode [iterations]`: 12 MP HEIC, AVIF and JPEG XL decodes against
@@ -17,6 +21,7 @@
 //!   good one, and signature checks failing at the first or the last byte.
 
 mod api;
+mod avif;
 mod decode;
 mod load;
 mod mixed;
@@ -43,13 +48,15 @@ async fn main() {
     match command.as_str() {
         "api" => api::bench(number.unwrap_or(10)).await,
         "render" => render::bench(number.unwrap_or(10) as usize).await,
+        "avif" => avif::bench(number.unwrap_or(5) as usize),
+        "peers" => render::peers(number.unwrap_or(10) as usize).await,
         "load" => mixed::bench(number.unwrap_or(60)).await,
         "timing" => timing::bench(number.unwrap_or(200) as usize).await,
         "decode" => decode::bench(number.unwrap_or(5) as usize),
         "smart" => smart::bench(number.unwrap_or(10) as usize),
         "scale" => scale::bench(number.unwrap_or(10_000) as usize).await,
         _ => {
-            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | load [seconds] | timing [samples] | decode [iterations] | smart [iterations] | scale [assets]");
+            eprintln!("usage: imgcloud-bench api [seconds] | render [iterations] | peers [iterations] | avif [iterations] | load [seconds] | timing [samples] | decode [iterations] | smart [iterations] | scale [assets]");
             std::process::exit(2);
         }
     }

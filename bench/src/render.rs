@@ -55,6 +55,84 @@ fn sharp(iterations: usize) -> Option<Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
+/// First renders over HTTP, as the peers' tables compare them: (label, transform, Accept).
+const FIRST_RENDERS: [(&str, &str, &str); 4] = [
+    ("w_400,h_400,c_fill,f_webp,q_80", "w_400,h_400,c_fill,f_webp,q_80", "*/*"),
+    ("w_800,f_jpg,q_80", "w_800,f_jpg,q_80", "*/*"),
+    ("w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "w_400,h_400,c_fill,gr_1,bl_4,f_jpg", "*/*"),
+    ("w_800,f_auto (AVIF)", "w_800,f_auto", "image/avif,image/webp,*/*"),
+];
+
+/// Medians of first renders over HTTP (the in-process server, loopback), then the same operations
+/// by sharp in process and by thumbor over HTTP, in one run.
+pub async fn peers(iterations: usize) {
+    let ours = first_renders(iterations).await;
+    let sharp = sharp(iterations);
+    let thumbor = thumbor(iterations);
+    println!("\n| first render of the 12 MP JPEG | imgcloud HTTP ms | sharp ms | imgcloud / sharp | thumbor HTTP ms | imgcloud / thumbor |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let cell = |peer: &Option<Value>, label: &str, ms: f64| match peer.as_ref().and_then(|p| p[label].as_f64()) {
+        Some(theirs) => (format!("{theirs:.1}"), format!("{:.2}", ms / theirs)),
+        None => ("–".into(), "–".into()),
+    };
+    for (label, ms) in ours {
+        let ((s, sr), (t, tr)) = (cell(&sharp, label, ms), cell(&thumbor, label, ms));
+        println!("| `{label}` | {ms:.1} | {s} | {sr} | {t} | {tr} |");
+    }
+    if let Some(version) = thumbor.as_ref().and_then(|t| t["version"].as_str()) {
+        println!("\nthumbor {version}");
+    }
+}
+
+/// Each measured request names a variant nobody rendered before (every iteration has an upload
+/// of its own of the same photo), so each is a whole miss: the record, the master's read, the
+/// render and the variant's store, as a client meets it.
+async fn first_renders(iterations: usize) -> Vec<(&'static str, f64)> {
+    let server = TestServer::start().await;
+    let photo = corpus("photo_12mp_4000x3000.jpg");
+    for i in 0..=iterations {
+        server.upload(&photo, &[("public_id", &format!("p{i}"))]).await.expect("upload");
+    }
+    let mut medians = Vec::new();
+    for (label, transform, accept) in FIRST_RENDERS {
+        let mut times = Vec::new();
+        for i in 0..=iterations {
+            let url = format!("{}/v1/image/{transform}/p{i}", server.base);
+            let start = Instant::now();
+            let response = server.client.get(&url).header("accept", accept).send().await.expect("a response");
+            let fresh = response.status() == StatusCode::OK && response.headers()["x-cache"] == "MISS";
+            let bytes = response.bytes().await.expect("a body");
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            assert!(fresh && !bytes.is_empty(), "{url}: not a first render");
+            // The first is a warm-up.
+            if i > 0 {
+                times.push(ms);
+            }
+        }
+        medians.push((label, median(times)));
+    }
+    server.stop().await;
+    medians
+}
+
+/// thumbor over HTTP (`bench/thumbor/bench.py` in the venv `target/venv-thumbor`).
+fn thumbor(iterations: usize) -> Option<Value> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let python = format!("{root}/target/venv-thumbor/bin/python");
+    if !std::path::Path::new(&python).exists() {
+        println!("(thumbor is not installed: see bench/thumbor/requirements.txt)");
+        return None;
+    }
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+    let out = std::process::Command::new(python)
+        .arg(format!("{root}/bench/thumbor/bench.py"))
+        .arg(corpus)
+        .arg(iterations.to_string())
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
 pub async fn bench(iterations: usize) {
     let mut ours = Vec::new();
     let mut master_ms = Vec::new();

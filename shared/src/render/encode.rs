@@ -13,10 +13,12 @@ use crate::media::Format;
 
 const DEFAULT_QUALITY: u8 = 80;
 const DEFAULT_AVIF_QUALITY: u8 = 60;
-/// rav1e speed 1 (slowest, smallest) to 10: 8 keeps a render within a request's budget, and 10
-/// from [`AVIF_FASTEST_FROM_PIXELS`] up, where speed 8 would take most of the budget.
+/// rav1e speed 1 (slowest, smallest) to 10, chosen by output size so that a first render costs
+/// about what a WebP does: 8 for small outputs, and 10 from [`AVIF_FASTEST_FROM_PIXELS`] up, where
+/// speed 8 costs ~1.2 µs a pixel here (a `w_800` ~600 ms) and 10 ~0.2 µs (~100 ms) for files ~7 %
+/// larger at the same SSIMULACRA2 (docs/BENCHMARKS.md, "AVIF like for like").
 const AVIF_SPEED: u8 = 8;
-const AVIF_FASTEST_FROM_PIXELS: u64 = 4_000_000;
+const AVIF_FASTEST_FROM_PIXELS: u64 = 100_000;
 /// The GIF quantiser's speed (1 best, 30 fastest).
 const GIF_SPEED: i32 = 10;
 
