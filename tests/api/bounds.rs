@@ -222,7 +222,7 @@ async fn an_opaque_gif_large_enough_for_masters_renders() {
     let uploaded = app.upload(&admin, Some((gif, "still.gif")), &[("public_id", "g")]).await;
     assert_eq!(uploaded.status(), StatusCode::CREATED);
     let masters: Vec<String> = app.stored_files().await.into_iter().filter(|f| f.contains("/master-")).collect();
-    assert!(masters.len() == 1 && masters[0].ends_with("/master-1024"), "an opaque master: {masters:?}");
+    assert!(masters.len() == 1 && masters[0].ends_with("/master-768"), "an opaque master: {masters:?}");
     for transform in ["w_300,f_webp", "w_200,h_200,c_fill,f_jpg", "w_1200,f_png"] {
         let response = app.get(&format!("/v1/image/{transform}/g"), &Cred::None).await;
         assert_eq!(response.status(), StatusCode::OK, "{transform}");

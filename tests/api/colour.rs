@@ -68,7 +68,7 @@ async fn a_wide_gamut_photo_is_delivered_in_srgb_and_its_original_untouched() {
         assert_eq!(uploaded.status(), StatusCode::CREATED);
         let want = reference(*rgb, profile);
         assert!(want.iter().zip(rgb).any(|(a, b)| a.abs_diff(*b) > 10), "{id}: the conversion moves colours");
-        // From the 1024 master, from the original, from the 1024 master.
+        // From a master, from the original, from a master.
         for transform in ["w_32,f_png", "w_1600,f_jpg,q_100", "w_300,f_webp,q_100", "w_300,f_avif,q_90"] {
             let path = format!("/v1/image/{transform}/{id}");
             rendered(&app, &path).await.assert_middle(want, &path);

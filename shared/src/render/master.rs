@@ -3,8 +3,9 @@
 //! instead of the original (decoding a 12 MP JPEG costs more than the rest of a thumbnail's
 //! pipeline, and no decoder trick removes the entropy decoding; inflating a large PNG costs the
 //! same):
-//! - an opaque original gets reduced copies that fit 2048 and 1024 px (those smaller than it), as
-//!   high-quality JPEGs, used by renders that only shrink them;
+//! - an opaque original gets reduced copies that fit 2048, 1152 and 768 px (those smaller than
+//!   it), as high-quality JPEGs, used by renders that only shrink them (768 serves thumbnails up
+//!   to 576 px, 1152 the common 800 px widths: each decodes a fraction of the next one's pixels);
 //! - an original with alpha gets one lossless QOI copy (reduced to fit 2048 px when larger).
 
 use std::io::Cursor;
@@ -17,8 +18,11 @@ use crate::{
     transform::{plan, Placement, Plan, Transform},
 };
 
-/// The sides opaque masters are reduced to fit, largest first.
-const SIDES: [u32; 2] = [2048, 1024];
+/// The sides opaque masters are reduced to fit, largest first, and their names.
+const SIDES: [(u32, &str); 3] = [(2048, "2048"), (1152, "1152"), (768, "768")];
+/// Masters that earlier releases made (2048 and 1024 px) and this one no longer does: a render of
+/// an asset uploaded then still finds its 1024 px master.
+const EARLIER_SIDES: [(u32, &str); 1] = [(1024, "1024")];
 const MASTER_QUALITY: u8 = 94;
 /// A lossy master serves renders at most this fraction of its size.
 const MIN_SHRINK: f64 = 0.75;
@@ -47,24 +51,44 @@ pub fn levels(size: (u32, u32), frames: u32, has_alpha: bool) -> Vec<Level> {
         return Vec::new();
     }
     if has_alpha {
-        return vec![Level { name: "lossless", size: fit(size, SIDES[0]), lossless: true }];
+        return vec![Level { name: "lossless", size: fit(size, SIDES[0].0), lossless: true }];
     }
-    let names = ["2048", "1024"];
-    SIDES
+    opaque(size, &SIDES, MIN_REDUCTION)
+}
+
+/// An opaque master is made only where it has at most 2/3 of the original's side: closer, it
+/// would decode hardly faster than the original.
+const MIN_REDUCTION: f64 = 1.5;
+
+/// The masters of `sides` that an original of `size` larger than `reduction` times theirs gets.
+fn opaque(size: (u32, u32), sides: &[(u32, &'static str)], reduction: f64) -> Vec<Level> {
+    sides
         .iter()
-        .zip(names)
-        .filter(|(side, _)| size.0.max(size.1) > **side)
-        .map(|(side, name)| Level { name, size: fit(size, *side), lossless: false })
+        .filter(|(side, _)| f64::from(size.0.max(size.1)) > f64::from(*side) * reduction)
+        .map(|&(side, name)| Level { name, size: fit(size, side), lossless: false })
         .collect()
 }
 
-/// The smallest master that can serve rendering `t` from an original of `size`: a lossless one of
-/// the original's size, or one that the render shrinks by at least [`MIN_SHRINK`] (resampling an
-/// already resampled image by little softens it measurably).
-pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Option<Level> {
+/// The masters that can serve rendering `t` from an original of `size`, smallest first (the one
+/// to use is the first that is stored): a lossless one of the original's size, or those that the
+/// render shrinks by at least [`MIN_SHRINK`] (resampling an already resampled image by little
+/// softens it measurably), including the ones earlier releases made.
+pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Vec<Level> {
     let scaled = plan(size, t, max_output_side).scaled;
     let shrinks = |l: &Level| f64::from(scaled.0.max(scaled.1)) <= f64::from(l.size.0.max(l.size.1)) * MIN_SHRINK;
-    levels(size, 1, has_alpha).into_iter().rfind(|l| (l.lossless && l.size == size) || shrinks(l))
+    let mut all = levels(size, 1, has_alpha);
+    if !has_alpha {
+        // As they were made: for every original larger than them.
+        all.extend(opaque(size, &EARLIER_SIDES, 1.0));
+    }
+    all.retain(|l| (l.lossless && l.size == size) || shrinks(l));
+    all.sort_by_key(|l| l.size.0.max(l.size.1));
+    all
+}
+
+/// The smallest master this release makes that serves `t` (see [`serving`]).
+pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Option<Level> {
+    serving(size, has_alpha, t, max_output_side).into_iter().find(|l| !EARLIER_SIDES.iter().any(|(_, n)| *n == l.name))
 }
 
 /// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
@@ -167,21 +191,28 @@ mod tests {
     #[test]
     fn slow_originals_get_masters_and_renders_use_the_smallest_that_serves() {
         let sizes = |size, alpha| levels(size, 1, alpha).iter().map(|l| l.size).collect::<Vec<_>>();
-        assert_eq!(sizes((4000, 3000), false), [(2048, 1536), (1024, 768)]);
-        assert_eq!(sizes((2000, 1500), false), [(1024, 768)]);
-        assert_eq!(sizes((1000, 667), false), []);
+        assert_eq!(sizes((4000, 3000), false), [(2048, 1536), (1152, 864), (768, 576)]);
+        assert_eq!(sizes((2000, 1500), false), [(1152, 864), (768, 576)]);
+        assert_eq!(sizes((1500, 900), false), [(768, 461)]);
+        assert_eq!(sizes((1152, 864), false), [], "a master must decode much faster than its original");
         assert_eq!(sizes((1000, 667), true), [(1000, 667)]);
         assert!(levels((4000, 3000), 42, false).is_empty(), "animations keep their frames");
         let t = |s: &str| Transform::parse(s).unwrap();
         let chosen = |size, alpha, transform| choose(size, alpha, &t(transform), 4000).map(|l| l.name);
-        assert_eq!(chosen((4000, 3000), false, "w_400,h_400,c_fill"), Some("1024"));
-        assert_eq!(chosen((4000, 3000), false, "w_1200"), Some("2048"));
+        assert_eq!(chosen((4000, 3000), false, "w_400,h_400,c_fill"), Some("768"));
+        assert_eq!(chosen((4000, 3000), false, "w_576"), Some("768"));
+        assert_eq!(chosen((4000, 3000), false, "w_577"), Some("1152"));
+        assert_eq!(chosen((4000, 3000), false, "w_864"), Some("1152"));
+        assert_eq!(chosen((4000, 3000), false, "w_865"), Some("2048"));
         assert_eq!(chosen((4000, 3000), false, "w_1536"), Some("2048"));
         assert_eq!(chosen((4000, 3000), false, "w_1537"), None);
-        assert_eq!(chosen((4000, 3000), false, "w_768"), Some("1024"));
-        assert_eq!(chosen((4000, 3000), false, "w_769"), Some("2048"));
         assert_eq!(chosen((4000, 3000), false, "f_webp"), None, "no resize means the original's pixels");
         assert_eq!(chosen((1000, 667), false, "w_100"), None);
+        assert_eq!(chosen((2000, 1500), false, "w_100"), Some("768"));
+        let serving =
+            |transform| serving((4000, 3000), false, &t(transform), 4000).iter().map(|l| l.name).collect::<Vec<_>>();
+        assert_eq!(serving("w_400,h_400,c_fill"), ["768", "1024", "1152", "2048"], "earlier masters too, by size");
+        assert_eq!(serving("w_800"), ["1152", "2048"]);
         assert_eq!(chosen((1024, 1024), true, "w_4000"), Some("lossless"), "a lossless master serves everything");
         assert_eq!(chosen((4096, 4096), true, "w_4000"), None, "unless it was reduced");
     }
@@ -204,10 +235,15 @@ mod tests {
     fn renders_from_the_master_match_renders_from_the_original() {
         let original = corpus("photo_12mp_4000x3000.jpg");
         let masters = make(&original, Format::Jpeg, false, &LIMITS).unwrap();
-        assert_eq!(masters.len(), 2, "a 12 MP photo gets two masters");
-        for transform in
-            ["w_400,h_400,c_fill,f_png", "w_768,f_png", "w_1000,f_png", "w_1200,h_1200,c_fit,f_png", "w_1536,f_png"]
-        {
+        assert_eq!(masters.len(), 3, "a 12 MP photo gets three masters");
+        for transform in [
+            "w_400,h_400,c_fill,f_png",
+            "w_576,f_png",
+            "w_800,f_png",
+            "w_864,f_png",
+            "w_1200,h_1200,c_fit,f_png",
+            "w_1536,f_png",
+        ] {
             let t = Transform::parse(transform).unwrap();
             let level = choose((4000, 3000), false, &t, 4000).expect("a master serves it");
             let master = &masters.iter().find(|(l, _)| *l == level).unwrap().1;

@@ -218,14 +218,15 @@ impl RenderJob {
 
     async fn render(&self, output: Format, cancelled: Arc<AtomicBool>) -> AppResult<Bytes> {
         let (app, asset) = (&self.app, &self.asset);
-        // Start from the smallest master that serves the render (see `render::master`); the
-        // original when there is none, or when it is missing (a master is a cache of the original).
+        // Start from the smallest stored master that serves the render (see `render::master`;
+        // an asset uploaded by an earlier release has other sizes); the original when there is
+        // none, or when they are missing (a master is a cache of the original).
         let size = (asset.width, asset.height);
         let original = Source::Original(asset.format);
-        let level = asset
-            .has_master
-            .then(|| master::choose(size, asset.has_alpha, &self.t, app.config.max_output_side))
-            .flatten();
+        let levels = match asset.has_master {
+            true => master::serving(size, asset.has_alpha, &self.t, app.config.max_output_side),
+            false => Vec::new(),
+        };
         let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
         limits.cancelled = Some(cancelled);
         // Renders run one per core; a bounded number wait, holding no image bytes yet.
@@ -233,10 +234,13 @@ impl RenderJob {
             let _waiting = Waiting::enter(&app.renders_waiting, app.config.render_queue)?;
             app.decode_permit().await.map_err(AppError::internal)?
         };
-        let master = match level {
-            Some(level) => app.blobs.get(&master_key(&asset.blob_id, level.name)).await?,
-            None => None,
-        };
+        let mut master = None;
+        for level in levels {
+            master = app.blobs.get(&master_key(&asset.blob_id, level.name)).await?;
+            if master.is_some() {
+                break;
+            }
+        }
         let (input, source, plan_on) = match master {
             Some(bytes) => (bytes, Source::Master, Some(size)),
             None => {
