@@ -73,7 +73,10 @@ pub fn bench(iterations: usize) {
             }));
         }
     }
-    println!("\nrenders from the 1024 px master (no focal point, no faces: g_auto is saliency), {iterations} rounds:");
+    println!(
+        "\nrenders from the {} px master (no focal point, no faces: g_auto is saliency), {iterations} rounds:",
+        level.name
+    );
     for (t, ms) in crops.iter().zip(&times) {
         let ratios = ms.iter().zip(&times[0]).map(|(a, b)| a / b).collect();
         println!("  {t}: median {:.1} ms, median ratio to c_fill {:.3}", median(ms.clone()), median(ratios));

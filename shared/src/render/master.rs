@@ -20,9 +20,9 @@ use crate::{
 
 /// The sides opaque masters are reduced to fit, largest first, and their names.
 const SIDES: [(u32, &str); 3] = [(2048, "2048"), (1152, "1152"), (768, "768")];
-/// Masters that earlier releases made (2048 and 1024 px) and this one no longer does: a render of
-/// an asset uploaded then still finds its 1024 px master.
-const EARLIER_SIDES: [(u32, &str); 1] = [(1024, "1024")];
+/// The masters earlier releases made, for every original larger than them: a render of an asset
+/// uploaded then still finds them.
+const EARLIER_SIDES: [(u32, &str); 2] = [(2048, "2048"), (1024, "1024")];
 const MASTER_QUALITY: u8 = 94;
 /// A lossy master serves renders at most this fraction of its size.
 const MIN_SHRINK: f64 = 0.75;
@@ -69,26 +69,32 @@ fn opaque(size: (u32, u32), sides: &[(u32, &'static str)], reduction: f64) -> Ve
         .collect()
 }
 
-/// The masters that can serve rendering `t` from an original of `size`, smallest first (the one
-/// to use is the first that is stored): a lossless one of the original's size, or those that the
-/// render shrinks by at least [`MIN_SHRINK`] (resampling an already resampled image by little
-/// softens it measurably), including the ones earlier releases made.
-pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Vec<Level> {
-    let scaled = plan(size, t, max_output_side).scaled;
-    let shrinks = |l: &Level| f64::from(scaled.0.max(scaled.1)) <= f64::from(l.size.0.max(l.size.1)) * MIN_SHRINK;
-    let mut all = levels(size, 1, has_alpha);
-    if !has_alpha {
-        // As they were made: for every original larger than them.
-        all.extend(opaque(size, &EARLIER_SIDES, 1.0));
-    }
-    all.retain(|l| (l.lossless && l.size == size) || shrinks(l));
-    all.sort_by_key(|l| l.size.0.max(l.size.1));
-    all
+/// Whether `level` can serve a render of `scaled` from an original of `size`: a lossless one of
+/// the original's size, or one that the render shrinks by at least [`MIN_SHRINK`] (resampling an
+/// already resampled image by little softens it measurably).
+fn serves(level: &Level, size: (u32, u32), scaled: (u32, u32)) -> bool {
+    (level.lossless && level.size == size)
+        || f64::from(scaled.0.max(scaled.1)) <= f64::from(level.size.0.max(level.size.1)) * MIN_SHRINK
 }
 
-/// The smallest master this release makes that serves `t` (see [`serving`]).
+/// The smallest master this release makes that can serve rendering `t` from an original of `size`.
 pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Option<Level> {
-    serving(size, has_alpha, t, max_output_side).into_iter().find(|l| !EARLIER_SIDES.iter().any(|(_, n)| *n == l.name))
+    let scaled = plan(size, t, max_output_side).scaled;
+    levels(size, 1, has_alpha).into_iter().rfind(|l| serves(l, size, scaled))
+}
+
+/// Every master that can serve rendering `t`, this release's and those earlier ones made, smallest
+/// first: a render uses the first one stored.
+pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Vec<Level> {
+    let scaled = plan(size, t, max_output_side).scaled;
+    let mut all = levels(size, 1, has_alpha);
+    if !has_alpha {
+        all.extend(opaque(size, &EARLIER_SIDES, 1.0));
+    }
+    all.retain(|l| serves(l, size, scaled));
+    all.sort_by_key(|l| l.size.0.max(l.size.1));
+    all.dedup_by_key(|l| l.name);
+    all
 }
 
 /// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
@@ -209,10 +215,12 @@ mod tests {
         assert_eq!(chosen((4000, 3000), false, "f_webp"), None, "no resize means the original's pixels");
         assert_eq!(chosen((1000, 667), false, "w_100"), None);
         assert_eq!(chosen((2000, 1500), false, "w_100"), Some("768"));
-        let serving =
+        let names =
             |transform| serving((4000, 3000), false, &t(transform), 4000).iter().map(|l| l.name).collect::<Vec<_>>();
-        assert_eq!(serving("w_400,h_400,c_fill"), ["768", "1024", "1152", "2048"], "earlier masters too, by size");
-        assert_eq!(serving("w_800"), ["1152", "2048"]);
+        assert_eq!(names("w_400,h_400,c_fill"), ["768", "1024", "1152", "2048"], "earlier masters too, by size");
+        assert_eq!(names("w_800"), ["1152", "2048"]);
+        let earlier = serving((2500, 1875), false, &t("w_1200"), 4000);
+        assert_eq!(earlier.iter().map(|l| l.name).collect::<Vec<_>>(), ["2048"], "made for it by earlier releases");
         assert_eq!(chosen((1024, 1024), true, "w_4000"), Some("lossless"), "a lossless master serves everything");
         assert_eq!(chosen((4096, 4096), true, "w_4000"), None, "unless it was reduced");
     }
