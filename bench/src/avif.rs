@@ -13,7 +13,10 @@ use imgcloud_core::{
 };
 use serde_json::Value;
 
-use crate::{corpus, render::median};
+use crate::{
+    corpus,
+    render::{median, sharp_script},
+};
 
 const LIMITS: RenderLimits = RenderLimits::DEFAULT;
 const OUR_QUALITIES: [u8; 4] = [50, 60, 70, 80];
@@ -88,18 +91,6 @@ pub fn bench(iterations: usize) {
 
 /// sharp's outputs, written to `out` (`bench/sharp/avif.mjs`).
 fn sharp(iterations: usize, out: &std::path::Path) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sharp");
-    if !std::path::Path::new(dir).join("node_modules/sharp").exists() {
-        println!("(sharp is not installed: run `npm ci` in bench/sharp to compare)");
-        return None;
-    }
-    let run = std::process::Command::new("node")
-        .arg(format!("{dir}/avif.mjs"))
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
-        .arg(iterations.to_string())
-        .arg(out)
-        .args([SHARP_EFFORTS, SHARP_QUALITIES])
-        .output()
-        .ok()?;
-    serde_json::from_slice(&run.stdout).ok()
+    let iterations = iterations.to_string();
+    sharp_script("avif.mjs", &[iterations.as_ref(), out.as_os_str(), SHARP_EFFORTS.as_ref(), SHARP_QUALITIES.as_ref()])
 }

@@ -39,20 +39,21 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn sharp(iterations: usize) -> Option<Value> {
+/// Runs `bench/sharp/<script> <corpus dir> <args…>` and parses the JSON it prints; `None` without
+/// sharp installed.
+pub fn sharp_script(script: &str, args: &[&std::ffi::OsStr]) -> Option<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sharp");
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
     if !std::path::Path::new(dir).join("node_modules/sharp").exists() {
         println!("(sharp is not installed: run `npm ci` in bench/sharp to compare)");
         return None;
     }
-    let out = std::process::Command::new("node")
-        .arg(format!("{dir}/bench.mjs"))
-        .arg(corpus)
-        .arg(iterations.to_string())
-        .output()
-        .ok()?;
+    let out = std::process::Command::new("node").arg(format!("{dir}/{script}")).arg(corpus).args(args).output().ok()?;
     serde_json::from_slice(&out.stdout).ok()
+}
+
+fn sharp(iterations: usize) -> Option<Value> {
+    sharp_script("bench.mjs", &[iterations.to_string().as_ref()])
 }
 
 /// First renders over HTTP, as the peers' tables compare them: (label, transform, Accept).
