@@ -39,17 +39,23 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Runs `bench/sharp/<script> <corpus dir> <args…>` and parses the JSON it prints; `None` without
-/// sharp installed.
-pub fn sharp_script(script: &str, args: &[&std::ffi::OsStr]) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sharp");
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
-    if !std::path::Path::new(dir).join("node_modules/sharp").exists() {
-        println!("(sharp is not installed: run `npm ci` in bench/sharp to compare)");
+/// Runs `<program> <script> <corpus dir> <args…>` (a peer's benchmark) and parses the JSON it
+/// prints; `None`, saying how to install it, without `installed`.
+fn peer(program: &str, script: &str, installed: &str, install: &str, args: &[&std::ffi::OsStr]) -> Option<Value> {
+    if !std::path::Path::new(installed).exists() {
+        println!("({installed} is missing: {install})");
         return None;
     }
-    let out = std::process::Command::new("node").arg(format!("{dir}/{script}")).arg(corpus).args(args).output().ok()?;
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
+    let out = std::process::Command::new(program).arg(script).arg(corpus).args(args).output().ok()?;
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Runs `bench/sharp/<script> <corpus dir> <args…>` in node (sharp in process).
+pub fn sharp_script(script: &str, args: &[&std::ffi::OsStr]) -> Option<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sharp");
+    let installed = format!("{dir}/node_modules/sharp");
+    peer("node", &format!("{dir}/{script}"), &installed, "run `npm ci` in bench/sharp to compare", args)
 }
 
 fn sharp(iterations: usize) -> Option<Value> {
@@ -120,18 +126,8 @@ async fn first_renders(iterations: usize) -> Vec<(&'static str, f64)> {
 fn thumbor(iterations: usize) -> Option<Value> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let python = format!("{root}/target/venv-thumbor/bin/python");
-    if !std::path::Path::new(&python).exists() {
-        println!("(thumbor is not installed: see bench/thumbor/requirements.txt)");
-        return None;
-    }
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus");
-    let out = std::process::Command::new(python)
-        .arg(format!("{root}/bench/thumbor/bench.py"))
-        .arg(corpus)
-        .arg(iterations.to_string())
-        .output()
-        .ok()?;
-    serde_json::from_slice(&out.stdout).ok()
+    let install = "install bench/thumbor/requirements.txt into the venv target/venv-thumbor to compare";
+    peer(&python, &format!("{root}/bench/thumbor/bench.py"), &python, install, &[iterations.to_string().as_ref()])
 }
 
 pub async fn bench(iterations: usize) {

@@ -4,6 +4,7 @@
 //! capped by count and by bytes.
 
 use image::AnimationDecoder;
+use imgcloud_core::store::{master_key, original_key};
 use reqwest::StatusCode;
 
 use crate::support::*;
@@ -227,6 +228,37 @@ async fn an_opaque_gif_large_enough_for_masters_renders() {
         let response = app.get(&format!("/v1/image/{transform}/g"), &Cred::None).await;
         assert_eq!(response.status(), StatusCode::OK, "{transform}");
     }
+}
+
+/// An asset uploaded by an earlier release has the masters it made then (a 1024 px one for a
+/// 2000 px photo) and none of this release's: its renders use that master. The original is gone
+/// here, so a render that did not find the earlier master fails.
+#[tokio::test]
+async fn renders_of_an_earlier_upload_use_the_masters_made_then() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let pixels = image::RgbImage::from_fn(2000, 1500, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&image::DynamicImage::ImageRgb8(pixels.clone()))
+        .unwrap();
+    let uploaded = app.upload(&admin, Some((jpeg, "old.jpg")), &[("public_id", "old")]).await;
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let server = app.server.as_ref().unwrap().app.clone();
+    let blob_id = server.meta.asset("old").await.unwrap().unwrap().blob_id;
+    let earlier = image::imageops::resize(&pixels, 1024, 768, image::imageops::FilterType::Triangle);
+    let mut master = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut master, 94)
+        .encode_image(&image::DynamicImage::ImageRgb8(earlier))
+        .unwrap();
+    server.blobs.put(&master_key(&blob_id, "1024"), master.into()).await.unwrap();
+    for key in [master_key(&blob_id, "1152"), master_key(&blob_id, "768"), original_key(&blob_id)] {
+        server.blobs.delete_tree(&key).await.unwrap();
+    }
+    let response = app.get("/v1/image/w_400,h_300,c_fill,f_png/old", &Cred::None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rendered = image::load_from_memory(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!((rendered.width(), rendered.height()), (400, 300));
 }
 
 /// A render's working memory is estimated from the sizes before each step that allocates; past

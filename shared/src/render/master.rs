@@ -83,18 +83,16 @@ pub fn choose(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side:
     levels(size, 1, has_alpha).into_iter().rfind(|l| serves(l, size, scaled))
 }
 
-/// Every master that can serve rendering `t`, this release's and those earlier ones made, smallest
-/// first: a render uses the first one stored.
+/// The masters to look for when rendering `t`, in order: the one [`choose`] names, then those
+/// earlier releases made that serve it, smallest first. An upload of this release has the first
+/// whenever one serves (a render of it looks for nothing else); an earlier upload misses it once.
 pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side: u32) -> Vec<Level> {
     let scaled = plan(size, t, max_output_side).scaled;
-    let mut all = levels(size, 1, has_alpha);
-    if !has_alpha {
-        all.extend(opaque(size, &EARLIER_SIDES, 1.0));
-    }
-    all.retain(|l| serves(l, size, scaled));
-    all.sort_by_key(|l| l.size.0.max(l.size.1));
-    all.dedup_by_key(|l| l.name);
-    all
+    let chosen = choose(size, has_alpha, t, max_output_side);
+    let earlier = if has_alpha { Vec::new() } else { opaque(size, &EARLIER_SIDES, 1.0) };
+    let earlier =
+        earlier.into_iter().rev().filter(|l| serves(l, size, scaled) && chosen.is_none_or(|c| c.name != l.name));
+    chosen.into_iter().chain(earlier).collect()
 }
 
 /// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
@@ -217,7 +215,7 @@ mod tests {
         assert_eq!(chosen((2000, 1500), false, "w_100"), Some("768"));
         let names =
             |transform| serving((4000, 3000), false, &t(transform), 4000).iter().map(|l| l.name).collect::<Vec<_>>();
-        assert_eq!(names("w_400,h_400,c_fill"), ["768", "1024", "1152", "2048"], "earlier masters too, by size");
+        assert_eq!(names("w_400,h_400,c_fill"), ["768", "1024", "2048"], "this release's first, then earlier ones");
         assert_eq!(names("w_800"), ["1152", "2048"]);
         let earlier = serving((2500, 1875), false, &t("w_1200"), 4000);
         assert_eq!(earlier.iter().map(|l| l.name).collect::<Vec<_>>(), ["2048"], "made for it by earlier releases");

@@ -218,14 +218,16 @@ impl RenderJob {
 
     async fn render(&self, output: Format, cancelled: Arc<AtomicBool>) -> AppResult<Bytes> {
         let (app, asset) = (&self.app, &self.asset);
-        // Start from the smallest stored master that serves the render (see `render::master`;
-        // an asset uploaded by an earlier release has other sizes); the original when there is
-        // none, or when they are missing (a master is a cache of the original).
+        // Start from the first stored master of those that serve the render (see
+        // `master::serving`: an asset uploaded by an earlier release has other sizes); the
+        // original when there is none, or when they are missing (a master is a cache of the
+        // original).
         let size = (asset.width, asset.height);
         let original = Source::Original(asset.format);
-        let levels = match asset.has_master {
-            true => master::serving(size, asset.has_alpha, &self.t, app.config.max_output_side),
-            false => Vec::new(),
+        let levels = if asset.has_master {
+            master::serving(size, asset.has_alpha, &self.t, app.config.max_output_side)
+        } else {
+            Vec::new()
         };
         let (mut limits, budget) = (app.render_limits(), Duration::from_secs(app.config.render_seconds.into()));
         limits.cancelled = Some(cancelled);
