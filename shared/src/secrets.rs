@@ -15,20 +15,31 @@ pub fn random_token(n: usize) -> String {
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    let mut rng = rand::rng();
+    let mut out = String::with_capacity(n * 2);
+    // In blocks from the stack: every request's id is one.
+    let mut block = [0u8; 32];
+    for start in (0..n).step_by(block.len()) {
+        let block = &mut block[..(n - start).min(32)];
+        rng.fill_bytes(block);
+        push_hex(&mut out, block);
+    }
+    out
 }
 
 /// Lowercase hex, in one allocation (every delivery's `xkey` tag is one).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
-    out
 }
 
 /// SHA-256 as hex. Enough for high-entropy secrets (session tokens, API key secrets); passwords use
@@ -51,6 +62,7 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_token(32));
         assert_eq!(random_hex(6).len(), 12);
+        assert_eq!(random_hex(40).len(), 80, "past one block");
     }
 
     #[test]

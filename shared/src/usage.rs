@@ -15,34 +15,31 @@ pub fn period(ms: i64) -> String {
     format!("{:04}-{:02}", t.year(), u8::from(t.month()))
 }
 
+/// Bytes and requests, by owner, by period: looked up by `&str` without allocating, since every
+/// delivery adds to it.
+type Tally = HashMap<String, HashMap<String, (u64, u64)>>;
+
 #[derive(Default)]
 pub struct UsageMeter {
-    tally: Mutex<HashMap<(String, String), (u64, u64)>>,
+    tally: Mutex<Tally>,
     /// Held while a flush is between the tally and the store, and while a summary reads both.
     pub consistent: tokio::sync::Mutex<()>,
 }
 
 impl UsageMeter {
     /// One image response of `bytes` for an asset of `owner_id`.
-    pub fn record(&self, owner_id: &str, period: String, bytes: u64) {
-        let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = tally.entry((owner_id.to_owned(), period)).or_default();
-        entry.0 += bytes;
-        entry.1 += 1;
+    pub fn record(&self, owner_id: &str, period: &str, bytes: u64) {
+        add(&mut self.tally.lock().unwrap_or_else(|p| p.into_inner()), period, owner_id, (bytes, 1));
     }
 
     /// The tally of `period` not yet in the store, for one owner or all.
     pub fn pending(&self, period: &str, owner_id: Option<&str>) -> Vec<Traffic> {
         let tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
-        tally
+        let Some(owners) = tally.get(period) else { return Vec::new() };
+        owners
             .iter()
-            .filter(|((owner, p), _)| p == period && owner_id.is_none_or(|o| o == owner))
-            .map(|((owner, p), (bytes, requests))| Traffic {
-                owner_id: owner.clone(),
-                period: p.clone(),
-                bandwidth_bytes: *bytes,
-                requests: *requests,
-            })
+            .filter(|(owner, _)| owner_id.is_none_or(|o| o == owner.as_str()))
+            .map(|(owner, &counts)| traffic(period, owner, counts))
             .collect()
     }
 
@@ -55,24 +52,34 @@ impl UsageMeter {
         }
         let batch: Vec<Traffic> = taken
             .iter()
-            .map(|((owner, period), (bytes, requests))| Traffic {
-                owner_id: owner.clone(),
-                period: period.clone(),
-                bandwidth_bytes: *bytes,
-                requests: *requests,
-            })
+            .flat_map(|(period, owners)| owners.iter().map(|(owner, &counts)| traffic(period, owner, counts)))
             .collect();
         let result = meta.add_traffic(&batch).await;
         if result.is_err() {
             let mut tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
-            for (key, (bytes, requests)) in taken {
-                let entry = tally.entry(key).or_default();
-                entry.0 += bytes;
-                entry.1 += requests;
+            for t in batch {
+                add(&mut tally, &t.period, &t.owner_id, (t.bandwidth_bytes, t.requests));
             }
         }
         result
     }
+}
+
+fn add(tally: &mut Tally, period: &str, owner_id: &str, (bytes, requests): (u64, u64)) {
+    if !tally.contains_key(period) {
+        tally.insert(period.to_owned(), HashMap::new());
+    }
+    let owners = tally.get_mut(period).expect("just made");
+    if !owners.contains_key(owner_id) {
+        owners.insert(owner_id.to_owned(), (0, 0));
+    }
+    let counts = owners.get_mut(owner_id).expect("just made");
+    counts.0 += bytes;
+    counts.1 += requests;
+}
+
+fn traffic(period: &str, owner_id: &str, (bandwidth_bytes, requests): (u64, u64)) -> Traffic {
+    Traffic { owner_id: owner_id.to_owned(), period: period.to_owned(), bandwidth_bytes, requests }
 }
 
 #[cfg(test)]
@@ -88,9 +95,9 @@ mod tests {
     #[test]
     fn the_tally_adds_up_per_owner_and_period() {
         let meter = UsageMeter::default();
-        meter.record("a", "2026-11".into(), 10);
-        meter.record("a", "2026-11".into(), 5);
-        meter.record("b", "2026-11".into(), 1);
+        meter.record("a", "2026-11", 10);
+        meter.record("a", "2026-11", 5);
+        meter.record("b", "2026-11", 1);
         let a = meter.pending("2026-11", Some("a"));
         assert_eq!((a[0].bandwidth_bytes, a[0].requests), (15, 2));
         assert_eq!(meter.pending("2026-11", None).len(), 2);

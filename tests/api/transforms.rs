@@ -172,6 +172,23 @@ async fn grayscale_and_blur_change_the_pixels_as_asked() {
     let (_, gray) = fetch(&app, "/v1/image/w_200,gr_1,f_png/p").await;
     let gray = image::load_from_memory(&gray).unwrap().to_rgb8();
     assert!(gray.pixels().all(|p| p[0] == p[1] && p[1] == p[2]), "every pixel is gray");
+    // One channel where the format has one; RGB(A) where it has not; alpha kept.
+    let (_, jpeg) = fetch(&app, "/v1/image/w_200,gr_1/p").await;
+    assert_eq!(image::load_from_memory(&jpeg).unwrap().color(), image::ColorType::L8, "a one-component JPEG");
+    let admin = app.admin().await;
+    app.upload(&admin, Some((corpus("alpha_1024x1024.png"), "a.png")), &[("public_id", "alpha")]).await;
+    let (_, png) = fetch(&app, "/v1/image/w_64,gr_1,f_png/alpha").await;
+    assert_eq!(image::load_from_memory(&png).unwrap().color(), image::ColorType::La8);
+    let (_, webp) = fetch(&app, "/v1/image/w_64,gr_1,f_webp/alpha").await;
+    let webp = image::load_from_memory(&webp).unwrap().to_rgba8();
+    assert!(webp.pixels().all(|p| p[0].abs_diff(p[1]) <= 4 && p[1].abs_diff(p[2]) <= 4), "a gray WebP");
+    assert!(webp.pixels().any(|p| p[3] < 255), "with its alpha");
+    for format in ["avif", "gif"] {
+        fetch(&app, &format!("/v1/image/w_64,gr_1,f_{format}/alpha")).await;
+    }
+    let (_, flat) = fetch(&app, "/v1/image/w_64,gr_1,bg_ff0000,f_jpg/alpha").await;
+    let flat = image::load_from_memory(&flat).unwrap();
+    assert_eq!(flat.color(), image::ColorType::Rgb8, "a coloured background shows through");
 
     let variance = |bytes: &[u8]| {
         let luma = image::load_from_memory(bytes).unwrap().to_luma8();

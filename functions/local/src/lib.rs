@@ -153,6 +153,11 @@ async fn accept(
                 }
             },
         };
+        // As nginx's `tcp_nodelay`: a response's last segment leaves without waiting for the
+        // client's acknowledgement of the one before.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, %peer, "TCP_NODELAY not set");
+        }
         // Adds `ConnectInfo<SocketAddr>` to every request (the client IP of the rate limits).
         let service = router.call(peer).await.unwrap_or_else(|never: Infallible| match never {});
         let service = TowerToHyperService::new(RequestBodyTimeout::new(service, limits.body));

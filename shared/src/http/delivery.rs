@@ -30,6 +30,8 @@ use crate::{
     usage::period,
 };
 
+const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
+
 /// How long a redirect to the store's own URL stays valid (responses over `inline_max_bytes`).
 const REDIRECT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -157,10 +159,10 @@ pub async fn deliver(
     }
     let (bytes, cache) = variant::fetch(&app, &asset, &target, &ip).await?;
     if let Some(cache) = cache {
-        response = response.header("x-cache", cache.name());
+        response = response.header(X_CACHE, cache.name());
     }
     if method == Method::GET {
-        app.usage.record(&asset.owner_id, period(now_ms()), bytes.len() as u64);
+        app.usage.record(&asset.owner_id, &period(now_ms()), bytes.len() as u64);
     }
     let hit = cache != Some(variant::Cache::Miss);
     if app.config.inline_max_bytes.is_some_and(|max| bytes.len() as u64 > max) {

@@ -128,9 +128,9 @@ fn finish(app: &App, router: Router) -> Router {
         None => router,
     };
     router
-        .layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
-            response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            response
-        }))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(axum::middleware::from_fn(trace::trace))
 }

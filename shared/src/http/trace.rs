@@ -33,7 +33,8 @@ pub(crate) async fn trace(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -53,8 +54,8 @@ pub(crate) async fn trace(request: Request, next: Next) -> Response {
         }
         tracing::info!("request finished");
     });
-    metrics::request(&route, &method, status, elapsed);
-    let value = HeaderValue::from_str(&id).expect("request ids are checked to be header-safe");
+    metrics::request(route, &method, status, elapsed);
+    let value = HeaderValue::try_from(id).expect("request ids are checked to be header-safe");
     response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     response
 }

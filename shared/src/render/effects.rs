@@ -1,7 +1,7 @@
 //! The steps after resizing: rotate (any angle; the canvas grows), grayscale, Gaussian blur, and
 //! flattening alpha onto a background for formats without it.
 
-use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, GrayAlphaImage, GrayImage, Luma, LumaA, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::transform::geometry::rotated_size;
 
@@ -62,44 +62,70 @@ fn bilinear(src: &RgbaImage, x: f64, y: f64, fill: [u8; 4]) -> Rgba<u8> {
     Rgba(px)
 }
 
-/// Rec. 709 luma on every pixel; alpha is kept.
-pub fn grayscale(mut image: DynamicImage) -> DynamicImage {
+/// Rec. 709 luma on every pixel; alpha is kept. One channel from here on: the steps after it
+/// (blur, flatten) and a JPEG or PNG encoder then work on a third of the samples, as libvips does.
+pub fn grayscale(image: DynamicImage) -> DynamicImage {
     let luma =
         |r: u8, g: u8, b: u8| ((2126 * u32::from(r) + 7152 * u32::from(g) + 722 * u32::from(b) + 5000) / 10000) as u8;
-    match &mut image {
-        DynamicImage::ImageRgb8(buf) => buf.pixels_mut().for_each(|p| {
-            let l = luma(p[0], p[1], p[2]);
-            *p = Rgb([l, l, l]);
-        }),
-        DynamicImage::ImageRgba8(buf) => buf.pixels_mut().for_each(|p| {
-            let l = luma(p[0], p[1], p[2]);
-            *p = Rgba([l, l, l, p[3]]);
-        }),
-        _ => return DynamicImage::ImageRgb8(image.grayscale().to_rgb8()),
+    match image {
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_) => image,
+        DynamicImage::ImageRgb8(buf) => {
+            DynamicImage::ImageLuma8(GrayImage::from_fn(buf.width(), buf.height(), |x, y| {
+                let p = buf.get_pixel(x, y);
+                Luma([luma(p[0], p[1], p[2])])
+            }))
+        }
+        DynamicImage::ImageRgba8(buf) => {
+            DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(buf.width(), buf.height(), |x, y| {
+                let p = buf.get_pixel(x, y);
+                LumaA([luma(p[0], p[1], p[2]), p[3]])
+            }))
+        }
+        other if other.color().has_alpha() => grayscale(DynamicImage::ImageRgba8(other.to_rgba8())),
+        other => grayscale(DynamicImage::ImageRgb8(other.to_rgb8())),
     }
-    image
 }
 
 /// Gaussian blur of standard deviation `sigma` (a fast box approximation).
 pub fn blur(image: DynamicImage, sigma: f32) -> DynamicImage {
+    use image::imageops::fast_blur;
     match image {
-        DynamicImage::ImageRgb8(buf) => DynamicImage::ImageRgb8(image::imageops::fast_blur(&buf, sigma)),
-        DynamicImage::ImageRgba8(buf) => DynamicImage::ImageRgba8(image::imageops::fast_blur(&buf, sigma)),
-        other => DynamicImage::ImageRgb8(image::imageops::fast_blur(&other.to_rgb8(), sigma)),
+        DynamicImage::ImageLuma8(buf) => DynamicImage::ImageLuma8(fast_blur(&buf, sigma)),
+        DynamicImage::ImageLumaA8(buf) => DynamicImage::ImageLumaA8(fast_blur(&buf, sigma)),
+        DynamicImage::ImageRgb8(buf) => DynamicImage::ImageRgb8(fast_blur(&buf, sigma)),
+        DynamicImage::ImageRgba8(buf) => DynamicImage::ImageRgba8(fast_blur(&buf, sigma)),
+        other => DynamicImage::ImageRgb8(fast_blur(&other.to_rgb8(), sigma)),
     }
 }
 
-/// Composites RGBA onto `background`, for encoders without alpha.
+/// Composites RGBA (or gray with alpha) onto `background`, for encoders without alpha.
 pub fn flatten(image: DynamicImage, background: [u8; 3]) -> DynamicImage {
-    let DynamicImage::ImageRgba8(buf) = image else { return image };
-    let (w, h) = buf.dimensions();
-    let mut out = RgbImage::new(w, h);
-    for (dst, src) in out.pixels_mut().zip(buf.pixels()) {
-        let a = u32::from(src[3]);
-        let mix = |c: u8, bg: u8| ((u32::from(c) * a + u32::from(bg) * (255 - a) + 127) / 255) as u8;
-        *dst = Rgb([mix(src[0], background[0]), mix(src[1], background[1]), mix(src[2], background[2])]);
+    let mix = |c: u8, bg: u8, a: u8| {
+        let a = u32::from(a);
+        ((u32::from(c) * a + u32::from(bg) * (255 - a) + 127) / 255) as u8
+    };
+    match image {
+        DynamicImage::ImageRgba8(buf) => {
+            DynamicImage::ImageRgb8(RgbImage::from_fn(buf.width(), buf.height(), |x, y| {
+                let p = buf.get_pixel(x, y);
+                Rgb([0, 1, 2].map(|c| mix(p[c], background[c], p[3])))
+            }))
+        }
+        // A gray image stays gray on a gray background, and takes on a coloured one's colour.
+        DynamicImage::ImageLumaA8(buf) if background.iter().all(|&c| c == background[0]) => {
+            DynamicImage::ImageLuma8(GrayImage::from_fn(buf.width(), buf.height(), |x, y| {
+                let p = buf.get_pixel(x, y);
+                Luma([mix(p[0], background[0], p[1])])
+            }))
+        }
+        DynamicImage::ImageLumaA8(buf) => {
+            DynamicImage::ImageRgb8(RgbImage::from_fn(buf.width(), buf.height(), |x, y| {
+                let p = buf.get_pixel(x, y);
+                Rgb(background.map(|bg| mix(p[0], bg, p[1])))
+            }))
+        }
+        other => other,
     }
-    DynamicImage::ImageRgb8(out)
 }
 
 #[cfg(test)]
@@ -123,7 +149,14 @@ mod tests {
     fn grayscale_equalises_channels_and_flatten_composites_on_the_background() {
         let gray = grayscale(DynamicImage::ImageRgb8(RgbImage::from_pixel(2, 2, Rgb([255, 0, 0]))));
         assert_eq!(gray.to_rgb8().get_pixel(0, 0), &Rgb([54, 54, 54]));
+        assert_eq!(gray.color(), image::ColorType::L8, "one channel");
         let half = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 128])));
         assert_eq!(flatten(half, [255, 255, 255]).to_rgb8().get_pixel(0, 0), &Rgb([127, 127, 127]));
+        let gray_half = grayscale(DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([255, 0, 0, 128]))));
+        assert_eq!(gray_half.color(), image::ColorType::La8, "alpha is kept");
+        let on_white = flatten(gray_half.clone(), [255, 255, 255]);
+        assert_eq!((on_white.color(), on_white.to_luma8().get_pixel(0, 0).0), (image::ColorType::L8, [154]));
+        let on_red = flatten(gray_half, [255, 0, 0]);
+        assert_eq!(on_red.to_rgb8().get_pixel(0, 0), &Rgb([154, 27, 27]), "a coloured background stays coloured");
     }
 }

@@ -147,20 +147,35 @@ impl Encoder {
     }
 }
 
+/// `image` as 8-bit RGB or RGBA, for the encoders that take only those (a gray render is one
+/// channel).
+fn rgb_or_rgba(image: &DynamicImage) -> std::borrow::Cow<'_, DynamicImage> {
+    use std::borrow::Cow;
+    match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => Cow::Borrowed(image),
+        other if other.color().has_alpha() => Cow::Owned(DynamicImage::ImageRgba8(other.to_rgba8())),
+        other => Cow::Owned(DynamicImage::ImageRgb8(other.to_rgb8())),
+    }
+}
+
 /// Encodes one image.
 pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, RenderError> {
     let (w, h) = (image.width(), image.height());
     let mut out = Vec::new();
     match format {
         Format::Jpeg => {
-            let rgb = image.to_rgb8();
             let (w16, h16) = (u16::try_from(w).map_err(failed)?, u16::try_from(h).map_err(failed)?);
             let mut encoder = jpeg_encoder::Encoder::new(&mut out, q);
             // As libvips does: full-resolution colour from quality 90 up.
             if q >= 90 {
                 encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
             }
-            encoder.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb).map_err(failed)?;
+            // A gray image (`gr_1`) is a one-component JPEG.
+            match image {
+                DynamicImage::ImageLuma8(gray) => encoder.encode(gray, w16, h16, jpeg_encoder::ColorType::Luma),
+                other => encoder.encode(&other.to_rgb8(), w16, h16, jpeg_encoder::ColorType::Rgb),
+            }
+            .map_err(failed)?;
         }
         Format::Png => {
             let encoder = image::codecs::png::PngEncoder::new_with_quality(
@@ -171,7 +186,8 @@ pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, Ren
             encoder.write_image(image.as_bytes(), w, h, image.color().into()).map_err(failed)?;
         }
         Format::WebP => {
-            let encoder = match image {
+            let image = rgb_or_rgba(image);
+            let encoder = match &*image {
                 DynamicImage::ImageRgba8(buf) => webp::Encoder::from_rgba(buf.as_raw(), w, h),
                 other => webp::Encoder::from_rgb(other.as_bytes(), w, h),
             };
@@ -183,7 +199,7 @@ pub fn still(image: &DynamicImage, format: Format, q: u8) -> Result<Vec<u8>, Ren
             let encoder =
                 ravif::Encoder::new().with_quality(f32::from(q)).with_alpha_quality(f32::from(q)).with_speed(speed);
             let (w, h) = (w as usize, h as usize);
-            let encoded = match image {
+            let encoded = match &*rgb_or_rgba(image) {
                 DynamicImage::ImageRgba8(buf) => encoder.encode_rgba(ravif::Img::new(buf.as_raw().as_rgba(), w, h)),
                 other => encoder.encode_rgb(ravif::Img::new(other.as_bytes().as_rgb(), w, h)),
             }

@@ -172,7 +172,7 @@ async fn the_usage_summary_adds_up_each_owner_and_everyone() {
     let a = created(&f, &ann, "a").await;
     let b = created(&f, &bob, "b").await;
     let period = crate::usage::period(now_ms());
-    f.app.usage.record(&ann.user.id, period.clone(), 1000);
+    f.app.usage.record(&ann.user.id, &period, 1000);
     let mine = usage::summary(&f.app, Some(&ann.user.id), &period).await.unwrap();
     assert_eq!((mine.total.storage.asset_count, mine.total.storage.original_bytes), (1, a.bytes));
     assert_eq!((mine.total.bandwidth_bytes, mine.total.requests), (1000, 1));

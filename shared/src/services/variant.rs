@@ -77,7 +77,8 @@ pub fn rendition(asset: &AssetRecord, transform: Option<Transform>, accept: &str
             // f_auto resolves to a format; the variant is named by what is actually rendered, so
             // keys that change nothing (`q_1`..`q_100` of a PNG) name no new variant.
             let effective = render::effective_transform(&t, format, asset.has_alpha);
-            let mut named = format!("{}|{}", effective.canonical(), format.name());
+            let mut named = effective.canonical();
+            named.extend(["|", format.name()]);
             // A crop that looks for the subject renders anew when its focal point moves (faces
             // change only with the version, which names the variant's tree).
             if let (Some(point), Some(Gravity::Auto | Gravity::Face | Gravity::Faces)) =

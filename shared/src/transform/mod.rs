@@ -268,9 +268,15 @@ impl Transform {
     /// The one spelling: keys in canonical order, numbers without leading zeros or trailing
     /// decimal zeros, colours in lowercase.
     pub fn canonical(&self) -> String {
-        let pairs: Vec<String> =
-            KEYS.iter().filter_map(|key| Some(format!("{}_{}", key.name, (key.print)(self)?))).collect();
-        pairs.join(",")
+        // In one string: every delivery names its variant by it.
+        let mut out = String::with_capacity(48);
+        for (key, value) in KEYS.iter().filter_map(|key| Some((key.name, (key.print)(self)?))) {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.extend([key, "_", &value]);
+        }
+        out
     }
 }
 
