@@ -8,14 +8,14 @@
 //!   to 576 px, 1152 the common 800 px widths: each decodes a fraction of the next one's pixels);
 //! - an original with alpha gets one lossless QOI copy (reduced to fit 2048 px when larger).
 
-use std::io::Cursor;
+use std::{io::Cursor, sync::Arc};
 
 use image::{DynamicImage, ImageEncoder};
 
 use super::{decode, encode, RenderError, RenderLimits};
 use crate::{
     media::Format,
-    transform::{plan, Placement, Plan, Transform},
+    transform::{plan, Transform},
 };
 
 /// The sides opaque masters are reduced to fit, largest first, and their names.
@@ -104,48 +104,57 @@ pub fn make(
     limits: &RenderLimits,
 ) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
     match super::first_frame(bytes, format, limits)? {
-        Some(image) => from_image(image, alpha).map(|made| made.masters),
+        Some(image) => from_image(image, alpha, |_| ()).map(|(masters, ())| masters),
         None => Ok(Vec::new()),
     }
 }
 
-/// The masters of an image, and the smallest form of it they passed through.
-pub struct Made {
-    /// Largest first; empty when the image needs none.
-    pub masters: Vec<(Level, Vec<u8>)>,
-    /// The smallest master's pixels, or the image itself without masters: what the upload's
-    /// analysis looks at.
-    pub smallest: DynamicImage,
-}
-
-/// Makes the masters of a still original already decoded (and oriented) as `image`. A decoder's
-/// layout does not say whether a pixel is transparent (a GIF decodes to RGBA either way): the
-/// masters follow `alpha`, so that a delivery finds the ones it chooses.
-pub fn from_image(mut image: DynamicImage, alpha: bool) -> Result<Made, RenderError> {
+/// The masters of an image, largest first (empty when it needs none), and what `look` finds in
+/// the smallest form of it they passed through (the upload's analysis). Each master is encoded on
+/// a thread of its own as soon as it is reduced, while this one reduces the next from it and then
+/// looks: an upload keeps two cores busy.
+pub fn from_image<A>(
+    mut image: DynamicImage,
+    alpha: bool,
+    look: impl FnOnce(&DynamicImage) -> A,
+) -> Result<(Vec<(Level, Vec<u8>)>, A), RenderError> {
     let levels = levels((image.width(), image.height()), 1, alpha);
     if !levels.is_empty() && alpha != image.color().has_alpha() {
         image = if alpha { image.into_rgba8().into() } else { image.into_rgb8().into() };
     }
-    let mut masters = Vec::new();
-    for level in levels {
-        // Each level is resized from the previous one: the same filter, a fraction of the work.
-        let plan = Plan { scaled: level.size, canvas: level.size, placement: Placement::Whole };
-        image = super::resize::resize(image, &plan, [255; 4], &Default::default())?;
-        let bytes = if level.lossless {
-            let mut bytes = Vec::new();
-            image::codecs::qoi::QoiEncoder::new(&mut bytes)
-                .write_image(image.as_bytes(), level.size.0, level.size.1, image.color().into())
-                .map_err(|e| RenderError::Encode(e.to_string()))?;
-            bytes
-        } else {
-            encode::still(&image, Format::Jpeg, MASTER_QUALITY)?
-        };
-        masters.push((level, bytes));
-    }
-    Ok(Made { masters, smallest: image })
+    std::thread::scope(|scope| {
+        let mut current = Arc::new(image);
+        let mut encoding = Vec::with_capacity(levels.len());
+        for level in levels {
+            if (current.width(), current.height()) != level.size {
+                current = Arc::new(super::resize::resampled(&current, level.size, None)?);
+            }
+            let pixels = current.clone();
+            encoding.push((level, scope.spawn(move || encode_master(&pixels, level))));
+        }
+        let seen = look(&current);
+        let masters = encoding
+            .into_iter()
+            .map(|(level, encoder)| {
+                let bytes = encoder.join().map_err(|_| RenderError::Encode("a master's encoder panicked".into()))??;
+                Ok((level, bytes))
+            })
+            .collect::<Result<_, RenderError>>()?;
+        Ok((masters, seen))
+    })
 }
 
-/// Decodes a master this module made.
+fn encode_master(image: &DynamicImage, level: Level) -> Result<Vec<u8>, RenderError> {
+    if !level.lossless {
+        return encode::still(image, Format::Jpeg, MASTER_QUALITY);
+    }
+    let mut bytes = Vec::new();
+    image::codecs::qoi::QoiEncoder::new(&mut bytes)
+        .write_image(image.as_bytes(), level.size.0, level.size.1, image.color().into())
+        .map_err(|e| RenderError::Encode(e.to_string()))?;
+    Ok(bytes)
+}
+
 pub fn decode<'a>(bytes: &'a [u8], limits: &RenderLimits) -> Result<decode::Frames<'a>, RenderError> {
     if bytes.starts_with(b"qoif") {
         let decoder =
@@ -233,7 +242,7 @@ mod tests {
             max_memory: 512 << 20,
         };
         let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
-        let from_inspection = from_image(pixels.expect("a JPEG keeps its pixels"), false).unwrap().masters;
+        let (from_inspection, ()) = from_image(pixels.expect("a JPEG keeps its pixels"), false, |_| ()).unwrap();
         assert_eq!(from_inspection, make(&original, Format::Jpeg, false, &LIMITS).unwrap());
     }
 

@@ -38,14 +38,23 @@ fn resample(
     size: (u32, u32),
     crop: Option<(f64, f64, f64, f64)>,
 ) -> Result<DynamicImage, RenderError> {
-    let (w, h) = (image.width(), image.height());
-    if crop.is_none() && size == (w, h) {
+    if crop.is_none() && size == (image.width(), image.height()) {
         return Ok(image);
     }
-    let pixel_type = pixel_type(&image);
+    resampled(&image, size, crop)
+}
+
+/// [`resample`] into a new image, leaving `image` as it is (the upload encodes a master while the
+/// next one is reduced from it).
+pub fn resampled(
+    image: &DynamicImage,
+    size: (u32, u32),
+    crop: Option<(f64, f64, f64, f64)>,
+) -> Result<DynamicImage, RenderError> {
+    let pixel_type = pixel_type(image);
     let alpha = pixel_type == PixelType::U8x4;
-    let src =
-        Image::from_vec_u8(w, h, image.into_bytes(), pixel_type).map_err(|e| RenderError::Encode(e.to_string()))?;
+    let src = ImageRef::new(image.width(), image.height(), image.as_bytes(), pixel_type)
+        .map_err(|e| RenderError::Encode(e.to_string()))?;
     let mut dst = Image::new(size.0, size.1, pixel_type);
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     if let Some((left, top, width, height)) = crop {

@@ -131,11 +131,14 @@ async fn store_blobs(
     original: &Bytes,
     masters: &[(master::Level, Vec<u8>)],
 ) -> Result<(), StoreError> {
-    app.blobs.put(&original_key(blob_id), original.clone()).await?;
-    for (level, master) in masters {
-        app.blobs.put(&master_key(blob_id, level.name), Bytes::from(master.clone())).await?;
-    }
-    Ok(())
+    let original_key = original_key(blob_id);
+    let master_keys: Vec<String> = masters.iter().map(|(level, _)| master_key(blob_id, level.name)).collect();
+    let puts = std::iter::once(app.blobs.put(&original_key, original.clone())).chain(
+        master_keys.iter().zip(masters).map(|(key, (_, master))| app.blobs.put(key, Bytes::from(master.clone()))),
+    );
+    // At once (their fsyncs overlap), and every one finished before a failure is answered: the
+    // caller then collects the whole tree, and no write may land after that.
+    futures_util::future::join_all(puts).await.into_iter().collect()
 }
 
 /// What the upload's one full decode gives besides the checks: the masters of a still that is
@@ -166,8 +169,8 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<Inspected> {
             };
             let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
             let made = image.and_then(|image| match image {
-                Some(image) if wanted => master::from_image(image, info.has_alpha).map(Some),
-                Some(image) => Ok(Some(master::Made { masters: Vec::new(), smallest: image })),
+                Some(image) if wanted => master::from_image(image, info.has_alpha, analysis::analyse).map(Some),
+                Some(image) => Ok(Some((Vec::new(), analysis::analyse(&image)))),
                 None => Ok(None),
             });
             // Without masters and analysis the asset is still whole: renders start from the
@@ -176,8 +179,8 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<Inspected> {
                 tracing::warn!(error = ?e, "no masters and no analysis");
                 None
             });
-            let analysis = made.as_ref().map(|m| analysis::analyse(&m.smallest));
-            Ok(Inspected { info, masters: made.map(|m| m.masters).unwrap_or_default(), analysis })
+            let (masters, analysis) = made.map_or((Vec::new(), None), |(masters, seen)| (masters, Some(seen)));
+            Ok(Inspected { info, masters, analysis })
         })
         .await
         .map_err(AppError::internal)?;
