@@ -109,10 +109,12 @@ pub fn make(
     }
 }
 
-/// The masters of an image, largest first (empty when it needs none), and what `look` finds in
-/// the smallest form of it they passed through (the upload's analysis). Each master is encoded on
-/// a thread of its own as soon as it is reduced, while this one reduces the next from it and then
-/// looks: an upload keeps two cores busy.
+/// The masters of a still original already decoded (and oriented) as `image`, largest first
+/// (empty when it needs none), and what `look` finds in the smallest form of it they passed
+/// through (the upload's analysis). A decoder's layout does not say whether a pixel is transparent
+/// (a GIF decodes to RGBA either way): the masters follow `alpha`, so that a delivery finds the
+/// ones it chooses. Each master is encoded on a thread of its own as soon as it is reduced, while
+/// this one reduces the next from it and then looks: an upload keeps two cores busy.
 pub fn from_image<A>(
     mut image: DynamicImage,
     alpha: bool,
@@ -126,6 +128,7 @@ pub fn from_image<A>(
         let mut current = Arc::new(image);
         let mut encoding = Vec::with_capacity(levels.len());
         for level in levels {
+            // Each level is resized from the previous one: the same filter, a fraction of the work.
             if (current.width(), current.height()) != level.size {
                 current = Arc::new(super::resize::resampled(&current, level.size, None)?);
             }
@@ -155,6 +158,7 @@ fn encode_master(image: &DynamicImage, level: Level) -> Result<Vec<u8>, RenderEr
     Ok(bytes)
 }
 
+/// Decodes a master this module made.
 pub fn decode<'a>(bytes: &'a [u8], limits: &RenderLimits) -> Result<decode::Frames<'a>, RenderError> {
     if bytes.starts_with(b"qoif") {
         let decoder =
