@@ -27,6 +27,9 @@ const MASTER_QUALITY: u8 = 94;
 /// A lossy master serves renders at most this fraction of its size.
 const MIN_SHRINK: f64 = 0.75;
 
+/// The masters of one original, largest first: each level and its encoded bytes.
+pub type Masters = Vec<(Level, Vec<u8>)>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Level {
     /// Names the stored object (`assets/<blob_id>/master-<name>`).
@@ -97,12 +100,7 @@ pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side
 
 /// Makes the masters of a still original, largest first (empty when it needs none); `alpha` is
 /// what the upload's inspection found, which is what a delivery will choose a master by.
-pub fn make(
-    bytes: &[u8],
-    format: Format,
-    alpha: bool,
-    limits: &RenderLimits,
-) -> Result<Vec<(Level, Vec<u8>)>, RenderError> {
+pub fn make(bytes: &[u8], format: Format, alpha: bool, limits: &RenderLimits) -> Result<Masters, RenderError> {
     match super::first_frame(bytes, format, limits)? {
         Some(image) => from_image(image, alpha, |_| ()).map(|(masters, ())| masters),
         None => Ok(Vec::new()),
@@ -119,7 +117,7 @@ pub fn from_image<A>(
     mut image: DynamicImage,
     alpha: bool,
     look: impl FnOnce(&DynamicImage) -> A,
-) -> Result<(Vec<(Level, Vec<u8>)>, A), RenderError> {
+) -> Result<(Masters, A), RenderError> {
     let levels = levels((image.width(), image.height()), 1, alpha);
     if !levels.is_empty() && alpha != image.color().has_alpha() {
         image = if alpha { image.into_rgba8().into() } else { image.into_rgb8().into() };

@@ -145,7 +145,7 @@ async fn store_blobs(
 /// slow to decode (see `render::master`) and the analysis (faces, placeholders) of its first frame.
 struct Inspected {
     info: ImageInfo,
-    masters: Vec<(master::Level, Vec<u8>)>,
+    masters: master::Masters,
     analysis: Option<Analysis>,
 }
 
