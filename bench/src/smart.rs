@@ -34,7 +34,7 @@ pub fn bench(iterations: usize) {
         upload_ms.push(time_ms(|| {
             let (_, pixels) = inspect_keeping_pixels(&original, &limits).expect("inspects");
             let pixels = pixels.expect("a JPEG keeps its pixels");
-            made = Some(master::from_image(pixels, false, DynamicImage::clone).expect("masters"));
+            made = Some(master::from_image(pixels, 1, false, DynamicImage::clone).expect("masters"));
         }));
         let (_, image) = made.expect("made");
         analysis_ms.push(time_ms(|| {

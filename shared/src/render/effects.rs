@@ -1,7 +1,7 @@
 //! The steps after resizing: rotate (any angle; the canvas grows), grayscale, Gaussian blur, and
 //! flattening alpha onto a background for formats without it.
 
-use image::{DynamicImage, GrayAlphaImage, GrayImage, Luma, LumaA, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, ImageBuffer, Luma, LumaA, Pixel, Rgb, Rgba, RgbaImage};
 
 use crate::transform::geometry::rotated_size;
 
@@ -69,17 +69,9 @@ pub fn grayscale(image: DynamicImage) -> DynamicImage {
         |r: u8, g: u8, b: u8| ((2126 * u32::from(r) + 7152 * u32::from(g) + 722 * u32::from(b) + 5000) / 10000) as u8;
     match image {
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_) => image,
-        DynamicImage::ImageRgb8(buf) => {
-            DynamicImage::ImageLuma8(GrayImage::from_fn(buf.width(), buf.height(), |x, y| {
-                let p = buf.get_pixel(x, y);
-                Luma([luma(p[0], p[1], p[2])])
-            }))
-        }
+        DynamicImage::ImageRgb8(buf) => DynamicImage::ImageLuma8(map_pixels(&buf, |p| Luma([luma(p[0], p[1], p[2])]))),
         DynamicImage::ImageRgba8(buf) => {
-            DynamicImage::ImageLumaA8(GrayAlphaImage::from_fn(buf.width(), buf.height(), |x, y| {
-                let p = buf.get_pixel(x, y);
-                LumaA([luma(p[0], p[1], p[2]), p[3]])
-            }))
+            DynamicImage::ImageLumaA8(map_pixels(&buf, |p| LumaA([luma(p[0], p[1], p[2]), p[3]])))
         }
         other if other.color().has_alpha() => grayscale(DynamicImage::ImageRgba8(other.to_rgba8())),
         other => grayscale(DynamicImage::ImageRgb8(other.to_rgb8())),
@@ -106,30 +98,31 @@ pub fn flatten(image: DynamicImage, background: [u8; 3]) -> DynamicImage {
     };
     match image {
         DynamicImage::ImageRgba8(buf) => {
-            DynamicImage::ImageRgb8(RgbImage::from_fn(buf.width(), buf.height(), |x, y| {
-                let p = buf.get_pixel(x, y);
-                Rgb([0, 1, 2].map(|c| mix(p[c], background[c], p[3])))
-            }))
+            DynamicImage::ImageRgb8(map_pixels(&buf, |p| Rgb([0, 1, 2].map(|c| mix(p[c], background[c], p[3])))))
         }
         // A gray image stays gray on a gray background, and takes on a coloured one's colour.
         DynamicImage::ImageLumaA8(buf) if background.iter().all(|&c| c == background[0]) => {
-            DynamicImage::ImageLuma8(GrayImage::from_fn(buf.width(), buf.height(), |x, y| {
-                let p = buf.get_pixel(x, y);
-                Luma([mix(p[0], background[0], p[1])])
-            }))
+            DynamicImage::ImageLuma8(map_pixels(&buf, |p| Luma([mix(p[0], background[0], p[1])])))
         }
         DynamicImage::ImageLumaA8(buf) => {
-            DynamicImage::ImageRgb8(RgbImage::from_fn(buf.width(), buf.height(), |x, y| {
-                let p = buf.get_pixel(x, y);
-                Rgb(background.map(|bg| mix(p[0], bg, p[1])))
-            }))
+            DynamicImage::ImageRgb8(map_pixels(&buf, |p| Rgb(background.map(|bg| mix(p[0], bg, p[1])))))
         }
         other => other,
     }
 }
 
+/// A new image of `buf`'s size, each pixel `f` of the one under it.
+fn map_pixels<P: Pixel, Q: Pixel>(
+    buf: &ImageBuffer<P, Vec<P::Subpixel>>,
+    f: impl Fn(&P) -> Q,
+) -> ImageBuffer<Q, Vec<Q::Subpixel>> {
+    ImageBuffer::from_fn(buf.width(), buf.height(), |x, y| f(buf.get_pixel(x, y)))
+}
+
 #[cfg(test)]
 mod tests {
+    use image::RgbImage;
+
     use super::*;
 
     #[test]

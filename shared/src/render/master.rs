@@ -102,12 +102,13 @@ pub fn serving(size: (u32, u32), has_alpha: bool, t: &Transform, max_output_side
 /// what the upload's inspection found, which is what a delivery will choose a master by.
 pub fn make(bytes: &[u8], format: Format, alpha: bool, limits: &RenderLimits) -> Result<Masters, RenderError> {
     match super::first_frame(bytes, format, limits)? {
-        Some(image) => from_image(image, alpha, |_| ()).map(|(masters, ())| masters),
+        Some(image) => from_image(image, 1, alpha, |_| ()).map(|(masters, ())| masters),
         None => Ok(Vec::new()),
     }
 }
 
-/// The masters of a still original already decoded (and oriented) as `image`, largest first
+/// The masters of an original of `frames` frames whose first is decoded (and oriented) as `image`
+/// (none for an animation), largest first
 /// (empty when it needs none), and what `look` finds in the smallest form of it they passed
 /// through (the upload's analysis). A decoder's layout does not say whether a pixel is transparent
 /// (a GIF decodes to RGBA either way): the masters follow `alpha`, so that a delivery finds the
@@ -115,10 +116,11 @@ pub fn make(bytes: &[u8], format: Format, alpha: bool, limits: &RenderLimits) ->
 /// this one reduces the next from it and then looks: an upload keeps two cores busy.
 pub fn from_image<A>(
     mut image: DynamicImage,
+    frames: u32,
     alpha: bool,
     look: impl FnOnce(&DynamicImage) -> A,
 ) -> Result<(Masters, A), RenderError> {
-    let levels = levels((image.width(), image.height()), 1, alpha);
+    let levels = levels((image.width(), image.height()), frames, alpha);
     if !levels.is_empty() && alpha != image.color().has_alpha() {
         image = if alpha { image.into_rgba8().into() } else { image.into_rgb8().into() };
     }
@@ -244,7 +246,7 @@ mod tests {
             max_memory: 512 << 20,
         };
         let (_, pixels) = crate::media::inspect_keeping_pixels(&original, &inspect_limits).unwrap();
-        let (from_inspection, ()) = from_image(pixels.expect("a JPEG keeps its pixels"), false, |_| ()).unwrap();
+        let (from_inspection, ()) = from_image(pixels.expect("a JPEG keeps its pixels"), 1, false, |_| ()).unwrap();
         assert_eq!(from_inspection, make(&original, Format::Jpeg, false, &LIMITS).unwrap());
     }
 

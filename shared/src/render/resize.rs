@@ -46,7 +46,7 @@ fn resample(
 
 /// [`resample`] into a new image, leaving `image` as it is (the upload encodes a master while the
 /// next one is reduced from it).
-pub fn resampled(
+pub(super) fn resampled(
     image: &DynamicImage,
     size: (u32, u32),
     crop: Option<(f64, f64, f64, f64)>,

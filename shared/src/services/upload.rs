@@ -167,10 +167,8 @@ async fn inspect(app: &App, bytes: Bytes) -> AppResult<Inspected> {
                 Some(image) => Ok(Some(image)),
                 None => render::first_frame(&bytes, info.format, &render_limits),
             };
-            let wanted = !master::levels((info.width, info.height), info.frames, info.has_alpha).is_empty();
             let made = image.and_then(|image| match image {
-                Some(image) if wanted => master::from_image(image, info.has_alpha, analysis::analyse).map(Some),
-                Some(image) => Ok(Some((Vec::new(), analysis::analyse(&image)))),
+                Some(image) => master::from_image(image, info.frames, info.has_alpha, analysis::analyse).map(Some),
                 None => Ok(None),
             });
             // Without masters and analysis the asset is still whole: renders start from the
